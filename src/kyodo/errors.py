@@ -1,0 +1,69 @@
+"""The one error tree of Kyodo; transports map each code to HTTP, WebSocket or CoT refusals.
+
+KyodoError
+├── LabelError                 a label that cannot exist (code LABEL_INVALID)
+│   ├── MarkingError           a marking string that does not parse, with its position
+│   ├── NoEquivalentError      a label shown in a scheme that cannot express it
+│   └── LabelXmlError          a STANAG 4774-style XML label that is unsafe or malformed
+└── SchemeError                a marking scheme file that is inconsistent (code SCHEME_INVALID)
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    """Stable machine-readable codes; transports translate these, never the message text."""
+
+    LABEL_INVALID = "label_invalid"
+    MARKING_INVALID = "marking_invalid"
+    NO_EQUIVALENT = "no_equivalent"
+    LABEL_XML_INVALID = "label_xml_invalid"
+    SCHEME_INVALID = "scheme_invalid"
+
+
+class KyodoError(Exception):
+    """Root of every error Kyodo raises on purpose."""
+
+    code: ErrorCode = ErrorCode.LABEL_INVALID
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class LabelError(KyodoError):
+    """A label that is not valid in its scheme."""
+
+    code = ErrorCode.LABEL_INVALID
+
+
+class MarkingError(LabelError):
+    """A marking string that does not parse; `position` is the 0-based character offset."""
+
+    code = ErrorCode.MARKING_INVALID
+
+    def __init__(self, message: str, *, text: str, position: int) -> None:
+        super().__init__(f"{message} at position {position} in {text!r}")
+        self.reason = message
+        self.text = text
+        self.position = position
+
+
+class NoEquivalentError(LabelError):
+    """The target scheme has no equivalent for part of the label."""
+
+    code = ErrorCode.NO_EQUIVALENT
+
+
+class LabelXmlError(LabelError):
+    """A STANAG 4774-style XML label that is malformed, unsafe or too large."""
+
+    code = ErrorCode.LABEL_XML_INVALID
+
+
+class SchemeError(KyodoError):
+    """A marking scheme definition that is inconsistent."""
+
+    code = ErrorCode.SCHEME_INVALID

@@ -1,0 +1,128 @@
+"""The one decision function: `decide(subject, action, resource) -> Decision` with plain reasons."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kyodo.labels import Label
+    from kyodo.policy.subject import Subject
+
+
+class Action(StrEnum):
+    """What a subject asks to do with a resource."""
+
+    READ = "read"
+    WRITE = "write"  # create or label an object, optionally placed in a container
+    JOIN = "join"  # become a member of a container (net, feed)
+
+
+@dataclass(frozen=True, slots=True)
+class Container:
+    """A net or feed: messages placed in it are dominated by `ceiling`; members read `entry`."""
+
+    name: str
+    ceiling: Label
+    entry: Label
+
+    def __post_init__(self) -> None:
+        if not self.ceiling.dominates(self.entry):
+            raise ValueError(f"container {self.name}: entry label must be dominated by ceiling")
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """What the decision is about.
+
+    `audience` holds the person and org ids with need-to-know (net members, an org's access
+    list); None means the object carries no need-to-know restriction beyond its label.
+    `required_role` names a role the subject must hold (e.g. `records_officer`).
+    """
+
+    label: Label
+    container: Container | None = None
+    audience: frozenset[str] | None = None
+    required_role: str | None = None
+    kind: str = "object"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Allowed or not; each reason names the property that failed, in plain words."""
+
+    allowed: bool
+    reasons: tuple[str, ...] = ()
+    failed: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+ALLOW = Decision(True)
+
+
+def may_read(subject: Subject, label: Label) -> bool:
+    """The simple-security read check alone, as a boolean (the hot path of fan-out)."""
+    if subject.clearance_rank < label.rank or not label.restrictive <= subject.grants:
+        return False
+    rel = label.releasable_to
+    return rel is None or subject.holds_nation(rel)
+
+
+def _label_reasons(subject: Subject, label: Label, reasons: list[str], failed: list[str]) -> None:
+    if subject.clearance_rank < label.rank:
+        reasons.append(f"clearance {subject.clearance} is below {label.level}")
+        failed.append("clearance")
+    missing = sorted(label.restrictive - subject.grants)
+    if missing:
+        noun = "compartment" if len(missing) == 1 else "compartments"
+        reasons.append(f"missing {noun} {', '.join(missing)}")
+        failed.append("restrictive")
+    rel = label.releasable_to
+    if rel is not None and not subject.holds_nation(rel):
+        reasons.append(f"nation {subject.nation} is not in REL TO {_nations(label, rel)}")
+        failed.append("releasability")
+
+
+def _nations(label: Label, rel: frozenset[str]) -> str:
+    if not rel:
+        return "NONE"
+    first = [label.policy] if label.policy in rel else []
+    return ", ".join(first + sorted(rel - set(first)))
+
+
+def decide(subject: Subject, action: Action, resource: Resource) -> Decision:
+    """Decide one access. Read: clearance, restrictive categories, releasability, need-to-know.
+    Write: the subject can read the label it writes, and the container's ceiling dominates it.
+    Join: the subject can read the container's entry label."""
+    reasons: list[str] = []
+    failed: list[str] = []
+    if action is Action.JOIN:
+        if resource.container is None:
+            raise ValueError("a join decision needs a container")
+        _label_reasons(subject, resource.container.entry, reasons, failed)
+        if reasons:
+            reasons.insert(0, f"cannot read the entry label of {resource.container.name}")
+    else:
+        _label_reasons(subject, resource.label, reasons, failed)
+        if action is Action.WRITE and resource.container is not None:
+            container = resource.container
+            if not container.ceiling.dominates(resource.label):
+                reasons.append(f"label is above the ceiling of {container.name}")
+                failed.append("ceiling")
+    if (
+        action is Action.READ
+        and resource.audience is not None
+        and subject.id not in resource.audience
+        and (subject.org is None or subject.org not in resource.audience)
+    ):
+        reasons.append("no need-to-know: not a member")
+        failed.append("need_to_know")
+    if resource.required_role is not None and resource.required_role not in subject.roles:
+        reasons.append(f"role {resource.required_role} required")
+        failed.append("role")
+    if not reasons:
+        return ALLOW
+    return Decision(False, tuple(reasons), tuple(failed))

@@ -1,0 +1,56 @@
+"""The dependency direction: the pure core never imports services, storage or transports."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "kyodo"
+
+# What each layer may import from kyodo (itself always allowed).
+ALLOWED = {
+    "labels": {"kyodo.errors", "kyodo.labels"},
+    "policy": {"kyodo.errors", "kyodo.labels", "kyodo.policy"},
+    "domain": {"kyodo.errors", "kyodo.labels", "kyodo.policy", "kyodo.domain"},
+}
+# Modules of the pure core must not do I/O, so they may not import these.
+FORBIDDEN_IN_CORE = {"os", "socket", "sqlite3", "asyncio", "pathlib", "subprocess", "http", "urllib"}
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def _core_modules() -> list[tuple[str, Path]]:
+    return [
+        (layer, path)
+        for layer in ALLOWED
+        if (SRC / layer).is_dir()
+        for path in sorted((SRC / layer).rglob("*.py"))
+    ]
+
+
+@pytest.mark.parametrize(("layer", "path"), _core_modules(), ids=lambda v: str(v))
+def test_core_layer_imports_only_the_core(layer: str, path: Path) -> None:
+    for name in _imports(path):
+        if name.startswith("kyodo"):
+            assert any(name == a or name.startswith(a + ".") for a in ALLOWED[layer]), (
+                f"{path.relative_to(SRC)} imports {name}, outside the pure core"
+            )
+        assert name.split(".")[0] not in FORBIDDEN_IN_CORE, (
+            f"{path.relative_to(SRC)} imports {name}: the core does no I/O"
+        )
+
+
+def test_the_walk_sees_the_core() -> None:
+    layers = {layer for layer, _ in _core_modules()}
+    assert {"labels", "policy"} <= layers
