@@ -21,6 +21,13 @@ class ErrorCode(StrEnum):
     NO_EQUIVALENT = "no_equivalent"
     LABEL_XML_INVALID = "label_xml_invalid"
     SCHEME_INVALID = "scheme_invalid"
+    INVALID_INPUT = "invalid_input"
+    NOT_FOUND = "not_found"
+    CONFLICT = "conflict"
+    UNAUTHENTICATED = "unauthenticated"
+    PERMISSION_DENIED = "permission_denied"
+    RATE_LIMITED = "rate_limited"
+    UNAVAILABLE = "unavailable"
 
 
 class KyodoError(Exception):
@@ -67,3 +74,53 @@ class SchemeError(KyodoError):
     """A marking scheme definition that is inconsistent."""
 
     code = ErrorCode.SCHEME_INVALID
+
+
+class InvalidInput(KyodoError):
+    """Input that parses but cannot be accepted: an unknown reference, a value out of range."""
+
+    code = ErrorCode.INVALID_INPUT
+
+
+class NotFound(KyodoError):
+    """No such object, or one the subject may not know exists (never a 403 that leaks existence)."""
+
+    code = ErrorCode.NOT_FOUND
+
+
+class Conflict(KyodoError):
+    """The object exists already or the change conflicts with stored state."""
+
+    code = ErrorCode.CONFLICT
+
+
+class Unauthenticated(KyodoError):
+    """No valid credentials; the message never says which part was wrong."""
+
+    code = ErrorCode.UNAUTHENTICATED
+
+
+class PermissionDenied(KyodoError):
+    """The policy refused; `reasons` name the properties that failed."""
+
+    code = ErrorCode.PERMISSION_DENIED
+
+    def __init__(self, message: str, reasons: tuple[str, ...] = ()) -> None:
+        super().__init__(message if not reasons else f"{message}: {'; '.join(reasons)}")
+        self.reasons = reasons
+
+
+class RateLimited(KyodoError):
+    """Too many attempts; retry after `retry_after` seconds."""
+
+    code = ErrorCode.RATE_LIMITED
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Unavailable(KyodoError):
+    """A backing service cannot be reached; the request may succeed later."""
+
+    code = ErrorCode.UNAVAILABLE

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from kyodo import __version__
-from kyodo.cli import label
+from kyodo.cli import audit, label, server, users
 
 app = typer.Typer(
     help="Kyodo: labelled, policy-checked workspace for a combined headquarters.",
@@ -13,6 +13,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(label.app, name="label")
+app.add_typer(users.app, name="user")
+app.add_typer(audit.app, name="audit")
+app.command("init")(server.init)
+app.command("serve")(server.serve)
+app.command("demo")(server.demo)
 
 
 @app.command("version")

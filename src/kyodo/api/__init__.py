@@ -1,0 +1,1 @@
+"""HTTP transport: the FastAPI app, REST routes and authentication (thin; no business rules)."""

@@ -1,0 +1,73 @@
+"""The app factory: builds settings-driven state in `create_app`, nothing at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+
+from kyodo import __version__
+from kyodo.api import problems
+from kyodo.api.routes import audit, directory, labels, session
+from kyodo.api.schemas import Health
+from kyodo.errors import Unavailable
+from kyodo.scheme_files import load_registry
+from kyodo.services.context import ServiceContext
+from kyodo.services.throttle import LoginThrottle
+from kyodo.settings import Settings
+from kyodo.store.sql.database import SqlDatabase
+
+
+def build_context(settings: Settings) -> ServiceContext:
+    """The services' context for these settings (database, schemes, throttle)."""
+    return ServiceContext(
+        db=SqlDatabase(settings.database_url),
+        registry=load_registry(settings.scheme_dirs, settings.default_policy),
+        session_ttl=timedelta(hours=settings.session_hours),
+        throttle=LoginThrottle(
+            settings.login_max_failures_per_account,
+            settings.login_max_failures_per_address,
+            settings.login_failure_window_seconds,
+        ),
+    )
+
+
+def create_app(settings: Settings | None = None, context: ServiceContext | None = None) -> FastAPI:
+    """A Kyodo app; pass a context to share one (tests), else it is built from settings."""
+    settings = settings or Settings()
+    ctx = context or build_context(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if context is None:
+            await ctx.db.dispose()
+
+    app = FastAPI(
+        title="Kyodo",
+        version=__version__,
+        description="Labelled, policy-checked workspace for a combined headquarters.",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.context = ctx
+    problems.install(app)
+    for module in (session, directory, labels, audit):
+        app.include_router(module.router, prefix="/api/v1")
+
+    @app.get("/api/v1/health", response_model=Health, tags=["health"])
+    async def health() -> Health | JSONResponse:
+        """Liveness and database reachability (503 when the database is down)."""
+        try:
+            await ctx.db.ping()
+        except Unavailable as exc:
+            return problems.problem(503, exc.message, "unavailable")
+        return Health(status="ok", database="ok")
+
+    return app

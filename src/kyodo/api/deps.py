@@ -1,0 +1,54 @@
+"""Typed dependencies of the routes: the service context and the authenticated actor."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from kyodo.errors import Unauthenticated
+from kyodo.services import auth
+from kyodo.services.actor import Actor
+from kyodo.services.context import ServiceContext
+
+SESSION_COOKIE = "kyodo_session"
+CSRF_COOKIE = "kyodo_csrf"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_context(request: Request) -> ServiceContext:
+    """The process's ServiceContext (built by the app's lifespan)."""
+    context: ServiceContext = request.app.state.context
+    return context
+
+
+Context = Annotated[ServiceContext, Depends(get_context)]
+
+
+async def current_actor(
+    request: Request,
+    ctx: Context,
+    authorization: Annotated[str | None, Header()] = None,
+    x_csrf_token: Annotated[str | None, Header()] = None,
+) -> Actor:
+    """The caller, from a bearer token or the session cookie (with CSRF on unsafe methods)."""
+    if authorization:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthenticated("use 'Authorization: Bearer <token>'")
+        return await auth.authenticate(ctx, token.strip())
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        raise Unauthenticated("log in first, or send an API token")
+    actor = await auth.authenticate(ctx, cookie, kind="session")
+    if request.method not in _SAFE_METHODS:
+        auth.check_csrf(actor, x_csrf_token)
+    return actor
+
+
+CurrentActor = Annotated[Actor, Depends(current_actor)]
+
+
+def client_address(request: Request) -> str:
+    """The peer's address, for login throttling and the audit log."""
+    return request.client.host if request.client else "unknown"

@@ -1,0 +1,88 @@
+"""RFC 9457 problem+json answers: the only place error codes become HTTP statuses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from kyodo.errors import ErrorCode, KyodoError, PermissionDenied, RateLimited
+
+STATUS = {
+    ErrorCode.LABEL_INVALID: 422,
+    ErrorCode.MARKING_INVALID: 422,
+    ErrorCode.NO_EQUIVALENT: 422,
+    ErrorCode.LABEL_XML_INVALID: 422,
+    ErrorCode.SCHEME_INVALID: 422,
+    ErrorCode.INVALID_INPUT: 422,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.CONFLICT: 409,
+    ErrorCode.UNAUTHENTICATED: 401,
+    ErrorCode.PERMISSION_DENIED: 403,
+    ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.UNAVAILABLE: 503,
+}
+TITLES = {
+    400: "Bad request",
+    401: "Not authenticated",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    422: "Unprocessable content",
+    429: "Too many requests",
+    503: "Service unavailable",
+}
+MEDIA_TYPE = "application/problem+json"
+
+
+def problem(status: int, detail: str, code: str, **extra: Any) -> JSONResponse:
+    """A problem+json response."""
+    body = {
+        "type": f"urn:kyodo:problem:{code}",
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        "code": code,
+        **extra,
+    }
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE)
+
+
+async def _kyodo_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, KyodoError)  # noqa: S101 - registered for KyodoError only
+    status = STATUS.get(exc.code, 400)
+    extra: dict[str, Any] = {}
+    if isinstance(exc, PermissionDenied) and exc.reasons:
+        extra["reasons"] = list(exc.reasons)
+    response = problem(status, exc.message, exc.code.value, **extra)
+    if isinstance(exc, RateLimited):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="kyodo"'
+    return response
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)  # noqa: S101
+    errors = [
+        {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))}
+        for e in exc.errors()
+    ]
+    detail = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors) or "invalid request"
+    return problem(422, detail, "invalid_request", errors=errors)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)  # noqa: S101
+    return problem(exc.status_code, str(exc.detail), "http_error")
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on an app."""
+    app.add_exception_handler(KyodoError, _kyodo_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)

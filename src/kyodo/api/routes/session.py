@@ -1,0 +1,69 @@
+"""Login, logout, the caller's own record and API tokens."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from kyodo.api.deps import CSRF_COOKIE, SESSION_COOKIE, Context, CurrentActor, client_address
+from kyodo.api.schemas import LoginIn, LoginOut, PasswordIn, PersonOut, TokenIn, TokenOut
+from kyodo.errors import PermissionDenied
+from kyodo.services import auth, identity
+
+router = APIRouter(tags=["session"])
+
+
+@router.post("/auth/login", response_model=LoginOut)
+async def login(body: LoginIn, request: Request, response: Response, ctx: Context) -> LoginOut:
+    """Log in with username and password; sets the session cookie and returns the CSRF token."""
+    result = await auth.login(ctx, body.username, body.password, client_address(request))
+    max_age = int(ctx.session_ttl.total_seconds())
+    secure = request.app.state.settings.cookie_secure
+    response.set_cookie(
+        SESSION_COOKIE,
+        result.token,
+        max_age=max_age,
+        httponly=True,
+        samesite="strict",
+        secure=secure,
+        path="/",
+    )
+    # Readable by the page's script, which echoes it in X-CSRF-Token (double submit).
+    response.set_cookie(
+        CSRF_COOKIE,
+        result.csrf_token,
+        max_age=max_age,
+        httponly=False,
+        samesite="strict",
+        secure=secure,
+        path="/",
+    )
+    return LoginOut(person=PersonOut.of(result.person, ctx.registry), csrf_token=result.csrf_token)
+
+
+@router.post("/auth/logout", status_code=204)
+async def logout(actor: CurrentActor, response: Response, ctx: Context) -> None:
+    """End this session (or revoke the API token used)."""
+    await auth.logout(ctx, actor)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(CSRF_COOKIE, path="/")
+
+
+@router.post("/auth/tokens", response_model=TokenOut, status_code=201)
+async def create_token(body: TokenIn, actor: CurrentActor, ctx: Context) -> TokenOut:
+    """A new API token for programs acting as you; shown once."""
+    token = await auth.create_api_token(ctx, actor, body.name)
+    return TokenOut(token=token, name=body.name)
+
+
+@router.get("/me", response_model=PersonOut)
+async def me(actor: CurrentActor, ctx: Context) -> PersonOut:
+    """Your own record: nation, clearance, grants, roles."""
+    if actor.person is None:
+        raise PermissionDenied("the operator has no person record")
+    return PersonOut.of(actor.person, ctx.registry)
+
+
+@router.put("/me/password", status_code=204)
+async def change_password(body: PasswordIn, actor: CurrentActor, ctx: Context) -> None:
+    """Change your password; your other sessions end."""
+    await identity.set_password(ctx, actor, actor.subject.id, body.password)

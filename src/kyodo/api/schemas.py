@@ -1,0 +1,223 @@
+"""Request and response bodies of the REST API (pydantic; the edge only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from kyodo.audit.chain import AuditRecord
+from kyodo.domain.identity import Org, Person
+from kyodo.labels import Label, SchemeRegistry, label_to_dict
+
+# A label is a JSON object (see LabelOut) or a marking string such as "SECRET//REL TO USA, JPN".
+LabelIn = dict[str, Any] | str
+Code = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
+Text = Field(min_length=1, max_length=300)
+
+
+class Strict(BaseModel):
+    """Bodies refuse unknown fields, so a typo is an error rather than silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class LabelOut(BaseModel):
+    """A label with its canonical markings."""
+
+    policy: str
+    classification: str
+    level: int
+    restrictive: list[str]
+    releasable_to: list[str] | None
+    informative: list[str]
+    marking: str
+    portion: str
+
+    @classmethod
+    def of(cls, label: Label, registry: SchemeRegistry) -> LabelOut:
+        return cls(**label_to_dict(label, registry))
+
+
+class LoginIn(Strict):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class TokenIn(Strict):
+    name: str = Field(min_length=1, max_length=100)
+
+
+class TokenOut(BaseModel):
+    token: str
+    name: str
+
+
+class OrgIn(Strict):
+    id: str = Code
+    abbr: str = Field(min_length=1, max_length=64)
+    name: str = Text
+    name_ja: str | None = Field(default=None, max_length=300)
+    nation: str = Field(min_length=3, max_length=32, description="USA, or USA+JPN if combined")
+    parent_id: str | None = Field(default=None, max_length=64)
+    counterpart_id: str | None = Field(default=None, max_length=64)
+    label: LabelIn | None = None
+    sources: list[str] = Field(default_factory=list, max_length=50)
+
+
+class OrgPatch(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=300)
+    name_ja: str | None = Field(default=None, max_length=300)
+    counterpart_id: str | None = Field(default=None, max_length=64)
+    label: LabelIn | None = None
+
+
+class OrgOut(BaseModel):
+    id: str
+    abbr: str
+    name: str
+    name_ja: str | None
+    nation: str
+    parent_id: str | None
+    counterpart_id: str | None
+    label: LabelOut
+    sources: list[str]
+
+    @classmethod
+    def of(cls, org: Org, registry: SchemeRegistry) -> OrgOut:
+        return cls(
+            id=org.id,
+            abbr=org.abbr,
+            name=org.name,
+            name_ja=org.name_ja,
+            nation=org.nation,
+            parent_id=org.parent_id,
+            counterpart_id=org.counterpart_id,
+            label=LabelOut.of(org.label, registry),
+            sources=list(org.sources),
+        )
+
+
+class PersonIn(Strict):
+    username: str = Field(min_length=1, max_length=64)
+    name: str = Text
+    name_ja: str | None = Field(default=None, max_length=300)
+    nation: str = Field(min_length=3, max_length=3)
+    clearance: str = Field(min_length=1, max_length=64)
+    password: str | None = Field(default=None, max_length=1024)
+    grants: list[str] = Field(default_factory=list, max_length=50)
+    releasability_grants: list[str] = Field(default_factory=list, max_length=50)
+    roles: list[str] = Field(default_factory=lambda: ["member"], max_length=10)
+    org_id: str | None = Field(default=None, max_length=64)
+    label: LabelIn | None = None
+
+
+class PersonPatch(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=300)
+    name_ja: str | None = Field(default=None, max_length=300)
+    nation: str | None = Field(default=None, min_length=3, max_length=3)
+    clearance: str | None = Field(default=None, min_length=1, max_length=64)
+    grants: list[str] | None = Field(default=None, max_length=50)
+    releasability_grants: list[str] | None = Field(default=None, max_length=50)
+    roles: list[str] | None = Field(default=None, max_length=10)
+    org_id: str | None = Field(default=None, max_length=64)
+    label: LabelIn | None = None
+    active: bool | None = None
+
+
+class PasswordIn(Strict):
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class PersonOut(BaseModel):
+    id: str
+    username: str
+    name: str
+    name_ja: str | None
+    nation: str
+    clearance: str
+    grants: list[str]
+    releasability_grants: list[str]
+    roles: list[str]
+    org_id: str | None
+    active: bool
+    label: LabelOut
+
+    @classmethod
+    def of(cls, person: Person, registry: SchemeRegistry) -> PersonOut:
+        return cls(
+            id=person.id,
+            username=person.username,
+            name=person.name,
+            name_ja=person.name_ja,
+            nation=person.nation,
+            clearance=person.clearance,
+            grants=sorted(person.grants),
+            releasability_grants=sorted(person.releasability_grants),
+            roles=sorted(r.value for r in person.roles),
+            org_id=person.org_id,
+            active=person.active,
+            label=LabelOut.of(person.label, registry),
+        )
+
+
+class LoginOut(BaseModel):
+    person: PersonOut
+    csrf_token: str
+
+
+class ParseIn(Strict):
+    marking: str = Field(min_length=1, max_length=1000)
+    policy: str | None = Field(default=None, max_length=32)
+
+
+class RenderIn(Strict):
+    label: LabelIn
+    scheme: str | None = Field(default=None, max_length=32)
+    portion: bool = False
+
+
+class RenderOut(BaseModel):
+    marking: str
+    scheme: str
+    original: str
+    note: str | None
+
+
+class OrgPage(BaseModel):
+    items: list[OrgOut]
+    next_cursor: str | None
+
+
+class PersonPage(BaseModel):
+    items: list[PersonOut]
+    next_cursor: str | None
+
+
+class AuditOut(BaseModel):
+    seq: int
+    time: str
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    decision: str
+    label: dict[str, Any] | None
+    reasons: list[str]
+    details: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+    @classmethod
+    def of(cls, record: AuditRecord) -> AuditOut:
+        return cls(**record.as_dict())
+
+
+class AuditPage(BaseModel):
+    items: list[AuditOut]
+    next_cursor: str | None
+
+
+class Health(BaseModel):
+    status: str
+    database: str

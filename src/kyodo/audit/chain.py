@@ -1,0 +1,134 @@
+"""Hash chain of audit records: canonical encoding, record hashes, and the verifier (pure)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+GENESIS_HASH = "0" * 64
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """What happened, before it has a place in the chain.
+
+    `decision` is `allow`, `deny` or `info`; `label` is the object's label as its JSON object.
+    """
+
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    decision: str = "allow"
+    label: dict[str, Any] | None = None
+    reasons: tuple[str, ...] = ()
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """An entry with its sequence number, time, and place in the chain."""
+
+    seq: int
+    time: str
+    entry: AuditEntry
+    prev_hash: str
+    hash: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """The record as JSON (the API's and the export's form)."""
+        return {
+            "seq": self.seq,
+            "time": self.time,
+            **_entry_fields(self.entry),
+            "prev_hash": self.prev_hash,
+            "hash": self.hash,
+        }
+
+
+def _entry_fields(entry: AuditEntry) -> dict[str, Any]:
+    return {
+        "actor": entry.actor,
+        "action": entry.action,
+        "object_type": entry.object_type,
+        "object_id": entry.object_id,
+        "decision": entry.decision,
+        "label": entry.label,
+        "reasons": list(entry.reasons),
+        "details": entry.details,
+    }
+
+
+def canonical_bytes(seq: int, time: str, entry: AuditEntry, prev_hash: str) -> bytes:
+    """The exact bytes hashed: sorted keys, no insignificant space, UTF-8."""
+    body = {"seq": seq, "time": time, "prev_hash": prev_hash, **_entry_fields(entry)}
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def record_hash(seq: int, time: str, entry: AuditEntry, prev_hash: str) -> str:
+    """SHA-256 (hex) of the record's canonical encoding, which includes the previous hash."""
+    return hashlib.sha256(canonical_bytes(seq, time, entry, prev_hash)).hexdigest()
+
+
+def seal(seq: int, time: str, entry: AuditEntry, prev_hash: str) -> AuditRecord:
+    """Give an entry its place in the chain."""
+    return AuditRecord(seq, time, entry, prev_hash, record_hash(seq, time, entry, prev_hash))
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyReport:
+    """Result of walking the chain: ok, how many records, and the first break if any."""
+
+    ok: bool
+    records: int
+    first_broken: int | None = None
+    reason: str = ""
+
+
+class ChainWalker:
+    """Checks records one at a time, in sequence order, so a long log is verified streaming."""
+
+    def __init__(self) -> None:
+        self.expected_seq = 1
+        self.prev = GENESIS_HASH
+        self.count = 0
+
+    def step(self, record: AuditRecord) -> VerifyReport | None:
+        """None if the record fits the chain, else the report of the first break."""
+        self.count += 1
+        if record.seq != self.expected_seq:
+            if record.seq > self.expected_seq:
+                why = f"records {self.expected_seq}..{record.seq - 1} are missing (deleted)"
+                return VerifyReport(False, self.count, self.expected_seq, why)
+            why = f"record {record.seq} is out of order (expected {self.expected_seq})"
+            return VerifyReport(False, self.count, record.seq, why)
+        if record.prev_hash != self.prev:
+            why = (
+                f"record {record.seq} does not follow record {record.seq - 1}: one of them was "
+                "rewritten, replaced or moved"
+            )
+            return VerifyReport(False, self.count, record.seq, why)
+        if record_hash(record.seq, record.time, record.entry, record.prev_hash) != record.hash:
+            return VerifyReport(False, self.count, record.seq, f"record {record.seq} was edited")
+        self.prev = record.hash
+        self.expected_seq += 1
+        return None
+
+    def report(self) -> VerifyReport:
+        """The report once every record has been stepped through without a break."""
+        return VerifyReport(True, self.count)
+
+
+def verify_chain(records: Iterable[AuditRecord]) -> VerifyReport:
+    """Walk records in sequence order; report the first edited, deleted or reordered one."""
+    walker = ChainWalker()
+    for record in records:
+        broken = walker.step(record)
+        if broken is not None:
+            return broken
+    return walker.report()

@@ -1,0 +1,135 @@
+"""`kyodo init`, `kyodo serve`, `kyodo demo`: create the database, run the server, try the demo."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.table import Table
+
+from kyodo.api.app import create_app
+from kyodo.cli.runtime import console, errors, operator, run, settings_with
+from kyodo.demo.loader import DemoLogin, load_demo
+from kyodo.services import identity
+from kyodo.services.context import ServiceContext
+from kyodo.settings import Settings
+
+DatabaseOpt = Annotated[
+    str | None, typer.Option("--database-url", help="Overrides KYODO_DATABASE_URL.")
+]
+HostOpt = Annotated[str | None, typer.Option("--host", help="Listen address (127.0.0.1).")]
+PortOpt = Annotated[int | None, typer.Option("--port", help="HTTP port (8000).")]
+
+
+def init(
+    admin_username: Annotated[str, typer.Option(help="The first admin's username.")] = "admin",
+    admin_name: Annotated[str, typer.Option(help="The first admin's name.")] = "Administrator",
+    admin_nation: Annotated[str, typer.Option(help="Nation (alpha-3).")] = "USA",
+    admin_clearance: Annotated[str, typer.Option(help="Clearance level.")] = "TOP SECRET",
+    admin_password: Annotated[
+        str | None,
+        typer.Option(help="Password (or KYODO_ADMIN_PASSWORD / KYODO_ADMIN_PASSWORD_FILE)."),
+    ] = None,
+    no_input: Annotated[bool, typer.Option("--no-input", help="Never prompt.")] = False,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Create or migrate the database; create the first admin if there is no one yet."""
+    settings = settings_with(database_url)
+    password = admin_password or settings.admin_secret()
+
+    async def work(ctx: ServiceContext) -> str:
+        async with ctx.db.transaction(write=False) as tx:
+            if await tx.people.count() > 0:
+                return "database is up to date; people exist already, no admin created"
+        secret = password
+        if secret is None:
+            if no_input or not sys.stdin.isatty():
+                errors.print(
+                    "[red]error:[/] no admin password: pass --admin-password or set "
+                    "KYODO_ADMIN_PASSWORD(_FILE)"
+                )
+                raise SystemExit(2)
+            secret = typer.prompt(
+                "Password for the first admin", hide_input=True, confirmation_prompt=True
+            )
+        await identity.create_person(
+            ctx,
+            operator(ctx),
+            identity.PersonInput(
+                username=admin_username,
+                name=admin_name,
+                nation=admin_nation,
+                clearance=admin_clearance,
+                password=secret,
+                roles=("admin",),
+            ),
+        )
+        return f"database ready; admin {admin_username!r} created"
+
+    console.print(run(settings, work))
+
+
+def _serve(settings: Settings) -> None:
+    app = create_app(settings)
+    console.print(
+        f"Kyodo listening on [bold]http://{settings.host}:{settings.port}/[/] "
+        f"(API docs: http://{settings.host}:{settings.port}/api/docs)"
+    )
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        proxy_headers=False,
+        server_header=False,
+    )
+
+
+def serve(host: HostOpt = None, port: PortOpt = None, database_url: DatabaseOpt = None) -> None:
+    """Run the server (migrating the database first)."""
+    settings = _overrides(settings_with(database_url), host, port)
+
+    async def work(ctx: ServiceContext) -> None:
+        return None
+
+    run(settings, work)
+    _serve(settings)
+
+
+def demo(host: HostOpt = None, port: PortOpt = None, database_url: DatabaseOpt = None) -> None:
+    """Load the demo data (idempotent), print the demo logins, and run the server."""
+    settings = _overrides(settings_with(database_url), host, port)
+
+    async def work(ctx: ServiceContext) -> list[DemoLogin]:
+        return await load_demo(ctx, operator(ctx))
+
+    logins = run(settings, work)
+    table = Table(title="Demo logins (fictional people; public-source organisations)")
+    for column in ("username", "password", "nation", "clearance", "roles", "name"):
+        table.add_column(column, no_wrap=column != "name")
+    for login in logins:
+        table.add_row(
+            login.username,
+            login.password,
+            login.nation,
+            login.clearance,
+            ", ".join(login.roles),
+            login.name,
+        )
+    console.print(table)
+    console.print(
+        f"Open [bold]http://{settings.host}:{settings.port}/api/docs[/] in a browser; log in "
+        "there with POST /api/v1/auth/login, or use the API with a token."
+    )
+    _serve(settings)
+
+
+def _overrides(settings: Settings, host: str | None, port: int | None) -> Settings:
+    changes: dict[str, object] = {}
+    if host:
+        changes["host"] = host
+    if port:
+        changes["port"] = port
+    return settings.model_copy(update=changes) if changes else settings

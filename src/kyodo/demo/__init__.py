@@ -1,0 +1,1 @@
+"""Demo data from public sources (organisations, bases) and fictional demo people."""

@@ -1,0 +1,114 @@
+"""Loads the demo organisations and people through the services (so it is all audited)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from dataclasses import dataclass
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+from kyodo.domain.identity import Org
+from kyodo.errors import Conflict
+from kyodo.services import identity
+
+if TYPE_CHECKING:
+    from kyodo.services.actor import Actor
+    from kyodo.services.context import ServiceContext
+
+
+def _read(name: str) -> Any:
+    return json.loads(resources.files("kyodo.demo").joinpath(name).read_text(encoding="utf-8"))
+
+
+def seed() -> dict[str, Any]:
+    """The public-source seed (organisations, bases, units, sources)."""
+    data: dict[str, Any] = _read("seed.json")
+    return data
+
+
+def personas() -> dict[str, Any]:
+    """The fictional demo people and their shared password."""
+    data: dict[str, Any] = _read("personas.json")
+    return data
+
+
+@dataclass(frozen=True, slots=True)
+class DemoLogin:
+    """A demo account to print for the person trying Kyodo."""
+
+    username: str
+    password: str
+    name: str
+    nation: str
+    clearance: str
+    roles: tuple[str, ...]
+
+
+async def load_demo(ctx: ServiceContext, actor: Actor) -> list[DemoLogin]:
+    """Create what is missing of the demo data (idempotent) and return the demo logins."""
+    data = seed()
+    orgs = sorted(data["organizations"], key=_depth_key(data["organizations"]))
+    for record in orgs:
+        org = Org(
+            id=record["id"],
+            abbr=record["abbr"],
+            name=record["name"],
+            name_ja=record.get("name_ja"),
+            nation=record["nation"],
+            parent_id=record.get("parent_id"),
+            # Counterparts are linked after both exist.
+            counterpart_id=None,
+            label=ctx.unclassified(),
+            sources=tuple(record.get("source", ())),
+        )
+        try:
+            await identity.create_org(ctx, actor, org)
+        except Conflict:
+            continue
+    for record in orgs:
+        if record.get("counterpart_id"):
+            current = await identity.get_org(ctx, actor, record["id"])
+            if current.counterpart_id is None:
+                await identity.update_org(
+                    ctx, actor, record["id"], counterpart_id=record["counterpart_id"]
+                )
+    people = personas()
+    logins: list[DemoLogin] = []
+    for record in people["people"]:
+        data_in = identity.PersonInput(
+            username=record["username"],
+            name=record["name"],
+            name_ja=record.get("name_ja"),
+            nation=record["nation"],
+            clearance=record["clearance"],
+            password=people["password"],
+            grants=tuple(record.get("grants", ())),
+            roles=tuple(record.get("roles", ("member",))),
+            org_id=record.get("org_id"),
+        )
+        with contextlib.suppress(Conflict):
+            await identity.create_person(ctx, actor, data_in)
+        logins.append(
+            DemoLogin(
+                record["username"],
+                people["password"],
+                record["name"],
+                record["nation"],
+                record["clearance"],
+                data_in.roles,
+            )
+        )
+    return logins
+
+
+def _depth_key(records: list[dict[str, Any]]) -> Any:
+    parents = {r["id"]: r.get("parent_id") for r in records}
+
+    def depth(org_id: str) -> tuple[int, str]:
+        level, current = 0, parents.get(org_id)
+        while current is not None and level < 20:
+            level, current = level + 1, parents.get(current)
+        return (level, org_id)
+
+    return lambda record: depth(record["id"])

@@ -1,0 +1,41 @@
+"""What every service function needs: storage, schemes, decision cache, clock, password hasher."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from argon2 import PasswordHasher
+
+from kyodo.policy import DecisionCache
+from kyodo.services.throttle import LoginThrottle
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from kyodo.labels import Label, SchemeRegistry
+    from kyodo.services.ports import Database
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class ServiceContext:
+    """Built once per process (by the app factory or the CLI) and passed to every service call."""
+
+    db: Database
+    registry: SchemeRegistry
+    session_ttl: timedelta = timedelta(hours=12)
+    decisions: DecisionCache = field(default_factory=DecisionCache)
+    passwords: PasswordHasher = field(default_factory=PasswordHasher)  # argon2id by default
+    throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    clock: Callable[[], datetime] = _utc_now
+
+    def unclassified(self) -> Label:
+        """The default policy's lowest label, for records that are not classified."""
+        scheme = self.registry.scheme(self.registry.default_policy)
+        lowest = min(scheme.levels, key=lambda level: level.rank)
+        return self.registry.make_label(scheme.policy, lowest.id)

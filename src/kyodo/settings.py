@@ -1,0 +1,79 @@
+"""Settings from a TOML file (`KYODO_CONFIG`) and `KYODO_*` environment variables (which win)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class Settings(BaseSettings):
+    """Every setting Kyodo reads; each is also `KYODO_<NAME>` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="KYODO_", extra="forbid")
+
+    config: Path | None = Field(default=None, description="TOML file with these settings.")
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///./kyodo.db",
+        description="SQLAlchemy URL: sqlite+aiosqlite:///FILE or postgresql+asyncpg://…",
+    )
+    bus_url: str = Field(default="memory://", description="memory:// or nats://HOST:PORT")
+    host: str = Field(default="127.0.0.1", description="HTTP listen address.")
+    port: int = Field(default=8000, ge=1, le=65535, description="HTTP port.")
+    cot_port: int = Field(default=8087, ge=1, le=65535, description="CoT TCP port.")
+    cot_tls_port: int = Field(default=8089, ge=1, le=65535, description="CoT TLS port.")
+    scheme_dirs: list[Path] = Field(
+        default_factory=list, description="Extra folders of marking scheme TOML files."
+    )
+    default_policy: str = Field(default="USA", description="Scheme tried first for markings.")
+    session_hours: float = Field(default=12.0, gt=0, description="Login session lifetime.")
+    cookie_secure: bool = Field(
+        default=False, description="Mark cookies Secure (set true behind HTTPS)."
+    )
+    login_max_failures_per_account: int = Field(default=5, ge=1)
+    login_max_failures_per_address: int = Field(default=20, ge=1)
+    login_failure_window_seconds: int = Field(default=900, ge=1)
+    admin_password: SecretStr | None = Field(
+        default=None, description="First admin's password for `kyodo init` (or _file)."
+    )
+    admin_password_file: Path | None = Field(
+        default=None, description="File holding the first admin's password."
+    )
+    log_level: str = Field(default="INFO")
+
+    @field_validator("default_policy")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        return value.upper()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Init arguments, then the environment, then the TOML file named by KYODO_CONFIG."""
+        import os
+
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml_path = os.environ.get("KYODO_CONFIG")
+        if toml_path:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(toml_path)))
+        return tuple(sources)
+
+    def admin_secret(self) -> str | None:
+        """The first admin's password from the setting or its file, if given."""
+        if self.admin_password is not None:
+            return self.admin_password.get_secret_value()
+        if self.admin_password_file is not None:
+            return self.admin_password_file.read_text(encoding="utf-8").strip()
+        return None

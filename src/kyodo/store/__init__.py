@@ -1,0 +1,1 @@
+"""Storage: the SQLAlchemy implementation of the services' store Protocols, and its migrations."""

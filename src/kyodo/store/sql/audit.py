@@ -1,0 +1,107 @@
+"""SQL store of the audit chain: appends under a lock so concurrent writers keep one chain."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select, text
+
+from kyodo.audit.chain import GENESIS_HASH, AuditEntry, AuditRecord, seal
+from kyodo.store.sql.tables import audit_log
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Sequence
+
+    from sqlalchemy import Row
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
+    from kyodo.services.ports import AuditQuery
+
+# Any constant works; it only has to be the same in every Kyodo process sharing the database.
+_AUDIT_LOCK_KEY = 0x4B594F444F  # "KYODO"
+
+
+def _record(row: Row[Any]) -> AuditRecord:
+    m = row._mapping
+    entry = AuditEntry(
+        actor=m["actor"],
+        action=m["action"],
+        object_type=m["object_type"],
+        object_id=m["object_id"],
+        decision=m["decision"],
+        label=None if m["label"] is None else json.loads(m["label"]),
+        reasons=tuple(json.loads(m["reasons"])),
+        details=json.loads(m["details"]),
+    )
+    return AuditRecord(m["seq"], m["time"], entry, m["prev_hash"], m["hash"])
+
+
+def audit_time(moment: datetime | None = None) -> str:
+    """The fixed-width UTC time format of audit records (sorts as text)."""
+    return (moment or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class SqlAuditStore:
+    """Rows of `audit_log`, one chain."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def append(self, entry: AuditEntry) -> AuditRecord:
+        if self._conn.dialect.name == "postgresql":
+            # Held until commit: appenders in every process queue here, so seq and prev_hash
+            # are read and written by one of them at a time. SQLite gets the same from
+            # BEGIN IMMEDIATE (one writer at a time).
+            await self._conn.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _AUDIT_LOCK_KEY}
+            )
+        last = (
+            await self._conn.execute(
+                select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
+            )
+        ).first()
+        seq, prev = (1, GENESIS_HASH) if last is None else (last[0] + 1, last[1])
+        record = seal(seq, audit_time(), entry, prev)
+        await self._conn.execute(
+            audit_log.insert().values(
+                seq=record.seq,
+                time=record.time,
+                actor=entry.actor,
+                action=entry.action,
+                object_type=entry.object_type,
+                object_id=entry.object_id,
+                decision=entry.decision,
+                label=None if entry.label is None else json.dumps(entry.label, ensure_ascii=False),
+                reasons=json.dumps(list(entry.reasons), ensure_ascii=False),
+                details=json.dumps(entry.details, ensure_ascii=False, sort_keys=True),
+                prev_hash=record.prev_hash,
+                hash=record.hash,
+            )
+        )
+        return record
+
+    async def list(self, query: AuditQuery, after: int | None, limit: int) -> Sequence[AuditRecord]:
+        stmt = select(audit_log)
+        for column, value in (
+            (audit_log.c.actor, query.actor),
+            (audit_log.c.action, query.action),
+            (audit_log.c.object_type, query.object_type),
+            (audit_log.c.object_id, query.object_id),
+        ):
+            if value is not None:
+                stmt = stmt.where(column == value)
+        if query.since is not None:
+            stmt = stmt.where(audit_log.c.time >= query.since)
+        if query.until is not None:
+            stmt = stmt.where(audit_log.c.time < query.until)
+        if after is not None:
+            stmt = stmt.where(audit_log.c.seq > after)
+        rows = await self._conn.execute(stmt.order_by(audit_log.c.seq).limit(limit))
+        return [_record(r) for r in rows]
+
+    async def walk(self) -> AsyncIterator[AuditRecord]:
+        stream = await self._conn.stream(select(audit_log).order_by(audit_log.c.seq))
+        async for row in stream:
+            yield _record(row)

@@ -1,0 +1,109 @@
+"""Engine set-up (SQLite pragmas, PostgreSQL pool) and transactions that bind the stores."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import event, exc, text
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+
+from kyodo.errors import Conflict, InvalidInput, KyodoError, Unavailable
+from kyodo.store.sql.audit import SqlAuditStore
+from kyodo.store.sql.identity import SqlOrgStore, SqlPersonStore
+from kyodo.store.sql.labels import LabelRows
+from kyodo.store.sql.sessions import SqlSessionStore
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from sqlalchemy.engine.interfaces import DBAPIConnection
+    from sqlalchemy.pool import ConnectionPoolEntry
+
+
+@dataclass(slots=True)
+class SqlUnitOfWork:
+    """The stores of one transaction."""
+
+    conn: AsyncConnection
+    orgs: SqlOrgStore
+    people: SqlPersonStore
+    sessions: SqlSessionStore
+    audit: SqlAuditStore
+
+
+def _sqlite_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+    # Let SQLAlchemy's "begin" hook below issue BEGIN itself (pysqlite's own is deferred).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # A write transaction takes the write lock at BEGIN, so two writers never both read the
+    # audit chain's head and then both append after it.
+    immediate = conn.get_execution_options().get("kyodo_write", True)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class SqlDatabase:
+    """A SQLAlchemy async engine for SQLite or PostgreSQL."""
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = url
+        self.dialect = "sqlite" if url.startswith("sqlite") else "postgresql"
+        kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": True}
+        if self.dialect == "postgresql":
+            kwargs.update(pool_size=10, max_overflow=10, pool_timeout=10)
+            kwargs["connect_args"] = {"timeout": 5}
+        self.engine = create_async_engine(url, **kwargs)
+        if self.dialect == "sqlite":
+            event.listen(self.engine.sync_engine, "connect", _sqlite_connect)
+            event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
+        self.label_rows = LabelRows()
+
+    @asynccontextmanager
+    async def transaction(self, *, write: bool = True) -> AsyncIterator[SqlUnitOfWork]:
+        """One transaction: committed when the block ends, rolled back if it raises."""
+        try:
+            async with self.engine.connect() as raw:
+                conn = await raw.execution_options(kyodo_write=write)
+                async with conn.begin():
+                    yield SqlUnitOfWork(
+                        conn=conn,
+                        orgs=SqlOrgStore(conn, self.label_rows),
+                        people=SqlPersonStore(conn, self.label_rows),
+                        sessions=SqlSessionStore(conn),
+                        audit=SqlAuditStore(conn),
+                    )
+        except KyodoError:
+            raise
+        except exc.DataError as error:
+            raise InvalidInput(f"value refused by the database: {_short(error)}") from None
+        except exc.IntegrityError as error:
+            raise Conflict(f"the change conflicts with stored data: {error.orig}") from None
+        except (exc.OperationalError, exc.InterfaceError, OSError, TimeoutError) as error:
+            raise Unavailable(f"database unavailable: {_short(error)}") from None
+        except exc.DBAPIError as error:
+            if error.connection_invalidated:
+                raise Unavailable(f"database unavailable: {_short(error)}") from None
+            raise
+
+    async def ping(self) -> None:
+        """Unavailable unless the database answers a trivial query."""
+        async with self.transaction(write=False) as tx:
+            await tx.conn.execute(text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        """Close every pooled connection."""
+        await self.engine.dispose()
+
+
+def _short(error: BaseException) -> str:
+    orig = getattr(error, "orig", None) or error
+    return str(orig).splitlines()[0][:200] if str(orig) else type(orig).__name__

@@ -1,0 +1,130 @@
+"""Interned label rows and the SQL filter that keeps only rows a subject may read."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, exists, not_, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from kyodo.labels import Label
+from kyodo.store.sql.tables import label_categories, labels
+
+if TYPE_CHECKING:
+    from sqlalchemy import ColumnElement
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
+    from kyodo.policy import Subject
+
+
+def label_body(label: Label) -> str:
+    """The label's stored form: its parts as canonical JSON (no scheme needed to read it back)."""
+    rel = None if label.releasable_to is None else sorted(label.releasable_to)
+    return json.dumps(
+        [
+            label.policy,
+            label.level,
+            label.rank,
+            sorted(label.restrictive),
+            rel,
+            sorted(label.informative),
+        ],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+def label_from_body(body: str) -> Label:
+    """A Label from its stored form."""
+    policy, level, rank, restrictive, rel, informative = json.loads(body)
+    return Label(
+        policy,
+        level,
+        int(rank),
+        frozenset(restrictive),
+        None if rel is None else frozenset(rel),
+        frozenset(informative),
+    )
+
+
+class LabelRows:
+    """Finds or creates the row of a label; caches ids because labels repeat endlessly."""
+
+    def __init__(self) -> None:
+        self._ids: dict[Label, int] = {}
+        self._labels: dict[int, Label] = {}
+
+    async def id_of(self, conn: AsyncConnection, label: Label) -> int:
+        """The id of the label's row, inserting it (race-free) if new."""
+        found = self._ids.get(label)
+        if found is not None:
+            return found
+        body = label_body(label)
+        key = hashlib.sha256(body.encode()).hexdigest()
+        values: dict[str, Any] = {
+            "key": key,
+            "policy": label.policy,
+            "level": label.level,
+            "rank": label.rank,
+            "rel_restricted": label.releasable_to is not None,
+            "body": body,
+        }
+        insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+        result = await conn.execute(
+            insert(labels).values(**values).on_conflict_do_nothing(index_elements=["key"])
+        )
+        if result.rowcount:
+            label_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+            rows = [{"label_id": label_id, "kind": "R", "value": v} for v in label.restrictive]
+            rows += [
+                {"label_id": label_id, "kind": "P", "value": v} for v in label.releasable_to or ()
+            ]
+            rows += [{"label_id": label_id, "kind": "I", "value": v} for v in label.informative]
+            if rows:
+                await conn.execute(label_categories.insert(), rows)
+        else:
+            label_id = int(
+                (await conn.execute(select(labels.c.id).where(labels.c.key == key))).scalar_one()
+            )
+        self._ids[label] = label_id
+        return label_id
+
+    def label(self, label_id: int, body: str) -> Label:
+        """The Label of a row (cached by id)."""
+        found = self._labels.get(label_id)
+        if found is None:
+            found = self._labels[label_id] = label_from_body(body)
+        return found
+
+
+def readable_by(subject: Subject, label_id: ColumnElement[int]) -> ColumnElement[bool]:
+    """SQL condition: the label `label_id` refers to is readable by `subject` (clearance,
+    every restrictive category held, one of its releasability nations held)."""
+    nations = sorted({subject.nation, *subject.releasability_grants})
+    restrictive = label_categories.alias("rc")
+    permissive = label_categories.alias("pc")
+    missing_restrictive = exists().where(
+        and_(
+            restrictive.c.label_id == label_id,
+            restrictive.c.kind == "R",
+            not_(restrictive.c.value.in_(sorted(subject.grants))),
+        )
+    )
+    holds_nation = exists().where(
+        and_(
+            permissive.c.label_id == label_id,
+            permissive.c.kind == "P",
+            permissive.c.value.in_(nations),
+        )
+    )
+    lab = labels.alias("rl")
+    return exists().where(
+        and_(
+            lab.c.id == label_id,
+            lab.c.rank <= subject.clearance_rank,
+            not_(missing_restrictive),
+            or_(lab.c.rel_restricted.is_(False), holds_nation),
+        )
+    )

@@ -1,0 +1,68 @@
+"""SQL store for login sessions and API tokens (by the hash of their secret)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+
+from kyodo.services.ports import SessionRecord
+from kyodo.store.sql.tables import sessions
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    # SQLite returns naive datetimes; everything stored is UTC.
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+class SqlSessionStore:
+    """Rows of the `sessions` table."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, record: SessionRecord) -> None:
+        await self._conn.execute(
+            sessions.insert().values(
+                token_hash=record.token_hash,
+                person_id=record.person_id,
+                kind=record.kind,
+                name=record.name,
+                csrf_hash=record.csrf_hash,
+                created_at=record.created_at,
+                expires_at=record.expires_at,
+            )
+        )
+
+    async def get(self, token_hash: str) -> SessionRecord | None:
+        query = select(sessions).where(sessions.c.token_hash == token_hash)
+        row = (await self._conn.execute(query)).first()
+        if row is None:
+            return None
+        m = row._mapping
+        created = _aware(m["created_at"])
+        assert created is not None  # noqa: S101 - the column is NOT NULL
+        return SessionRecord(
+            token_hash=m["token_hash"],
+            person_id=m["person_id"],
+            kind=m["kind"],
+            name=m["name"],
+            csrf_hash=m["csrf_hash"],
+            created_at=created,
+            expires_at=_aware(m["expires_at"]),
+        )
+
+    async def delete(self, token_hash: str) -> None:
+        await self._conn.execute(sessions.delete().where(sessions.c.token_hash == token_hash))
+
+    async def delete_for_person(self, person_id: str) -> int:
+        result = await self._conn.execute(
+            sessions.delete().where(sessions.c.person_id == person_id)
+        )
+        return int(result.rowcount)

@@ -1,0 +1,119 @@
+"""The relational schema; Alembic migrations under store/migrations build exactly this."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# Labels are interned: one row per distinct label, shared by every object that carries it, with
+# its categories normalised so a query can keep only the rows a subject may read.
+labels = Table(
+    "labels",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(64), nullable=False, unique=True),
+    Column("policy", String(32), nullable=False),
+    Column("level", String(64), nullable=False),
+    Column("rank", Integer, nullable=False),
+    Column("rel_restricted", Boolean, nullable=False),
+    Column("body", Text, nullable=False),
+)
+
+label_categories = Table(
+    "label_categories",
+    metadata,
+    Column("label_id", Integer, ForeignKey("labels.id"), primary_key=True),
+    # R restrictive, P permissive (releasability nation), I informative
+    Column("kind", String(1), primary_key=True),
+    Column("value", String(64), primary_key=True),
+)
+
+orgs = Table(
+    "orgs",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("abbr", String(64), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("name_ja", Text),
+    Column("nation", String(32), nullable=False),  # "USA", or "USA+JPN" for a combined body
+    Column("parent_id", String(64), ForeignKey("orgs.id")),
+    Column("counterpart_id", String(64), ForeignKey("orgs.id")),
+    Column("label_id", Integer, ForeignKey("labels.id"), nullable=False),
+    Column("sources", Text, nullable=False, default="[]"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+people = Table(
+    "people",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("name_ja", Text),
+    Column("nation", String(3), nullable=False),
+    Column("clearance", String(64), nullable=False),
+    Column("clearance_rank", Integer, nullable=False),
+    Column("grants", Text, nullable=False, default="[]"),
+    Column("releasability_grants", Text, nullable=False, default="[]"),
+    Column("roles", Text, nullable=False, default="[]"),
+    Column("org_id", String(64), ForeignKey("orgs.id")),
+    Column("label_id", Integer, ForeignKey("labels.id"), nullable=False),
+    Column("password_hash", Text),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("version", Integer, nullable=False, default=1),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("person_id", String(64), ForeignKey("people.id"), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("name", Text, nullable=False, default=""),
+    Column("csrf_hash", String(64)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True)),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    # Assigned as last + 1 under a lock, never by the database, so a gap means a deletion.
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("time", String(32), nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("object_type", String(64), nullable=False),
+    Column("object_id", String(128), nullable=False),
+    Column("decision", String(8), nullable=False),
+    Column("label", Text),
+    Column("reasons", Text, nullable=False),
+    Column("details", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+Index("ix_audit_log_actor", audit_log.c.actor)
+Index("ix_audit_log_action", audit_log.c.action)
+Index("ix_audit_log_object", audit_log.c.object_type, audit_log.c.object_id)
+Index("ix_audit_log_time", audit_log.c.time)
+Index("ix_label_categories_value", label_categories.c.kind, label_categories.c.value)
