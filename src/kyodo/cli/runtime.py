@@ -36,8 +36,7 @@ def settings_with(database_url: str | None = None) -> Settings:
 
 def operator(ctx: ServiceContext) -> Actor:
     """The local operator, named after the OS user, holding every role."""
-    top = max(level.rank for s in ctx.registry.schemes.values() for level in s.levels)
-    return operator_actor(getpass.getuser(), top)
+    return operator_actor(getpass.getuser(), ctx.registry)
 
 
 def run(settings: Settings, work: Callable[[ServiceContext], Awaitable[T]]) -> T:

@@ -10,6 +10,7 @@ from kyodo.policy import Subject
 
 if TYPE_CHECKING:
     from kyodo.domain.identity import Person
+    from kyodo.labels import SchemeRegistry
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,14 +30,18 @@ class Actor:
         return self.name if self.via != "cli" else f"cli:{self.name}"
 
 
-def operator_actor(name: str, top_rank: int) -> Actor:
-    """The operator at the server's console: may administer everything (they hold the database)."""
+def operator_actor(name: str, registry: SchemeRegistry) -> Actor:
+    """The operator at the server's console: may administer everything (they hold the database
+    and its files already), so the policy sees every level, category and nation."""
+    schemes = registry.schemes.values()
     subject = Subject(
         id=f"cli:{name}",
         nation="",
         clearance="OPERATOR",
-        clearance_rank=top_rank,
+        clearance_rank=max(level.rank for s in schemes for level in s.levels),
+        grants=frozenset(c.id for s in schemes for c in s.categories),
         roles=frozenset(r.value for r in Role),
+        releasability_grants=registry.nations,
     )
     return Actor(subject=subject, name=name, via="cli")
 

@@ -92,6 +92,10 @@ class SqlDatabase:
         except exc.DBAPIError as error:
             if error.connection_invalidated:
                 raise Unavailable(f"database unavailable: {_short(error)}") from None
+            # SQLSTATE class 22 is "data exception" (e.g. a NUL character PostgreSQL refuses):
+            # the input's fault, not the server's.
+            if str(getattr(error.orig, "sqlstate", "") or "").startswith("22"):
+                raise InvalidInput(f"value refused by the database: {_short(error)}") from None
             raise
 
     async def ping(self) -> None:

@@ -105,21 +105,21 @@ def readable_by(subject: Subject, label_id: ColumnElement[int]) -> ColumnElement
     nations = sorted({subject.nation, *subject.releasability_grants})
     restrictive = label_categories.alias("rc")
     permissive = label_categories.alias("pc")
+    lab = labels.alias("rl")
     missing_restrictive = exists().where(
         and_(
-            restrictive.c.label_id == label_id,
+            restrictive.c.label_id == lab.c.id,
             restrictive.c.kind == "R",
             not_(restrictive.c.value.in_(sorted(subject.grants))),
         )
     )
     holds_nation = exists().where(
         and_(
-            permissive.c.label_id == label_id,
+            permissive.c.label_id == lab.c.id,
             permissive.c.kind == "P",
             permissive.c.value.in_(nations),
         )
     )
-    lab = labels.alias("rl")
     return exists().where(
         and_(
             lab.c.id == label_id,

@@ -1,0 +1,5 @@
+"""`python -m kyodo` runs the CLI."""
+
+from kyodo.cli import app
+
+app()

@@ -1,0 +1,112 @@
+"""The audit chain survives concurrent writers and `kyodo audit verify` catches tampering."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from sqlalchemy import text
+from kyodo.services import audit
+from kyodo.services.actor import Actor
+from kyodo.services.context import ServiceContext
+from kyodo.store.sql.database import SqlDatabase
+from tests.support.factories import add_org, add_person
+
+
+async def _some_history(ctx: ServiceContext, operator: Actor) -> None:
+    for n in range(4):
+        await add_org(ctx, operator, f"org{n}")
+    await add_person(ctx, operator, "alice")
+
+
+async def _sql(ctx: ServiceContext, statement: str) -> None:
+    assert isinstance(ctx.db, SqlDatabase)
+    async with ctx.db.engine.begin() as conn:
+        await conn.execute(text(statement))
+
+
+def _verify(url: str) -> tuple[int, str]:
+    # A real process: the CLI runs its own event loop, as an operator would.
+    result = subprocess.run(
+        [sys.executable, "-m", "kyodo", "audit", "verify", "--database-url", url],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    return result.returncode, result.stdout + result.stderr
+
+
+async def test_verify_passes_on_an_untouched_log(ctx: ServiceContext, operator: Actor,
+                                                 database_url: str) -> None:
+    await _some_history(ctx, operator)
+    report = await audit.verify_audit(ctx)
+    assert report.ok and report.records >= 5
+    code, output = _verify(database_url)
+    assert code == 0 and "intact" in output
+
+
+@pytest.mark.parametrize(
+    ("tamper", "seq"),
+    [
+        ("UPDATE audit_log SET actor = 'nobody' WHERE seq = 3", 3),
+        ("DELETE FROM audit_log WHERE seq = 2", 2),
+        ("UPDATE audit_log SET details = '{}' WHERE seq = 4", 4),
+        ("UPDATE audit_log SET seq = 100 WHERE seq = 3", 3),
+    ],
+    ids=["edited", "deleted", "details-edited", "moved"],
+)
+async def test_verify_reports_the_first_broken_record(
+    ctx: ServiceContext, operator: Actor, database_url: str, tamper: str, seq: int
+) -> None:
+    await _some_history(ctx, operator)
+    await _sql(ctx, tamper)
+    report = await audit.verify_audit(ctx)
+    assert not report.ok and report.first_broken == seq, report
+    code, output = _verify(database_url)
+    assert code == 1 and f"record {seq}" in output
+
+
+async def test_swapping_two_records_is_caught(ctx: ServiceContext, operator: Actor) -> None:
+    await _some_history(ctx, operator)
+    await _sql(ctx, "UPDATE audit_log SET seq = 1000 WHERE seq = 2")
+    await _sql(ctx, "UPDATE audit_log SET seq = 2 WHERE seq = 3")
+    await _sql(ctx, "UPDATE audit_log SET seq = 3 WHERE seq = 1000")
+    report = await audit.verify_audit(ctx)
+    assert not report.ok and report.first_broken == 2
+
+
+APPENDER = textwrap.dedent(
+    """
+    import asyncio, sys
+    from kyodo.audit.chain import AuditEntry
+    from kyodo.store.sql.database import SqlDatabase
+
+    async def main(url, name, count):
+        db = SqlDatabase(url)
+        for n in range(count):
+            async with db.transaction() as tx:
+                await tx.audit.append(AuditEntry(name, "test.append", "test", str(n)))
+        await db.dispose()
+
+    asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3])))
+    """
+)
+
+
+@pytest.mark.slow
+async def test_two_processes_appending_at_once_keep_one_chain(
+    ctx: ServiceContext, database_url: str
+) -> None:
+    count = 60
+    procs = [
+        subprocess.Popen([sys.executable, "-c", APPENDER, database_url, f"proc{i}", str(count)])
+        for i in range(2)
+    ]
+    for proc in procs:
+        assert proc.wait(timeout=120) == 0
+    report = await audit.verify_audit(ctx)
+    assert report.ok, report
+    async with ctx.db.transaction(write=False) as tx:
+        records = [r async for r in tx.audit.walk()]
+    assert len(records) == 2 * count
+    assert {r.entry.actor for r in records} == {"proc0", "proc1"}

@@ -1,0 +1,1 @@
+"""Shared test support: database back-ends, service contexts, HTTP clients, factories."""

@@ -1,0 +1,84 @@
+"""A real Kyodo server process (uvicorn) on a free loopback port, for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import httpx
+
+ADMIN_PASSWORD = "live admin password"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def kyodo(*args: str, env: dict[str, str] | None = None,
+          timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run the CLI as an operator would, in its own process."""
+    return subprocess.run([sys.executable, "-m", "kyodo", *args], capture_output=True, text=True,
+                          timeout=timeout, check=False, env={**os.environ, **(env or {})},
+                          stdin=subprocess.DEVNULL)
+
+
+@dataclass
+class LiveServer:
+    url: str
+    database_url: str
+
+    def admin_token(self) -> str:
+        with httpx.Client(base_url=self.url, timeout=10) as http:
+            login = http.post("/api/v1/auth/login",
+                              json={"username": "admin", "password": ADMIN_PASSWORD})
+            login.raise_for_status()
+            token = http.post("/api/v1/auth/tokens", json={"name": "tests"},
+                              headers={"X-CSRF-Token": login.json()["csrf_token"]})
+            token.raise_for_status()
+            value: str = token.json()["token"]
+            return value
+
+
+@contextmanager
+def live_server(database_url: str) -> Iterator[LiveServer]:
+    """`kyodo init` then `kyodo serve` on a free port; stopped (and waited for) at the end."""
+    init = kyodo("init", "--no-input", "--admin-password", ADMIN_PASSWORD,
+                 "--database-url", database_url)
+    assert init.returncode == 0, init.stderr
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kyodo", "serve", "--port", str(port), "--database-url",
+         database_url],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"server did not start: {proc.stderr.read() if proc.stderr else ''}")
+            time.sleep(0.2)
+        yield LiveServer(url, database_url)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stderr:
+            proc.stderr.close()
