@@ -14,9 +14,21 @@ ALLOWED = {
     "labels": {"kyodo.errors", "kyodo.labels"},
     "policy": {"kyodo.errors", "kyodo.labels", "kyodo.policy"},
     "domain": {"kyodo.errors", "kyodo.labels", "kyodo.policy", "kyodo.domain"},
+    "audit": {"kyodo.errors", "kyodo.audit"},
 }
 # Modules of the pure core must not do I/O, so they may not import these.
-FORBIDDEN_IN_CORE = {"os", "socket", "sqlite3", "asyncio", "pathlib", "subprocess", "http", "urllib"}
+FORBIDDEN_IN_CORE = {
+    "os",
+    "socket",
+    "sqlite3",
+    "asyncio",
+    "pathlib",
+    "subprocess",
+    "http",
+    "urllib",
+    "sqlalchemy",
+    "fastapi",
+}
 
 
 def _imports(path: Path) -> set[str]:
@@ -53,4 +65,12 @@ def test_core_layer_imports_only_the_core(layer: str, path: Path) -> None:
 
 def test_the_walk_sees_the_core() -> None:
     layers = {layer for layer, _ in _core_modules()}
-    assert {"labels", "policy"} <= layers
+    assert {"labels", "policy", "domain", "audit"} <= layers
+
+
+def test_services_never_import_sqlalchemy_or_the_transports() -> None:
+    for path in sorted((SRC / "services").rglob("*.py")):
+        for name in _imports(path):
+            assert not name.startswith(
+                ("sqlalchemy", "fastapi", "kyodo.api", "kyodo.cli", "kyodo.store")
+            ), f"{path.name} imports {name}"

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import httpx
+from tests.support.factories import add_org, add_person, bearer
 
 from kyodo.services.actor import Actor
 from kyodo.services.context import ServiceContext
-from tests.support.factories import add_org, add_person, bearer
 
 
-async def _admin_and_member(ctx: ServiceContext, operator: Actor,
-                            client: httpx.AsyncClient) -> tuple[dict[str, str], dict[str, str]]:
+async def _admin_and_member(
+    ctx: ServiceContext, operator: Actor, client: httpx.AsyncClient
+) -> tuple[dict[str, str], dict[str, str]]:
     await add_person(ctx, operator, "boss", clearance="TOP SECRET", roles=("admin",))
     await add_person(ctx, operator, "sato", nation="JPN", clearance="KIMITSU")
     return await bearer(client, "boss"), await bearer(client, "sato")
@@ -20,12 +21,24 @@ async def test_admin_creates_an_org_tree_with_counterparts(
     ctx: ServiceContext, operator: Actor, client: httpx.AsyncClient
 ) -> None:
     admin, member = await _admin_and_member(ctx, operator, client)
-    usfj = await client.post("/api/v1/orgs", headers=admin, json={
-        "id": "usfj", "abbr": "USFJ", "name": "U.S. Forces Japan", "nation": "USA"})
+    usfj = await client.post(
+        "/api/v1/orgs",
+        headers=admin,
+        json={"id": "usfj", "abbr": "USFJ", "name": "U.S. Forces Japan", "nation": "USA"},
+    )
     assert usfj.status_code == 201, usfj.text
-    jjoc = await client.post("/api/v1/orgs", headers=admin, json={
-        "id": "jjoc", "abbr": "JJOC", "name": "Joint Operations Command", "name_ja": "統合作戦司令部",
-        "nation": "JPN", "counterpart_id": "usfj"})
+    jjoc = await client.post(
+        "/api/v1/orgs",
+        headers=admin,
+        json={
+            "id": "jjoc",
+            "abbr": "JJOC",
+            "name": "Joint Operations Command",
+            "name_ja": "統合作戦司令部",
+            "nation": "JPN",
+            "counterpart_id": "usfj",
+        },
+    )
     assert jjoc.status_code == 201
     # The counterpart link is made on both sides.
     got = await client.get("/api/v1/orgs/usfj", headers=member)
@@ -37,8 +50,9 @@ async def test_members_cannot_manage_and_the_refusal_is_audited(
     ctx: ServiceContext, operator: Actor, client: httpx.AsyncClient
 ) -> None:
     _, member = await _admin_and_member(ctx, operator, client)
-    refused = await client.post("/api/v1/orgs", headers=member, json={
-        "id": "x", "abbr": "X", "name": "X", "nation": "JPN"})
+    refused = await client.post(
+        "/api/v1/orgs", headers=member, json={"id": "x", "abbr": "X", "name": "X", "nation": "JPN"}
+    )
     assert refused.status_code == 403
     assert refused.json()["reasons"] == ["role admin required"]
     async with ctx.db.transaction(write=False) as tx:
@@ -85,9 +99,19 @@ async def test_admin_creates_people_and_bad_input_is_422(
     ctx: ServiceContext, operator: Actor, client: httpx.AsyncClient
 ) -> None:
     admin, member = await _admin_and_member(ctx, operator, client)
-    created = await client.post("/api/v1/people", headers=admin, json={
-        "username": "suzuki", "name": "Misaki Suzuki", "name_ja": "鈴木 美咲", "nation": "JPN",
-        "clearance": "GOKUHI", "password": "long enough password", "grants": ["SDS"]})
+    created = await client.post(
+        "/api/v1/people",
+        headers=admin,
+        json={
+            "username": "suzuki",
+            "name": "Misaki Suzuki",
+            "name_ja": "鈴木 美咲",
+            "nation": "JPN",
+            "clearance": "GOKUHI",
+            "password": "long enough password",
+            "grants": ["SDS"],
+        },
+    )
     assert created.status_code == 201, created.text
     assert created.json()["clearance"] == "GOKUHI" and created.json()["grants"] == ["SDS"]
     for bad, why in (
@@ -103,8 +127,11 @@ async def test_admin_creates_people_and_bad_input_is_422(
         response = await client.post("/api/v1/people", headers=admin, json=body)
         assert response.status_code == 422, (bad, response.text)
         assert why in response.json()["detail"], (bad, response.json())
-    dup = await client.post("/api/v1/people", headers=admin, json={
-        "username": "suzuki", "name": "Again", "nation": "JPN", "clearance": "HI"})
+    dup = await client.post(
+        "/api/v1/people",
+        headers=admin,
+        json={"username": "suzuki", "name": "Again", "nation": "JPN", "clearance": "HI"},
+    )
     assert dup.status_code == 409
     directory = await client.get("/api/v1/people", headers=member)
     assert "suzuki" in {p["username"] for p in directory.json()["items"]}
@@ -114,12 +141,18 @@ async def test_malformed_json_and_unknown_fields_are_422_problems(
     ctx: ServiceContext, operator: Actor, client: httpx.AsyncClient
 ) -> None:
     admin, _ = await _admin_and_member(ctx, operator, client)
-    broken = await client.post("/api/v1/orgs", headers=admin | {"content-type": "application/json"},
-                               content=b'{"id": "x", ')
+    broken = await client.post(
+        "/api/v1/orgs",
+        headers=admin | {"content-type": "application/json"},
+        content=b'{"id": "x", ',
+    )
     assert broken.status_code == 422
     assert broken.headers["content-type"] == "application/problem+json"
-    extra = await client.post("/api/v1/orgs", headers=admin, json={
-        "id": "x", "abbr": "X", "name": "X", "nation": "USA", "colour": "red"})
+    extra = await client.post(
+        "/api/v1/orgs",
+        headers=admin,
+        json={"id": "x", "abbr": "X", "name": "X", "nation": "USA", "colour": "red"},
+    )
     assert extra.status_code == 422 and "colour" in extra.json()["detail"]
 
 
@@ -130,8 +163,9 @@ async def test_lowering_a_clearance_takes_effect_at_once(
     await add_org(ctx, operator, "shared", marking="SECRET//REL TO USA, JPN")
     assert (await client.get("/api/v1/orgs/shared", headers=member)).status_code == 200
     sato = (await client.get("/api/v1/me", headers=member)).json()
-    changed = await client.patch(f"/api/v1/people/{sato['id']}", headers=admin,
-                                 json={"clearance": "HI"})
+    changed = await client.patch(
+        f"/api/v1/people/{sato['id']}", headers=admin, json={"clearance": "HI"}
+    )
     assert changed.status_code == 200 and changed.json()["clearance"] == "HI"
     assert (await client.get("/api/v1/orgs/shared", headers=member)).status_code == 404
     async with ctx.db.transaction(write=False) as tx:
@@ -143,9 +177,11 @@ async def test_a_person_changes_their_own_password(
     ctx: ServiceContext, operator: Actor, client: httpx.AsyncClient
 ) -> None:
     _, member = await _admin_and_member(ctx, operator, client)
-    response = await client.put("/api/v1/me/password", headers=member,
-                                json={"password": "a brand new password"})
+    response = await client.put(
+        "/api/v1/me/password", headers=member, json={"password": "a brand new password"}
+    )
     assert response.status_code == 204
-    login = await client.post("/api/v1/auth/login",
-                              json={"username": "sato", "password": "a brand new password"})
+    login = await client.post(
+        "/api/v1/auth/login", json={"username": "sato", "password": "a brand new password"}
+    )
     assert login.status_code == 200

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from tests.support.live import live_server
 
 
@@ -19,21 +18,38 @@ def test_no_operation_answers_5xx(database_url: str, tmp_path: Path) -> None:
         token = server.admin_token()
         result = subprocess.run(
             [
-                st, "run", f"{server.url}/api/openapi.json",
-                "--checks", "not_a_server_error",
-                "--header", f"Authorization: Bearer {token}",
-                "--max-examples", "30",
-                "--max-time", "45",
-                "--workers", "1",
-                "--seed", "2026",
-                "--request-timeout", "10",
-                "--suppress-health-check", "all",
+                st,
+                "run",
+                f"{server.url}/api/openapi.json",
+                "--checks",
+                "not_a_server_error",
+                "--header",
+                f"Authorization: Bearer {token}",
+                "--max-examples",
+                "30",
+                "--max-time",
+                "45",
+                "--workers",
+                "1",
+                "--seed",
+                "2026",
+                "--request-timeout",
+                "10",
+                "--suppress-health-check",
+                "all",
                 # These would end the fuzzer's own session; they are tested on their own.
-                "--exclude-path", "/api/v1/auth/logout",
-                "--exclude-path", "/api/v1/me/password",
-                "--exclude-path-regex", "/api/v1/people/.*/password",
+                "--exclude-path",
+                "/api/v1/auth/logout",
+                "--exclude-path",
+                "/api/v1/me/password",
+                "--exclude-path-regex",
+                "/api/v1/people/.*/password",
             ],
-            capture_output=True, text=True, timeout=300, check=False, cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+            cwd=tmp_path,
             stdin=subprocess.DEVNULL,
         )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]

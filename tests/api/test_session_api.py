@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import httpx
+from tests.support.factories import PASSWORD, add_person, bearer, login
 
 from kyodo.services.actor import Actor
 from kyodo.services.context import ServiceContext
-from tests.support.factories import PASSWORD, add_person, bearer, login
 
 PROBLEM = "application/problem+json"
 
@@ -15,11 +15,13 @@ async def test_login_sets_a_strict_http_only_cookie_and_me_works(
     ctx: ServiceContext, operator: Actor, client: httpx.AsyncClient
 ) -> None:
     await add_person(ctx, operator, "alice", nation="JPN", clearance="GOKUHI")
-    response = await client.post("/api/v1/auth/login",
-                                 json={"username": "alice", "password": PASSWORD})
+    response = await client.post(
+        "/api/v1/auth/login", json={"username": "alice", "password": PASSWORD}
+    )
     assert response.status_code == 200
-    cookie = next(h for h in response.headers.get_list("set-cookie")
-                  if h.startswith("kyodo_session="))
+    cookie = next(
+        h for h in response.headers.get_list("set-cookie") if h.startswith("kyodo_session=")
+    )
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie
     me = await client.get("/api/v1/me")
     assert me.status_code == 200
@@ -31,10 +33,12 @@ async def test_wrong_password_and_unknown_user_get_the_same_answer(
     ctx: ServiceContext, operator: Actor, client: httpx.AsyncClient
 ) -> None:
     await add_person(ctx, operator, "alice")
-    wrong = await client.post("/api/v1/auth/login",
-                              json={"username": "alice", "password": "nope nope nope"})
-    unknown = await client.post("/api/v1/auth/login",
-                                json={"username": "mallory", "password": PASSWORD})
+    wrong = await client.post(
+        "/api/v1/auth/login", json={"username": "alice", "password": "nope nope nope"}
+    )
+    unknown = await client.post(
+        "/api/v1/auth/login", json={"username": "mallory", "password": PASSWORD}
+    )
     assert wrong.status_code == unknown.status_code == 401
     assert wrong.headers["content-type"] == unknown.headers["content-type"] == PROBLEM
     assert wrong.json()["detail"] == unknown.json()["detail"] == "invalid username or password"
@@ -45,11 +49,13 @@ async def test_failed_logins_are_rate_limited_per_account(
 ) -> None:
     await add_person(ctx, operator, "alice")
     for _ in range(3):  # the test settings allow 3 failures per account
-        bad = await client.post("/api/v1/auth/login",
-                                json={"username": "alice", "password": "wrong password"})
+        bad = await client.post(
+            "/api/v1/auth/login", json={"username": "alice", "password": "wrong password"}
+        )
         assert bad.status_code == 401
-    limited = await client.post("/api/v1/auth/login",
-                                json={"username": "alice", "password": PASSWORD})
+    limited = await client.post(
+        "/api/v1/auth/login", json={"username": "alice", "password": PASSWORD}
+    )
     assert limited.status_code == 429
     assert int(limited.headers["retry-after"]) > 0
 
@@ -59,10 +65,12 @@ async def test_failed_logins_are_rate_limited_per_address(
 ) -> None:
     await add_person(ctx, operator, "alice")
     for n in range(10):  # 10 per address: spread over many usernames
-        await client.post("/api/v1/auth/login",
-                          json={"username": f"guess{n}", "password": "wrong password"})
-    limited = await client.post("/api/v1/auth/login",
-                                json={"username": "alice", "password": PASSWORD})
+        await client.post(
+            "/api/v1/auth/login", json={"username": f"guess{n}", "password": "wrong password"}
+        )
+    limited = await client.post(
+        "/api/v1/auth/login", json={"username": "alice", "password": PASSWORD}
+    )
     assert limited.status_code == 429
 
 
@@ -87,8 +95,7 @@ async def test_unsafe_methods_on_a_cookie_session_need_the_csrf_token(
     body = {"marking": "SECRET//NOFORN"}
     refused = await client.post("/api/v1/labels/parse", json=body)
     assert refused.status_code == 403 and "CSRF" in refused.json()["detail"]
-    wrong = await client.post("/api/v1/labels/parse", json=body,
-                              headers={"X-CSRF-Token": "forged"})
+    wrong = await client.post("/api/v1/labels/parse", json=body, headers={"X-CSRF-Token": "forged"})
     assert wrong.status_code == 403
     ok = await client.post("/api/v1/labels/parse", json=body, headers=headers)
     assert ok.status_code == 200
@@ -131,6 +138,7 @@ async def test_a_disabled_person_cannot_log_in(
 
     person = await add_person(ctx, operator, "alice")
     await identity.update_person(ctx, operator, person.id, identity.PersonChanges(active=False))
-    response = await client.post("/api/v1/auth/login",
-                                 json={"username": "alice", "password": PASSWORD})
+    response = await client.post(
+        "/api/v1/auth/login", json={"username": "alice", "password": PASSWORD}
+    )
     assert response.status_code == 401

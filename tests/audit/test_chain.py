@@ -11,8 +11,13 @@ def _chain(n: int) -> list[AuditRecord]:
     records: list[AuditRecord] = []
     prev = GENESIS_HASH
     for seq in range(1, n + 1):
-        entry = AuditEntry(actor=f"user{seq}", action="person.read", object_type="person",
-                           object_id=str(seq), details={"n": seq, "名前": "佐藤"})
+        entry = AuditEntry(
+            actor=f"user{seq}",
+            action="person.read",
+            object_type="person",
+            object_id=str(seq),
+            details={"n": seq, "名前": "佐藤"},
+        )
         record = seal(seq, f"2026-11-25T00:00:{seq:02d}.000000Z", entry, prev)
         records.append(record)
         prev = record.hash
@@ -37,8 +42,9 @@ def test_an_edited_record_is_found_by_its_seq() -> None:
 
 def test_an_edited_and_rehashed_record_breaks_the_next_link() -> None:
     records = _chain(10)
-    forged = seal(5, records[4].time, replace(records[4].entry, decision="deny"),
-                  records[4].prev_hash)
+    forged = seal(
+        5, records[4].time, replace(records[4].entry, decision="deny"), records[4].prev_hash
+    )
     records[4] = forged
     report = verify_chain(records)
     assert not report.ok and report.first_broken == 6

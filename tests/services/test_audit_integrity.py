@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import textwrap
 
 import pytest
 from sqlalchemy import text
+from tests.support.factories import add_org, add_person
+
 from kyodo.services import audit
 from kyodo.services.actor import Actor
 from kyodo.services.context import ServiceContext
 from kyodo.store.sql.database import SqlDatabase
-from tests.support.factories import add_org, add_person
 
 
 async def _some_history(ctx: ServiceContext, operator: Actor) -> None:
@@ -31,13 +33,17 @@ def _verify(url: str) -> tuple[int, str]:
     # A real process: the CLI runs its own event loop, as an operator would.
     result = subprocess.run(
         [sys.executable, "-m", "kyodo", "audit", "verify", "--database-url", url],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     return result.returncode, result.stdout + result.stderr
 
 
-async def test_verify_passes_on_an_untouched_log(ctx: ServiceContext, operator: Actor,
-                                                 database_url: str) -> None:
+async def test_verify_passes_on_an_untouched_log(
+    ctx: ServiceContext, operator: Actor, database_url: str
+) -> None:
     await _some_history(ctx, operator)
     report = await audit.verify_audit(ctx)
     assert report.ok and report.records >= 5
@@ -99,11 +105,13 @@ async def test_two_processes_appending_at_once_keep_one_chain(
 ) -> None:
     count = 60
     procs = [
-        subprocess.Popen([sys.executable, "-c", APPENDER, database_url, f"proc{i}", str(count)])
+        await asyncio.create_subprocess_exec(
+            sys.executable, "-c", APPENDER, database_url, f"proc{i}", str(count)
+        )
         for i in range(2)
     ]
     for proc in procs:
-        assert proc.wait(timeout=120) == 0
+        assert await asyncio.wait_for(proc.wait(), timeout=120) == 0
     report = await audit.verify_audit(ctx)
     assert report.ok, report
     async with ctx.db.transaction(write=False) as tx:

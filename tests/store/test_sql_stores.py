@@ -40,8 +40,13 @@ READERS = [
 
 
 def _org(ctx: ServiceContext, n: int, marking: str) -> Org:
-    return Org(id=f"org{n:02d}", abbr=f"O{n}", name=f"Org {n}", nation="USA",
-               label=parse_marking(marking, ctx.registry))
+    return Org(
+        id=f"org{n:02d}",
+        abbr=f"O{n}",
+        name=f"Org {n}",
+        nation="USA",
+        label=parse_marking(marking, ctx.registry),
+    )
 
 
 async def test_the_label_filter_in_sql_agrees_with_the_policy(ctx: ServiceContext) -> None:
@@ -49,8 +54,9 @@ async def test_the_label_filter_in_sql_agrees_with_the_policy(ctx: ServiceContex
         for n, marking in enumerate(MARKINGS):
             await tx.orgs.add(_org(ctx, n, marking))
     for nation, clearance, grants in READERS:
-        subject = make_subject(ctx.registry, id="r", nation=nation, clearance=clearance,
-                               grants=grants)
+        subject = make_subject(
+            ctx.registry, id="r", nation=nation, clearance=clearance, grants=grants
+        )
         async with ctx.db.transaction(write=False) as tx:
             listed = {o.id for o in await tx.orgs.list(subject, None, 100)}
         expected = {
@@ -125,8 +131,9 @@ async def test_sessions_store_and_expire_fields(ctx: ServiceContext) -> None:
 
     person = await add_person(ctx, make_operator(ctx), "alice")
     now = datetime.now(UTC)
-    record = SessionRecord("h" * 64, person.id, "session", "browser", "c" * 64, now,
-                           now + timedelta(hours=1))
+    record = SessionRecord(
+        "h" * 64, person.id, "session", "browser", "c" * 64, now, now + timedelta(hours=1)
+    )
     async with ctx.db.transaction() as tx:
         await tx.sessions.add(record)
     async with ctx.db.transaction(write=False) as tx:
@@ -142,8 +149,9 @@ async def test_audit_appends_form_one_chain_and_filter(ctx: ServiceContext) -> N
     actions = itertools.cycle(["auth.login", "person.read", "org.create"])
     for n in range(9):
         async with ctx.db.transaction() as tx:
-            await tx.audit.append(AuditEntry(f"user{n % 3}", next(actions), "org", str(n),
-                                             details={"n": n}))
+            await tx.audit.append(
+                AuditEntry(f"user{n % 3}", next(actions), "org", str(n), details={"n": n})
+            )
     async with ctx.db.transaction(write=False) as tx:
         records = [r async for r in tx.audit.walk()]
         assert [r.seq for r in records] == list(range(1, 10))
@@ -152,6 +160,7 @@ async def test_audit_appends_form_one_chain_and_filter(ctx: ServiceContext) -> N
         assert {r.entry.actor for r in by_actor} == {"user1"} and len(by_actor) == 3
         after = await tx.audit.list(AuditQuery(), 5, 2)
         assert [r.seq for r in after] == [6, 7]
-        in_window = await tx.audit.list(AuditQuery(since=records[2].time, until=records[5].time),
-                                        None, 100)
+        in_window = await tx.audit.list(
+            AuditQuery(since=records[2].time, until=records[5].time), None, 100
+        )
         assert [r.seq for r in in_window] == [3, 4, 5]

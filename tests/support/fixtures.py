@@ -49,8 +49,11 @@ def database_url(
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, login_max_failures_per_account=3,
-                    login_max_failures_per_address=10)
+    return Settings(
+        database_url=database_url,
+        login_max_failures_per_account=3,
+        login_max_failures_per_address=10,
+    )
 
 
 @pytest.fixture

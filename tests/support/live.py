@@ -23,12 +23,19 @@ def free_port() -> int:
         return port
 
 
-def kyodo(*args: str, env: dict[str, str] | None = None,
-          timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def kyodo(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     """Run the CLI as an operator would, in its own process."""
-    return subprocess.run([sys.executable, "-m", "kyodo", *args], capture_output=True, text=True,
-                          timeout=timeout, check=False, env={**os.environ, **(env or {})},
-                          stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-m", "kyodo", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env={**os.environ, **(env or {})},
+        stdin=subprocess.DEVNULL,
+    )
 
 
 @dataclass
@@ -38,11 +45,15 @@ class LiveServer:
 
     def admin_token(self) -> str:
         with httpx.Client(base_url=self.url, timeout=10) as http:
-            login = http.post("/api/v1/auth/login",
-                              json={"username": "admin", "password": ADMIN_PASSWORD})
+            login = http.post(
+                "/api/v1/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}
+            )
             login.raise_for_status()
-            token = http.post("/api/v1/auth/tokens", json={"name": "tests"},
-                              headers={"X-CSRF-Token": login.json()["csrf_token"]})
+            token = http.post(
+                "/api/v1/auth/tokens",
+                json={"name": "tests"},
+                headers={"X-CSRF-Token": login.json()["csrf_token"]},
+            )
             token.raise_for_status()
             value: str = token.json()["token"]
             return value
@@ -51,14 +62,25 @@ class LiveServer:
 @contextmanager
 def live_server(database_url: str) -> Iterator[LiveServer]:
     """`kyodo init` then `kyodo serve` on a free port; stopped (and waited for) at the end."""
-    init = kyodo("init", "--no-input", "--admin-password", ADMIN_PASSWORD,
-                 "--database-url", database_url)
+    init = kyodo(
+        "init", "--no-input", "--admin-password", ADMIN_PASSWORD, "--database-url", database_url
+    )
     assert init.returncode == 0, init.stderr
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kyodo", "serve", "--port", str(port), "--database-url",
-         database_url],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "kyodo",
+            "serve",
+            "--port",
+            str(port),
+            "--database-url",
+            database_url,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -70,7 +92,9 @@ def live_server(database_url: str) -> Iterator[LiveServer]:
             except httpx.TransportError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"server did not start: {proc.stderr.read() if proc.stderr else ''}")
+                raise RuntimeError(
+                    f"server did not start: {proc.stderr.read() if proc.stderr else ''}"
+                )
             time.sleep(0.2)
         yield LiveServer(url, database_url)
     finally:

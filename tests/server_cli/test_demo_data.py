@@ -1,0 +1,43 @@
+"""The demo data: public-source organisations with sources, and the documented demo people."""
+
+from __future__ import annotations
+
+import httpx
+
+from kyodo.demo.loader import load_demo, personas, seed
+from kyodo.services import identity
+from kyodo.services.actor import Actor
+from kyodo.services.context import ServiceContext
+
+
+async def test_demo_loads_once_and_logins_work(
+    ctx: ServiceContext, operator: Actor, client: httpx.AsyncClient
+) -> None:
+    logins = await load_demo(ctx, operator)
+    again = await load_demo(ctx, operator)  # idempotent
+    assert [x.username for x in logins] == [x.username for x in again]
+    orgs = await identity.list_orgs(ctx, operator, None, 200)
+    assert len(orgs.items) == len(seed()["organizations"])
+    by_id = {o.id: o for o in orgs.items}
+    assert by_id["usfj"].counterpart_id == "jjoc" and by_id["jjoc"].counterpart_id == "usfj"
+    assert by_id["jjoc"].name_ja == "統合作戦司令部"
+    assert all(o.sources for o in orgs.items), "every organisation keeps its sources"
+    nations = {x.nation for x in logins}
+    assert {"USA", "JPN", "AUS"} <= nations
+    assert any(x.clearance == "UNCLASSIFIED" for x in logins), "an uncleared outsider"
+    password = personas()["password"]
+    for username in ("jp.j3", "journalist", "liaison.aus"):
+        response = await client.post(
+            "/api/v1/auth/login", json={"username": username, "password": password}
+        )
+        assert response.status_code == 200, username
+
+
+def test_every_source_id_in_the_seed_resolves() -> None:
+    data = seed()
+    for org in data["organizations"]:
+        for source in org["source"]:
+            assert source in data["sources"], (org["id"], source)
+    for base in data["bases"]:
+        for source in base.get("source", []):
+            assert source in data["sources"], (base["id"], source)
