@@ -23,11 +23,8 @@ class Settings(BaseSettings):
         default="sqlite+aiosqlite:///./kyodo.db",
         description="SQLAlchemy URL: sqlite+aiosqlite:///FILE or postgresql+asyncpg://…",
     )
-    bus_url: str = Field(default="memory://", description="memory:// or nats://HOST:PORT")
     host: str = Field(default="127.0.0.1", description="HTTP listen address.")
     port: int = Field(default=8000, ge=1, le=65535, description="HTTP port.")
-    cot_port: int = Field(default=8087, ge=1, le=65535, description="CoT TCP port.")
-    cot_tls_port: int = Field(default=8089, ge=1, le=65535, description="CoT TLS port.")
     scheme_dirs: list[Path] = Field(
         default_factory=list, description="Extra folders of marking scheme TOML files."
     )
@@ -36,16 +33,21 @@ class Settings(BaseSettings):
     cookie_secure: bool = Field(
         default=False, description="Mark cookies Secure (set true behind HTTPS)."
     )
-    login_max_failures_per_account: int = Field(default=5, ge=1)
-    login_max_failures_per_address: int = Field(default=20, ge=1)
-    login_failure_window_seconds: int = Field(default=900, ge=1)
+    login_max_failures_per_account: int = Field(
+        default=5, ge=1, description="Failed logins per account before 429 (per window)."
+    )
+    login_max_failures_per_address: int = Field(
+        default=20, ge=1, description="Failed logins per client address before 429."
+    )
+    login_failure_window_seconds: int = Field(
+        default=900, ge=1, description="The sliding window for failed logins."
+    )
     admin_password: SecretStr | None = Field(
         default=None, description="First admin's password for `kyodo init` (or _file)."
     )
     admin_password_file: Path | None = Field(
         default=None, description="File holding the first admin's password."
     )
-    log_level: str = Field(default="INFO")
 
     @field_validator("default_policy")
     @classmethod

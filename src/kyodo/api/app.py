@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 
 from kyodo import __version__
 from kyodo.api import problems
@@ -60,6 +60,11 @@ def create_app(settings: Settings | None = None, context: ServiceContext | None 
     problems.install(app)
     for module in (session, directory, labels, audit):
         app.include_router(module.router, prefix="/api/v1")
+
+    @app.get("/", include_in_schema=False)
+    async def root() -> RedirectResponse:
+        """Until the web UI exists, the browser lands on the API's documentation."""
+        return RedirectResponse("/api/docs")
 
     @app.get("/api/v1/health", response_model=Health, tags=["health"])
     async def health() -> Health | JSONResponse:
