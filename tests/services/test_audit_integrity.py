@@ -6,10 +6,13 @@ import asyncio
 import subprocess
 import sys
 import textwrap
+from concurrent.futures import ThreadPoolExecutor
 
+import httpx
 import pytest
 from sqlalchemy import text
 from tests.support.factories import add_org, add_person
+from tests.support.live import ADMIN_PASSWORD, kyodo, live_server
 
 from kyodo.services import audit
 from kyodo.services.actor import Actor
@@ -118,3 +121,29 @@ async def test_two_processes_appending_at_once_keep_one_chain(
         records = [r async for r in tx.audit.walk()]
     assert len(records) == 2 * count
     assert {r.entry.actor for r in records} == {"proc0", "proc1"}
+
+
+@pytest.mark.slow
+def test_two_servers_on_one_postgresql_keep_one_chain(database_url: str) -> None:
+    """Two real `kyodo serve` processes take logins at once; the chain stays unbroken."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("several server processes share a database only on PostgreSQL")
+    with live_server(database_url) as first, live_server(database_url) as second:
+
+        def hammer(url: str) -> int:
+            ok = 0
+            with httpx.Client(base_url=url, timeout=30) as http:
+                for n in range(15):
+                    password = ADMIN_PASSWORD if n % 2 else "wrong password!"
+                    response = http.post(
+                        "/api/v1/auth/login", json={"username": "admin", "password": password}
+                    )
+                    ok += response.status_code in (200, 401, 429)
+            return ok
+
+        with ThreadPoolExecutor(4) as pool:
+            results = list(pool.map(hammer, [first.url, second.url, first.url, second.url]))
+    assert results == [15, 15, 15, 15]
+    verify = kyodo("audit", "verify", "--database-url", database_url)
+    assert verify.returncode == 0, verify.stderr
+    assert "intact" in verify.stdout
