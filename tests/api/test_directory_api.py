@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import httpx
-from tests.support.factories import add_org, add_person, bearer
 
 from kyodo.services.actor import Actor
 from kyodo.services.context import ServiceContext
+
+from tests.support.factories import add_org, add_person, bearer
 
 
 async def _admin_and_member(

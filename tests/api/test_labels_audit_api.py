@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import httpx
-from tests.support.factories import add_person, bearer
 
 from kyodo.services.actor import Actor
 from kyodo.services.context import ServiceContext
+
+from tests.support.factories import add_person, bearer
 
 
 async def test_parse_and_render_wrap_the_label_core(

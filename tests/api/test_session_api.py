@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import httpx
-from tests.support.factories import PASSWORD, add_person, bearer, login
 
 from kyodo.services.actor import Actor
 from kyodo.services.context import ServiceContext
+
+from tests.support.factories import PASSWORD, add_person, bearer, login
 
 PROBLEM = "application/problem+json"
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from tests.support.live import ADMIN_PASSWORD, kyodo, live_server
 
 

@@ -11,13 +11,14 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 from sqlalchemy import text
-from tests.support.factories import add_org, add_person
-from tests.support.live import ADMIN_PASSWORD, kyodo, live_server
 
 from kyodo.services import audit
 from kyodo.services.actor import Actor
 from kyodo.services.context import ServiceContext
 from kyodo.store.sql.database import SqlDatabase
+
+from tests.support.factories import add_org, add_person
+from tests.support.live import ADMIN_PASSWORD, kyodo, live_server
 
 
 async def _some_history(ctx: ServiceContext, operator: Actor) -> None:

@@ -16,6 +16,7 @@ from kyodo.services.context import ServiceContext
 from kyodo.settings import Settings
 from kyodo.store.migrate import migrate
 from kyodo.store.sql.database import SqlDatabase
+
 from tests.support import backends
 from tests.support.factories import make_operator
 
