@@ -26,7 +26,9 @@ def _sources(record: Any, found: set[str]) -> None:
 
 def main() -> None:
     root = Path(__file__).resolve().parents[1]
-    seed_path = Path(sys.argv[1]) if len(sys.argv) > 1 else root.parent / "shared/data/seed_data.json"
+    seed_path = (
+        Path(sys.argv[1]) if len(sys.argv) > 1 else root.parent / "shared/data/seed_data.json"
+    )
     seed = json.loads(seed_path.read_text(encoding="utf-8"))
     orgs = []
     for org in seed["organizations"]:
