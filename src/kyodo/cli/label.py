@@ -61,7 +61,11 @@ def parse_cmd(
 def join_cmd(markings: list[str]) -> None:
     """Print the canonical marking of the join (least upper bound) of the markings."""
     labels = [_parse(m) for m in markings]
-    typer.echo(render_marking(join_all(*labels), default_registry()))
+    try:
+        typer.echo(render_marking(join_all(*labels), default_registry()))
+    except KyodoError as exc:
+        # A join across schemes can hold categories its policy cannot write (US SI in JPN).
+        raise _fail(exc) from None
 
 
 @app.command("dominates")

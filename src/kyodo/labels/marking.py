@@ -61,7 +61,11 @@ def _split(source: str, span: _Span, separator: re.Pattern[str]) -> list[_Span]:
 
 
 def parse_marking(text: str, registry: SchemeRegistry, policy: str | None = None) -> Label:
-    """Parse a banner or portion marking into a Label; MarkingError says what and where."""
+    """Parse a banner or portion marking into a Label; MarkingError says what and where.
+
+    Without `policy` the marking is read in the first scheme (the registry's default, then the
+    others by name) whose classification it names and in which the whole marking parses.
+    """
     if len(text) > MAX_MARKING_LENGTH:
         raise MarkingError(
             f"marking is longer than {MAX_MARKING_LENGTH} characters",
@@ -79,14 +83,25 @@ def parse_marking(text: str, registry: SchemeRegistry, policy: str | None = None
         raise MarkingError("')' without an opening '('", text=text, position=whole.end - 1)
 
     blocks = _split(text, whole, _BLOCK_SEPARATOR)
-    level_span = blocks[0]
-    scheme, level = _find_level(text, level_span, registry, policy)
-    return _Parser(text, registry, scheme, level).parse(blocks[1:])
+    (scheme, level), *others = _find_levels(text, blocks[0], registry, policy)
+    try:
+        return _Parser(text, registry, scheme, level).parse(blocks[1:])
+    except MarkingError:
+        # Several schemes may spell the classification alike ("U" is a portion in USA and JPN):
+        # the marking is read in the first of them in which it parses, and when none reads it,
+        # the error is the first scheme's.
+        for other_scheme, other_level in others:
+            try:
+                return _Parser(text, registry, other_scheme, other_level).parse(blocks[1:])
+            except MarkingError:
+                continue
+        raise
 
 
-def _find_level(
+def _find_levels(
     text: str, span: _Span, registry: SchemeRegistry, policy: str | None
-) -> tuple[Scheme, Level]:
+) -> list[tuple[Scheme, Level]]:
+    """Every (scheme, level) the classification token names, in the registry's search order."""
     token = span.text(text)
     if not token:
         raise MarkingError("missing classification", text=text, position=span.start)
@@ -94,10 +109,9 @@ def _find_level(
         schemes = registry.search_order(policy)
     except LabelError as exc:
         raise MarkingError(exc.message, text=text, position=0) from None
-    for scheme in schemes:
-        level = scheme.find_level(token)
-        if level is not None:
-            return scheme, level
+    found = [(s, lv) for s in schemes if (lv := s.find_level(token)) is not None]
+    if found:
+        return found
     where = f" in scheme {policy.upper()}" if policy else ""
     if "/" in token:
         raise MarkingError(

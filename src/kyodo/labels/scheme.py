@@ -120,16 +120,18 @@ class Scheme:
         object.__setattr__(self, "_level_by_rank", by_rank)
         object.__setattr__(self, "_category_by_token", cat_by_token)
         object.__setattr__(self, "_category_by_id", cat_by_id)
-        # Longest token first so that "REL TO" wins over "REL"; a token ends at a space, a colon
-        # or the end so that "RELIDO" is not read as "REL" + "IDO".
+        # Longest token first so that "REL TO" wins over "REL"; a token ending in a Latin letter
+        # or digit ends at a space, a colon or the end so that "RELIDO" is not read as "REL" +
+        # "IDO", while one ending in a CJK character needs no space: "提供先JPN" reads.
         alternatives = "|".join(
             r"\s+".join(re.escape(word) for word in token.split())
+            + (r"(?=\s|$|[:：])" if token[-1].isascii() and token[-1].isalnum() else "")
             for token in sorted(self.rel_to, key=len, reverse=True)
         )
         object.__setattr__(
             self,
             "_rel_pattern",
-            re.compile(rf"(?:{alternatives})(?=\s|$|[:：])\s*[:：]?", re.IGNORECASE),
+            re.compile(rf"(?:{alternatives})\s*[:：]?", re.IGNORECASE),
         )
 
     def find_level(self, token: str) -> Level | None:
