@@ -5,7 +5,8 @@ KyodoError
 │   ├── MarkingError           a marking string that does not parse, with its position
 │   ├── NoEquivalentError      a label shown in a scheme that cannot express it
 │   └── LabelXmlError          a STANAG 4774-style XML label that is unsafe or malformed
-└── SchemeError                a marking scheme file that is inconsistent (code SCHEME_INVALID)
+├── SchemeError                a marking scheme file that is inconsistent (code SCHEME_INVALID)
+└── GuardRulesError            a spillage guard rules file that is malformed
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ class ErrorCode(StrEnum):
     NO_EQUIVALENT = "no_equivalent"
     LABEL_XML_INVALID = "label_xml_invalid"
     SCHEME_INVALID = "scheme_invalid"
+    GUARD_RULES_INVALID = "guard_rules_invalid"
     INVALID_INPUT = "invalid_input"
     NOT_FOUND = "not_found"
     CONFLICT = "conflict"
@@ -74,6 +76,12 @@ class SchemeError(KyodoError):
     """A marking scheme definition that is inconsistent."""
 
     code = ErrorCode.SCHEME_INVALID
+
+
+class GuardRulesError(KyodoError):
+    """A spillage guard rules file (or mapping) that is malformed; the message names the rule."""
+
+    code = ErrorCode.GUARD_RULES_INVALID
 
 
 class InvalidInput(KyodoError):

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
         default_factory=list, description="Extra folders of marking scheme TOML files."
     )
     default_policy: str = Field(default="USA", description="Scheme tried first for markings.")
+    guard_rules_file: Path | None = Field(
+        default=None, description="Spillage guard rules TOML; default: the shipped rules"
+    )
     session_hours: float = Field(default=12.0, gt=0, description="Login session lifetime.")
     cookie_secure: bool = Field(
         default=False, description="Mark cookies Secure (set true behind HTTPS)."

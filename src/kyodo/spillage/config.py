@@ -1,0 +1,260 @@
+"""Rules from a TOML document (text or parsed mapping); format in docs/spillage-rules.md."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from typing import TYPE_CHECKING, Any, Final
+
+from kyodo.errors import GuardRulesError
+from kyodo.labels import CategoryKind
+from kyodo.spillage.detectors import DETECTORS
+from kyodo.spillage.markings import MarkingFinder
+from kyodo.spillage.rules import (
+    DetectorRule,
+    MarkingRule,
+    PatternRule,
+    ProximityRule,
+    Requirement,
+    Rule,
+    RuleSet,
+    Unit,
+)
+from kyodo.spillage.terms import LIST_PREFIX, compile_terms
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from kyodo.labels import SchemeRegistry
+    from kyodo.spillage.terms import TermSet
+
+FORMAT_VERSION: Final = 1
+SHIPPED: Final = "shipped"
+_TOP_KEYS: Final = frozenset({"version", "extends", "disable", "lists", "rules"})
+_COMMON: Final = frozenset({"id", "name", "description", "kind"})
+_LEVEL: Final = frozenset({"level", "categories"})
+_KEYS: Final[Mapping[str, frozenset[str]]] = {
+    "pattern": _COMMON | _LEVEL | {"pattern"},
+    "proximity": _COMMON | _LEVEL | {"terms", "near", "within", "unit", "unless"},
+    "detector": _COMMON | _LEVEL | {"detector"},
+    "marking": _COMMON,
+}
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
+
+
+def rules_from_toml(
+    text: str, registry: SchemeRegistry, *, origin: str = "rules", shipped: str | None = None
+) -> RuleSet:
+    """Rules from TOML text; `shipped` is the shipped rules' TOML, for `extends = "shipped"`."""
+    base = None if shipped is None else _loads(shipped, "shipped rules")
+    return rules_from_mapping(_loads(text, origin), registry, origin=origin, shipped=base)
+
+
+def _loads(text: str, origin: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise GuardRulesError(f"{origin}: not valid TOML: {exc}") from None
+
+
+def rules_from_mapping(
+    data: Mapping[str, Any],
+    registry: SchemeRegistry,
+    *,
+    origin: str = "rules",
+    shipped: Mapping[str, Any] | None = None,
+) -> RuleSet:
+    """Rules from a parsed document; GuardRulesError names the file, the rule and the key."""
+    _check_document(data, origin)
+    if "extends" in data:
+        if data["extends"] != SHIPPED:
+            raise GuardRulesError(f'{origin}: extends must be "{SHIPPED}", not {data["extends"]!r}')
+        if shipped is None:
+            raise GuardRulesError(f"{origin}: extends the shipped rules, which were not given")
+        _check_document(shipped, "shipped rules")
+        lists, raw_rules = _merge(shipped, data, origin)
+    else:
+        if "disable" in data:
+            raise GuardRulesError(f'{origin}: disable only makes sense with extends = "{SHIPPED}"')
+        lists, raw_rules = dict(data.get("lists", {})), list(data.get("rules", ()))
+    rules: list[Rule] = []
+    seen: set[str] = set()
+    for index, raw in enumerate(raw_rules):
+        rule = _rule(raw, index, lists, registry, origin)
+        if rule.id in seen:
+            raise GuardRulesError(f"{origin}: two rules have the id {rule.id!r}")
+        seen.add(rule.id)
+        rules.append(rule)
+    return RuleSet(tuple(rules))
+
+
+def _check_document(data: Mapping[str, Any], origin: str) -> None:
+    unknown = set(data) - _TOP_KEYS
+    if unknown:
+        raise GuardRulesError(
+            f"{origin}: unknown key(s) {', '.join(sorted(unknown))}; "
+            f"known: {', '.join(sorted(_TOP_KEYS))}"
+        )
+    version = data.get("version", FORMAT_VERSION)
+    if version != FORMAT_VERSION:
+        raise GuardRulesError(f"{origin}: version {version!r} is not {FORMAT_VERSION}")
+    lists = data.get("lists", {})
+    if not isinstance(lists, dict):
+        raise GuardRulesError(f"{origin}: [lists] must be a table of term lists")
+    for name, terms in lists.items():
+        _strings(terms, f"{origin}: list {name!r}")
+    rules = data.get("rules", [])
+    if not isinstance(rules, list) or not all(isinstance(r, dict) for r in rules):
+        raise GuardRulesError(f"{origin}: rules must be an array of tables ([[rules]])")
+    _strings(data.get("disable", []), f"{origin}: disable")
+
+
+def _merge(
+    shipped: Mapping[str, Any], data: Mapping[str, Any], origin: str
+) -> tuple[dict[str, list[str]], list[dict[str, Any]]]:
+    """Shipped lists extended by the file's, shipped rules replaced by id, disabled ones gone."""
+    lists = {name: list(terms) for name, terms in shipped.get("lists", {}).items()}
+    for name, terms in data.get("lists", {}).items():
+        lists[name] = [*lists.get(name, []), *terms]
+    rules = [dict(r) for r in shipped.get("rules", [])]
+    shipped_ids = [str(r.get("id")) for r in rules]
+    for rule_id in data.get("disable", []):
+        if rule_id not in shipped_ids:
+            raise GuardRulesError(f"{origin}: disable names {rule_id!r}, not a shipped rule")
+    disabled = set(data.get("disable", []))
+    rules = [r for r in rules if str(r.get("id")) not in disabled]
+    for raw in data.get("rules", []):
+        position = next((i for i, r in enumerate(rules) if r.get("id") == raw.get("id")), None)
+        if position is None:
+            rules.append(dict(raw))
+        else:
+            rules[position] = dict(raw)
+    return lists, rules
+
+
+def _strings(value: object, where: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise GuardRulesError(f"{where}: expected a list of strings")
+    return list(value)
+
+
+def _text(raw: Mapping[str, Any], key: str, where: str, default: str | None = None) -> str:
+    value = raw.get(key, default)
+    if not isinstance(value, str) or (not value.strip() and default is None):
+        raise GuardRulesError(f"{where}: {key} must be a non-empty string")
+    return value
+
+
+def _rule(
+    raw: Mapping[str, Any],
+    index: int,
+    lists: Mapping[str, list[str]],
+    registry: SchemeRegistry,
+    origin: str,
+) -> Rule:
+    rule_id = raw.get("id")
+    if not isinstance(rule_id, str) or not _ID.match(rule_id):
+        raise GuardRulesError(
+            f"{origin}: rule #{index + 1}: id must be letters, digits, '-', '_' or '.', "
+            f"got {rule_id!r}"
+        )
+    where = f"{origin}: rule {rule_id!r}"
+    kind = raw.get("kind")
+    if not isinstance(kind, str) or kind not in _KEYS:
+        raise GuardRulesError(f"{where}: kind must be one of {', '.join(_KEYS)}, not {kind!r}")
+    unknown = set(raw) - _KEYS[kind]
+    if unknown:
+        raise GuardRulesError(
+            f"{where}: unknown key(s) {', '.join(sorted(unknown))} for kind {kind!r}"
+        )
+    name = _text(raw, "name", where)
+    description = _text(raw, "description", where, default="")
+    if kind == "marking":
+        return MarkingRule(rule_id, name, description, MarkingFinder(registry))
+    requirement = _requirement(raw, registry, where)
+    if kind == "pattern":
+        source = _text(raw, "pattern", where)
+        try:
+            pattern = re.compile(source, re.IGNORECASE)
+        except re.error as exc:
+            raise GuardRulesError(f"{where}: pattern is not a valid regex: {exc}") from None
+        if pattern.match("") is not None:
+            raise GuardRulesError(f"{where}: pattern matches the empty string")
+        return PatternRule(rule_id, name, description, requirement, pattern)
+    if kind == "detector":
+        detector = _text(raw, "detector", where)
+        if detector not in DETECTORS:
+            raise GuardRulesError(
+                f"{where}: unknown detector {detector!r}; known: {', '.join(sorted(DETECTORS))}"
+            )
+        return DetectorRule(rule_id, name, description, requirement, detector)
+    within = raw.get("within")
+    if not isinstance(within, int) or isinstance(within, bool) or within < 0:
+        raise GuardRulesError(f"{where}: within must be a whole number ≥ 0")
+    try:
+        unit = Unit(raw.get("unit", Unit.CHARS.value))
+    except ValueError:
+        raise GuardRulesError(f"{where}: unit must be 'chars' or 'words'") from None
+    unless = _terms(raw, "unless", lists, where) if "unless" in raw else None
+    return ProximityRule(
+        rule_id,
+        name,
+        description,
+        requirement,
+        _terms(raw, "terms", lists, where),
+        _terms(raw, "near", lists, where),
+        within,
+        unit,
+        unless,
+    )
+
+
+def _terms(raw: Mapping[str, Any], key: str, lists: Mapping[str, list[str]], where: str) -> TermSet:
+    if key not in raw:
+        raise GuardRulesError(f"{where}: {key} is missing")
+    expanded: list[str] = []
+    for term in _strings(raw[key], f"{where}: {key}"):
+        if term.startswith(LIST_PREFIX):
+            name = term[len(LIST_PREFIX) :]
+            if name not in lists:
+                raise GuardRulesError(
+                    f"{where}: {key} names the list {term!r}, which [lists] does not define"
+                )
+            expanded.extend(lists[name])
+        else:
+            expanded.append(term)
+    return compile_terms(expanded, f"{where}: {key}")
+
+
+def _requirement(raw: Mapping[str, Any], registry: SchemeRegistry, where: str) -> Requirement:
+    level_name = _text(raw, "level", where)
+    found = [
+        (scheme, level)
+        for scheme in registry.search_order()
+        if (level := scheme.find_level(level_name)) is not None
+    ]
+    if not found:
+        raise GuardRulesError(
+            f"{where}: unknown level {level_name!r} (a level of a loaded scheme, "
+            "e.g. CONFIDENTIAL, SECRET, 秘, 極秘)"
+        )
+    if len({level.rank for _, level in found}) > 1:
+        raise GuardRulesError(f"{where}: level {level_name!r} means different ranks in schemes")
+    scheme, level = found[0]
+    categories: set[str] = set()
+    for token in _strings(raw.get("categories", []), f"{where}: categories"):
+        owners = [scheme, *(s for s in registry.search_order() if s is not scheme)]
+        category = next(
+            (
+                c
+                for s in owners
+                if (c := s.find_category(token)) is not None and c.kind is CategoryKind.RESTRICTIVE
+            ),
+            None,
+        )
+        if category is None:
+            raise GuardRulesError(f"{where}: {token!r} is not a restrictive category of a scheme")
+        if not category.allowed_at(level.rank):
+            raise GuardRulesError(f"{where}: category {category.id} is not allowed at {level.id}")
+        categories.add(category.id)
+    return Requirement(level_name, level.rank, scheme.policy, level.id, frozenset(categories))

@@ -1,0 +1,202 @@
+"""The rules model: what each kind of rule looks for and the minimum level it asks for."""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from kyodo.spillage.detectors import DESCRIPTIONS
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from kyodo.spillage.detectors import Span
+    from kyodo.spillage.markings import MarkingFinder
+    from kyodo.spillage.scanned import ScannedText
+    from kyodo.spillage.terms import TermSet
+
+_WORD = re.compile(r"\w+")
+
+
+class Unit(StrEnum):
+    """How a proximity rule measures the distance between two terms."""
+
+    CHARS = "chars"
+    WORDS = "words"
+
+
+@dataclass(frozen=True, slots=True)
+class Requirement:
+    """The minimum a level rule asks for: a level (as written and its rank) and categories.
+
+    `policy` and `level_id` say where the level was found, for a message whose scheme has no
+    level at that rank. `categories` are restrictive category ids.
+    """
+
+    level: str
+    rank: int
+    policy: str
+    level_id: str
+    categories: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One place a rule matched, in the text's offsets, and why in words."""
+
+    start: int
+    end: int
+    explanation: str
+
+
+def _quote(scanned: ScannedText, span: Span) -> str:
+    return repr(scanned.original[span[0] : span[1]])
+
+
+@dataclass(frozen=True, slots=True)
+class PatternRule:
+    """A regular expression (case-insensitive, Unicode) that marks sensitive text by itself."""
+
+    id: str
+    name: str
+    description: str
+    requirement: Requirement
+    pattern: re.Pattern[str]
+
+    def hits(self, scanned: ScannedText) -> Iterator[Hit]:
+        """Each non-empty match of the pattern."""
+        for found in self.pattern.finditer(scanned.text):
+            if found.end() > found.start():
+                yield Hit(found.start(), found.end(), f"{_quote(scanned, found.span())} matches")
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorRule:
+    """A built-in detector (DTG, clock time, MGRS, latitude/longitude) on its own."""
+
+    id: str
+    name: str
+    description: str
+    requirement: Requirement
+    detector: str
+
+    def hits(self, scanned: ScannedText) -> Iterator[Hit]:
+        """Each place the detector fires."""
+        what = DESCRIPTIONS[self.detector]
+        for span in scanned.detector_spans(self.detector):
+            yield Hit(span[0], span[1], f"{_quote(scanned, span)} is {what}")
+
+
+@dataclass(frozen=True, slots=True)
+class ProximityRule:
+    """A term of `terms` within `within` characters (or words) of a term of `near`.
+
+    A pair is ignored when a term of `unless` is as close to it: context that makes it harmless
+    ("SharePoint" near "launch at 0900").
+    """
+
+    id: str
+    name: str
+    description: str
+    requirement: Requirement
+    terms: TermSet
+    near: TermSet
+    within: int
+    unit: Unit = Unit.CHARS
+    unless: TermSet | None = None
+    # The longest span `near` can produce is unknown, so candidates before a term are searched
+    # this far back; longer "near" matches are still found when they start closer.
+    _reach: int = field(default=200, repr=False, compare=False)
+
+    def _gap(self, text: str, first: Span, second: Span) -> int | None:
+        """Distance between two spans in the rule's unit; None when they overlap."""
+        if second[0] >= first[1]:
+            between = (first[1], second[0])
+        elif second[1] <= first[0]:
+            between = (second[1], first[0])
+        else:
+            return None
+        if self.unit is Unit.CHARS:
+            return between[1] - between[0]
+        return len(_WORD.findall(text, between[0], between[1]))
+
+    def _limit_chars(self) -> int:
+        # A word is at most this many characters for the coarse pre-filter on word distances.
+        return self.within if self.unit is Unit.CHARS else self.within * 40 + 40
+
+    def hits(self, scanned: ScannedText) -> Iterator[Hit]:
+        """For each term, the nearest `near` term within reach (and no `unless` term as near)."""
+        # Look first on the cheaper side (only detectors, or fewer terms): often it is empty.
+        if self.near.pattern is None or len(self.near.terms) < len(self.terms.terms):
+            seconds = self.near.spans(scanned)
+            firsts = self.terms.spans(scanned) if seconds else []
+        else:
+            firsts = self.terms.spans(scanned)
+            seconds = self.near.spans(scanned) if firsts else []
+        if not firsts or not seconds:
+            return
+        vetoes = self.unless.spans(scanned) if self.unless is not None else []
+        text = scanned.text
+        starts = [s[0] for s in seconds]
+        limit = self._limit_chars()
+        for first in firsts:
+            lo = bisect_left(starts, first[0] - limit - self._reach)
+            hi = bisect_right(starts, first[1] + limit)
+            best: tuple[int, Span] | None = None
+            for second in seconds[lo:hi]:
+                gap = self._gap(text, first, second)
+                if gap is not None and gap <= self.within and (best is None or gap < best[0]):
+                    best = (gap, second)
+            if best is None:
+                continue
+            gap, second = best
+            cover = (min(first[0], second[0]), max(first[1], second[1]))
+            if any(
+                (g := self._gap(text, cover, veto)) is None or g <= self.within for veto in vetoes
+            ):
+                continue
+            unit = "character" if self.unit is Unit.CHARS else "word"
+            yield Hit(
+                cover[0],
+                cover[1],
+                f"{_quote(scanned, first)} is {gap} {unit}{'' if gap == 1 else 's'} from "
+                f"{_quote(scanned, second)} (at most {self.within})",
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class MarkingRule:
+    """Markings written in the text; each one's minimum is the label it parses to."""
+
+    id: str
+    name: str
+    description: str
+    finder: MarkingFinder = field(repr=False, compare=False)
+
+
+LevelRule = PatternRule | DetectorRule | ProximityRule
+Rule = LevelRule | MarkingRule
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSet:
+    """The rules the guard applies, in file order."""
+
+    rules: tuple[Rule, ...]
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+    def ids(self) -> tuple[str, ...]:
+        """The rule ids, in order."""
+        return tuple(rule.id for rule in self.rules)
+
+    def rule(self, rule_id: str) -> Rule:
+        """The rule with this id; KeyError if there is none."""
+        for rule in self.rules:
+            if rule.id == rule_id:
+                return rule
+        raise KeyError(rule_id)
