@@ -6,7 +6,15 @@ KyodoError
 │   ├── NoEquivalentError      a label shown in a scheme that cannot express it
 │   └── LabelXmlError          a STANAG 4774-style XML label that is unsafe or malformed
 ├── SchemeError                a marking scheme file that is inconsistent (code SCHEME_INVALID)
-└── GuardRulesError            a spillage guard rules file that is malformed
+├── GuardRulesError            a spillage guard rules file that is malformed
+├── InvalidInput               a request that is well-formed but wrong (bad reference, bad value)
+├── NotFound                   no such object, or one the subject may not know exists
+├── Conflict                   the object exists already, or changed meanwhile
+├── Unauthenticated            no valid session, token or password
+├── PermissionDenied           the policy said no; carries the reasons
+├── RateLimited                too many attempts; carries the seconds to wait
+├── Unavailable                a backing service (database, bus) cannot be reached
+└── GuardRefused               the spillage guard found the text above its label
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ class ErrorCode(StrEnum):
     PERMISSION_DENIED = "permission_denied"
     RATE_LIMITED = "rate_limited"
     UNAVAILABLE = "unavailable"
+    GUARD_REFUSED = "guard_refused"
 
 
 class KyodoError(Exception):
@@ -132,3 +141,21 @@ class Unavailable(KyodoError):
     """A backing service cannot be reached; the request may succeed later."""
 
     code = ErrorCode.UNAVAILABLE
+
+
+class GuardRefused(KyodoError):
+    """The spillage guard judged the text more sensitive than its label; `findings` say why."""
+
+    code = ErrorCode.GUARD_REFUSED
+
+    def __init__(
+        self,
+        message: str,
+        findings: tuple[dict[str, object], ...],
+        suggested: str,
+        overridable: bool,
+    ) -> None:
+        super().__init__(message)
+        self.findings = findings
+        self.suggested = suggested
+        self.overridable = overridable

@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     login_failure_window_seconds: int = Field(
         default=900, ge=1, description="The sliding window for failed logins."
     )
+    retention_floor_days: int = Field(
+        default=365, ge=1, description="No net keeps messages for less (records retention)."
+    )
+    live_queue: int = Field(
+        default=1000, ge=10, description="Events queued per live connection before it is closed."
+    )
     admin_password: SecretStr | None = Field(
         default=None, description="First admin's password for `kyodo init` (or _file)."
     )

@@ -10,23 +10,28 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from kyodo import __version__
-from kyodo.api import problems
-from kyodo.api.routes import audit, directory, labels, session
+from kyodo.api import problems, stream
+from kyodo.api.routes import audit, directory, guard, labels, nets, session
 from kyodo.api.schemas import Health
 from kyodo.errors import Unavailable
 from kyodo.scheme_files import load_registry
 from kyodo.services.context import ServiceContext
+from kyodo.services.live import LiveHub
 from kyodo.services.throttle import LoginThrottle
 from kyodo.settings import Settings
+from kyodo.spillage_files import load_rules
 from kyodo.store.sql.database import SqlDatabase
 
 
 def build_context(settings: Settings) -> ServiceContext:
     """The services' context for these settings (database, schemes, throttle)."""
+    registry = load_registry(settings.scheme_dirs, settings.default_policy)
     return ServiceContext(
         db=SqlDatabase(settings.database_url),
-        registry=load_registry(settings.scheme_dirs, settings.default_policy),
+        registry=registry,
         session_ttl=timedelta(hours=settings.session_hours),
+        retention_floor_days=settings.retention_floor_days,
+        guard_rules=load_rules(settings.guard_rules_file, registry),
         throttle=LoginThrottle(
             settings.login_max_failures_per_account,
             settings.login_max_failures_per_address,
@@ -43,6 +48,7 @@ def create_app(settings: Settings | None = None, context: ServiceContext | None 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        ctx.bus.unsubscribe(hub.handle)
         if context is None:
             await ctx.db.dispose()
 
@@ -58,8 +64,12 @@ def create_app(settings: Settings | None = None, context: ServiceContext | None 
     app.state.settings = settings
     app.state.context = ctx
     problems.install(app)
-    for module in (session, directory, labels, audit):
+    for module in (session, directory, labels, audit, nets, guard):
         app.include_router(module.router, prefix="/api/v1")
+    app.include_router(stream.router)
+    hub = LiveHub(ctx.decisions, max_queue=settings.live_queue)
+    ctx.bus.subscribe(hub.handle)
+    app.state.hub = hub
 
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:

@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from kyodo.errors import ErrorCode, KyodoError, PermissionDenied, RateLimited
+from kyodo.errors import ErrorCode, GuardRefused, KyodoError, PermissionDenied, RateLimited
 
 STATUS = {
     ErrorCode.LABEL_INVALID: 422,
@@ -24,6 +24,8 @@ STATUS = {
     ErrorCode.PERMISSION_DENIED: 403,
     ErrorCode.RATE_LIMITED: 429,
     ErrorCode.UNAVAILABLE: 503,
+    ErrorCode.GUARD_REFUSED: 422,
+    ErrorCode.GUARD_RULES_INVALID: 500,
 }
 TITLES = {
     400: "Bad request",
@@ -58,6 +60,10 @@ async def _kyodo_error(request: Request, exc: Exception) -> JSONResponse:
     extra: dict[str, Any] = {}
     if isinstance(exc, PermissionDenied) and exc.reasons:
         extra["reasons"] = list(exc.reasons)
+    if isinstance(exc, GuardRefused):
+        extra.update(
+            findings=list(exc.findings), suggested=exc.suggested, overridable=exc.overridable
+        )
     response = problem(status, exc.message, exc.code.value, **extra)
     if isinstance(exc, RateLimited):
         response.headers["Retry-After"] = str(exc.retry_after)

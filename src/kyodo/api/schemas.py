@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kyodo.audit.chain import AuditRecord
 from kyodo.domain.identity import Org, Person
+from kyodo.domain.nets import Net
 from kyodo.labels import Label, SchemeRegistry, label_to_dict
 
 # A label is a JSON object (see LabelOut) or a marking string such as "SECRET//REL TO USA, JPN".
@@ -221,3 +222,130 @@ class AuditPage(BaseModel):
 class Health(BaseModel):
     status: str
     database: str
+
+
+class NetIn(Strict):
+    name: str = Field(min_length=1, max_length=100)
+    purpose: str = Field(default="", max_length=1000)
+    org_id: str | None = Field(default=None, max_length=64)
+    ceiling: LabelIn
+    entry: LabelIn | None = None
+    default_label: LabelIn | None = None
+    retention_days: int | None = Field(default=None, ge=1, le=36500)
+
+
+class NetPatch(Strict):
+    purpose: str | None = Field(default=None, max_length=1000)
+    ceiling: LabelIn | None = None
+    entry: LabelIn | None = None
+    default_label: LabelIn | None = None
+    retention_days: int | None = Field(default=None, ge=1, le=36500)
+
+
+class NetOut(BaseModel):
+    id: str
+    name: str
+    purpose: str
+    org_id: str | None
+    ceiling: LabelOut
+    entry: LabelOut
+    default_label: LabelOut
+    retention_days: int
+    multi_level: bool
+    created_at: str
+
+    @classmethod
+    def of(cls, net: Net, registry: SchemeRegistry) -> NetOut:
+        return cls(
+            id=net.id,
+            name=net.name,
+            purpose=net.purpose,
+            org_id=net.org_id,
+            ceiling=LabelOut.of(net.ceiling, registry),
+            entry=LabelOut.of(net.entry, registry),
+            default_label=LabelOut.of(net.default_label, registry),
+            retention_days=net.retention_days,
+            multi_level=net.multi_level,
+            created_at=net.created_at.isoformat(),
+        )
+
+
+class MemberIn(Strict):
+    person_id: str = Field(min_length=1, max_length=64)
+    role: str = Field(default="member", pattern="^(owner|member|read_only)$")
+
+
+class MemberOut(BaseModel):
+    net_id: str
+    person_id: str
+    role: str
+    added_at: str
+
+
+class MessageIn(Strict):
+    text: str = Field(min_length=1, max_length=20000)
+    label: LabelIn | None = None
+    reply_to: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    override_justification: str | None = Field(default=None, max_length=2000)
+
+
+class MessageEdit(Strict):
+    text: str = Field(min_length=1, max_length=20000)
+    label: LabelIn | None = None
+    override_justification: str | None = Field(default=None, max_length=2000)
+
+
+class MessageOut(BaseModel):
+    seq: int
+    rev: int
+    net_id: str
+    author_id: str
+    author: str
+    label: LabelOut
+    text: str | None
+    html: str | None
+    reply_to: int | None
+    version: int
+    created_at: str
+    edited_at: str | None
+    deleted: bool
+
+
+class PostedOut(BaseModel):
+    message: MessageOut
+    guard_findings: list[dict[str, Any]]
+
+
+class MessagePage(BaseModel):
+    items: list[MessageOut]
+    banner: LabelOut | None
+
+
+class VersionOut(BaseModel):
+    version: int
+    text: str
+    label: LabelOut
+    editor_id: str
+    at: str
+
+
+class GuardCheckIn(Strict):
+    text: str = Field(min_length=1, max_length=20000)
+    label: LabelIn
+    net_id: str | None = Field(default=None, max_length=64)
+
+
+class Recipient(BaseModel):
+    person_id: str
+    username: str
+    name: str
+    nation: str
+
+
+class GuardCheckOut(BaseModel):
+    refused: bool
+    suggested: LabelOut
+    findings: list[dict[str, Any]]
+    above_ceiling: bool | None
+    recipients: list[Recipient] | None
+    recipients_by_nation: dict[str, int] | None

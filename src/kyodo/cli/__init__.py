@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from kyodo import __version__
-from kyodo.cli import audit, guard, label, server, users
+from kyodo.cli import audit, export, guard, label, server, users
 
 app = typer.Typer(
     help="Kyodo: labelled, policy-checked workspace for a combined headquarters.",
@@ -15,6 +15,7 @@ app = typer.Typer(
 app.add_typer(label.app, name="label")
 app.add_typer(users.app, name="user")
 app.add_typer(audit.app, name="audit")
+app.add_typer(export.app, name="export")
 app.add_typer(guard.app, name="guard")
 app.command("init")(server.init)
 app.command("serve")(server.serve)

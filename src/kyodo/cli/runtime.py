@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     from kyodo.services.context import ServiceContext
 
 T = TypeVar("T")
-console = Console()
-errors = Console(stderr=True)
+console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
 
 
 def settings_with(database_url: str | None = None) -> Settings:

@@ -19,6 +19,8 @@ class Role(StrEnum):
     SECURITY_OFFICER = "security_officer"
     RECORDS_OFFICER = "records_officer"
     MEMBER = "member"
+    # May post despite the spillage guard, with a written justification that is audited.
+    MAY_OVERRIDE = "may_override"
 
 
 @dataclass(frozen=True, slots=True)

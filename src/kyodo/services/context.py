@@ -8,14 +8,17 @@ from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher
 
+from kyodo.bus.memory import InProcessBus
 from kyodo.policy import DecisionCache
 from kyodo.services.throttle import LoginThrottle
+from kyodo.spillage_files import default_rules
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from kyodo.labels import Label, SchemeRegistry
-    from kyodo.services.ports import Database
+    from kyodo.services.ports import Bus, Database
+    from kyodo.spillage import RuleSet
 
 
 def _utc_now() -> datetime:
@@ -33,6 +36,9 @@ class ServiceContext:
     passwords: PasswordHasher = field(default_factory=PasswordHasher)  # argon2id by default
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
     clock: Callable[[], datetime] = _utc_now
+    bus: Bus = field(default_factory=InProcessBus)
+    guard_rules: RuleSet = field(default_factory=default_rules)
+    retention_floor_days: int = 365
 
     def unclassified(self) -> Label:
         """The default policy's lowest label, for records that are not classified."""

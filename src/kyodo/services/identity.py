@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 from kyodo.domain.identity import Org, Person, Role
 from kyodo.errors import InvalidInput, KyodoError, NotFound
 from kyodo.policy import Action, Resource, make_subject
+from kyodo.services import nets
 from kyodo.services.guard import audit_entry, require, require_role
 
 if TYPE_CHECKING:
@@ -390,6 +391,7 @@ async def update_person(
         )
     if before.subject() != after.subject():
         ctx.decisions.invalidate(person_id)
+        await nets.revalidate_memberships(ctx, after)
     return after
 
 

@@ -25,7 +25,7 @@ async def list_audit(
     object_id: Filter = None,
     since: Annotated[str | None, Query(max_length=32, description="ISO time, UTC")] = None,
     until: Annotated[str | None, Query(max_length=32, description="ISO time, UTC")] = None,
-    cursor: Annotated[int | None, Query(ge=0, le=2**62)] = None,
+    cursor: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 100,
 ) -> AuditPage:
     """Audit records, oldest first, filtered by actor, action, object and time."""

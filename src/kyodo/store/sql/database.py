@@ -13,6 +13,7 @@ from kyodo.errors import Conflict, InvalidInput, KyodoError, Unavailable
 from kyodo.store.sql.audit import SqlAuditStore
 from kyodo.store.sql.identity import SqlOrgStore, SqlPersonStore
 from kyodo.store.sql.labels import LabelRows
+from kyodo.store.sql.nets import SqlMessageStore, SqlNetStore
 from kyodo.store.sql.sessions import SqlSessionStore
 
 if TYPE_CHECKING:
@@ -31,6 +32,8 @@ class SqlUnitOfWork:
     people: SqlPersonStore
     sessions: SqlSessionStore
     audit: SqlAuditStore
+    nets: SqlNetStore
+    messages: SqlMessageStore
 
 
 def _sqlite_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
@@ -80,6 +83,8 @@ class SqlDatabase:
                         people=SqlPersonStore(conn, self.label_rows),
                         sessions=SqlSessionStore(conn),
                         audit=SqlAuditStore(conn),
+                        nets=SqlNetStore(conn, self.label_rows),
+                        messages=SqlMessageStore(conn, self.label_rows),
                     )
         except KyodoError:
             raise

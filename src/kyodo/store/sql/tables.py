@@ -117,3 +117,63 @@ Index("ix_audit_log_action", audit_log.c.action)
 Index("ix_audit_log_object", audit_log.c.object_type, audit_log.c.object_id)
 Index("ix_audit_log_time", audit_log.c.time)
 Index("ix_label_categories_value", label_categories.c.kind, label_categories.c.value)
+
+nets = Table(
+    "nets",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("purpose", Text, nullable=False, default=""),
+    Column("org_id", String(64), ForeignKey("orgs.id")),
+    Column("ceiling_label_id", Integer, ForeignKey("labels.id"), nullable=False),
+    Column("entry_label_id", Integer, ForeignKey("labels.id"), nullable=False),
+    Column("default_label_id", Integer, ForeignKey("labels.id"), nullable=False),
+    Column("retention_days", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("version", Integer, nullable=False, default=1),
+)
+
+net_members = Table(
+    "net_members",
+    metadata,
+    Column("net_id", String(64), ForeignKey("nets.id"), primary_key=True),
+    Column("person_id", String(64), ForeignKey("people.id"), primary_key=True),
+    Column("role", String(16), nullable=False),
+    Column("added_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_net_members_person", net_members.c.person_id)
+
+messages = Table(
+    "messages",
+    metadata,
+    # One sequence for the whole server: clients resume a stream with the last seq they saw.
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("net_id", String(64), ForeignKey("nets.id"), nullable=False),
+    Column("author_id", String(64), ForeignKey("people.id"), nullable=False),
+    Column("label_id", Integer, ForeignKey("labels.id"), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("html", Text, nullable=False),
+    Column("reply_to", Integer, ForeignKey("messages.seq")),
+    Column("version", Integer, nullable=False, default=1),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("edited_at", DateTime(timezone=True)),
+    Column("deleted_at", DateTime(timezone=True)),
+    Column("deleted_by", String(64)),
+    Column("purged", Boolean, nullable=False, default=False),
+    # The audit seq of the message's latest change (post, edit, delete, purge): global, gapless
+    # in commit order, so a live client resumes with the last rev it saw.
+    Column("rev", Integer, nullable=False, default=0),
+)
+Index("ix_messages_net_seq", messages.c.net_id, messages.c.seq)
+Index("ix_messages_rev", messages.c.rev)
+
+message_versions = Table(
+    "message_versions",
+    metadata,
+    Column("message_seq", Integer, ForeignKey("messages.seq"), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("label_id", Integer, ForeignKey("labels.id"), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("editor_id", String(64), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)

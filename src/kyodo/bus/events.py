@@ -1,0 +1,47 @@
+"""Events on the bus: what changed, in which net, under which label (no policy decisions here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kyodo.labels import Label
+    from kyodo.policy import Subject
+
+
+@dataclass(frozen=True, slots=True)
+class MessageChanged:
+    """A message was posted, edited, deleted or purged. `previous` is the label before an edit.
+
+    `payload` is the message as members see it (no text if deleted); the live hub decides per
+    recipient whether to deliver it.
+    """
+
+    net_id: str
+    seq: int
+    rev: int
+    kind: str  # "posted", "edited", "deleted", "purged"
+    label: Label
+    payload: dict[str, Any] = field(compare=False)
+    previous: Label | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MembershipChanged:
+    """A person joined or left a net."""
+
+    net_id: str
+    person_id: str
+    joined: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectChanged:
+    """A person's clearance, nation or grants changed: live connections must use the new ones."""
+
+    subject: Subject
+
+
+Event = MessageChanged | MembershipChanged | SubjectChanged

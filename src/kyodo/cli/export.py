@@ -1,0 +1,78 @@
+"""`kyodo export net NAME`: the records export of a net, as the operator (audited)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kyodo.cli.runtime import console, errors, operator, run, settings_with
+from kyodo.errors import InvalidInput, NotFound
+from kyodo.services import messages
+from kyodo.services.context import ServiceContext
+
+app = typer.Typer(help="Records exports.", no_args_is_help=True)
+
+
+@app.command("net")
+def export_net(
+    name: Annotated[str, typer.Argument(help="The net's name (or id).")],
+    since: Annotated[
+        str | None, typer.Option(help="ISO 8601 time with zone, e.g. 2026-11-01T00:00Z")
+    ] = None,
+    output_format: Annotated[str, typer.Option("--format", help="Only jsonl for now.")] = "jsonl",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File (default stdout).")
+    ] = None,
+    database_url: Annotated[str | None, typer.Option("--database-url")] = None,
+) -> None:
+    """Every message with every version, label, tombstone and audit reference, between banner
+    lines that carry the highest label exported."""
+    if output_format != "jsonl":
+        errors.print("[red]error:[/] --format: only jsonl is supported")
+        raise typer.Exit(2)
+    moment: datetime | None = None
+    if since is not None:
+        try:
+            moment = datetime.fromisoformat(since)
+        except ValueError:
+            errors.print(f"[red]error:[/] --since: not an ISO 8601 time: {since!r}")
+            raise typer.Exit(2) from None
+        if moment.tzinfo is None:
+            errors.print("[red]error:[/] --since: give a time zone (e.g. Z or +09:00)")
+            raise typer.Exit(2)
+    settings = settings_with(database_url)
+
+    async def work(ctx: ServiceContext) -> tuple[int, str]:
+        async with ctx.db.transaction(write=False) as tx:
+            try:
+                net = await tx.nets.get_by_name(name)
+            except NotFound:
+                try:
+                    net = await tx.nets.get(name)
+                except NotFound:
+                    raise InvalidInput(f"no net named {name!r}") from None
+        count, banner = 0, ""
+        handle = output.open("w", encoding="utf-8") if output else None
+        try:
+            async for line in messages.export_net(ctx, operator(ctx), net.id, since=moment):
+                text = json.dumps(line, ensure_ascii=False)
+                if handle:
+                    handle.write(text + "\n")
+                else:
+                    typer.echo(text)
+                if line["type"] == "banner":
+                    banner = line["marking"]
+                else:
+                    count += 1
+        finally:
+            if handle:
+                handle.close()
+        return count, banner
+
+    count, banner = run(settings, work)
+    if output:
+        console.print(f"exported {count} messages to {output} — banner {banner}")

@@ -1,0 +1,150 @@
+"""Live delivery: each connection gets, from a bounded queue, only the events its person may read.
+
+The hub is transport-agnostic (the WebSocket adapter is in kyodo.api.stream). It is a bus handler:
+for every event it asks the policy (cached) per connection, serialises each event once, and never
+waits on a connection: a full queue closes that connection with a reason instead of slowing others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import TYPE_CHECKING, Any
+
+from kyodo.bus.events import MembershipChanged, MessageChanged, SubjectChanged
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from kyodo.bus.events import Event
+    from kyodo.policy import DecisionCache, Subject
+
+SLOW_CONSUMER = "slow consumer: the queue overflowed; reconnect with the last rev you saw"
+
+
+class LiveConnection:
+    """One client's subscription: its person, nets, and queue of wire-ready JSON texts."""
+
+    def __init__(self, subject: Subject, max_queue: int) -> None:
+        self.subject = subject
+        self.nets: set[str] = set()
+        self.queue: asyncio.Queue[tuple[int, str]] = asyncio.Queue(max_queue)
+        self.closed_reason: str | None = None
+        self._closed = asyncio.Event()
+
+    @property
+    def person_id(self) -> str:
+        return self.subject.id
+
+    def offer(self, rev: int, wire: str) -> None:
+        """Enqueue without waiting; on overflow the connection is closed, never the sender held."""
+        if self.closed_reason is not None:
+            return
+        try:
+            self.queue.put_nowait((rev, wire))
+        except asyncio.QueueFull:
+            self.close(SLOW_CONSUMER)
+
+    def close(self, reason: str) -> None:
+        if self.closed_reason is None:
+            self.closed_reason = reason
+            self._closed.set()
+
+    async def next(self) -> tuple[int, str] | None:
+        """The next (rev, text) to send, or None once the connection is closed."""
+        if self.closed_reason is not None:
+            return None
+        if not self.queue.empty():
+            return self.queue.get_nowait()
+        getter = asyncio.ensure_future(self.queue.get())
+        closer = asyncio.ensure_future(self._closed.wait())
+        done, pending = await asyncio.wait({getter, closer}, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        if getter in done:
+            return getter.result()
+        return None
+
+
+class LiveHub:
+    """Fans events out to live connections, deciding per recipient with the policy."""
+
+    def __init__(self, decisions: DecisionCache, max_queue: int = 1000) -> None:
+        self._decisions = decisions
+        self.max_queue = max_queue
+        self._by_net: dict[str, set[LiveConnection]] = {}
+        self._by_person: dict[str, set[LiveConnection]] = {}
+
+    def connect(self, subject: Subject) -> LiveConnection:
+        """A new connection for a person (not yet subscribed to any net)."""
+        conn = LiveConnection(subject, self.max_queue)
+        self._by_person.setdefault(subject.id, set()).add(conn)
+        return conn
+
+    def subscribe(self, conn: LiveConnection, net_ids: Iterable[str]) -> None:
+        """Deliver these nets' events to the connection (membership is checked by the caller)."""
+        for net_id in net_ids:
+            conn.nets.add(net_id)
+            self._by_net.setdefault(net_id, set()).add(conn)
+
+    def disconnect(self, conn: LiveConnection) -> None:
+        """Forget the connection."""
+        conn.close("disconnected")
+        for net_id in conn.nets:
+            self._by_net.get(net_id, set()).discard(conn)
+        self._by_person.get(conn.person_id, set()).discard(conn)
+
+    def connections(self) -> int:
+        return sum(len(c) for c in self._by_person.values())
+
+    def handle(self, event: Event) -> None:
+        """The bus handler."""
+        if isinstance(event, MessageChanged):
+            self._message(event)
+        elif isinstance(event, MembershipChanged):
+            if not event.joined:
+                self._left(event)
+        elif isinstance(event, SubjectChanged):
+            for conn in self._by_person.get(event.subject.id, ()):
+                conn.subject = event.subject
+
+    def _message(self, event: MessageChanged) -> None:
+        wire: str | None = None
+        hidden: str | None = None
+        can_read = self._decisions.can_read
+        for conn in tuple(self._by_net.get(event.net_id, ())):
+            if can_read(conn.subject, event.label):
+                if wire is None:
+                    wire = _dumps(
+                        {
+                            "type": "message",
+                            "kind": event.kind,
+                            "rev": event.rev,
+                            "message": event.payload,
+                        }
+                    )
+                conn.offer(event.rev, wire)
+            elif event.previous is not None and can_read(conn.subject, event.previous):
+                # The edit raised the label above this reader: withdraw what they saw before.
+                if hidden is None:
+                    hidden = _dumps(
+                        {
+                            "type": "message.hidden",
+                            "rev": event.rev,
+                            "net_id": event.net_id,
+                            "seq": event.seq,
+                        }
+                    )
+                conn.offer(event.rev, hidden)
+
+    def _left(self, event: MembershipChanged) -> None:
+        notice = _dumps({"type": "net.left", "net_id": event.net_id, "reason": event.reason})
+        for conn in tuple(self._by_person.get(event.person_id, ())):
+            if event.net_id in conn.nets:
+                conn.nets.discard(event.net_id)
+                self._by_net.get(event.net_id, set()).discard(conn)
+                conn.offer(0, notice)
+
+
+def _dumps(value: dict[str, Any]) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

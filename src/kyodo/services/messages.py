@@ -1,0 +1,475 @@
+"""Messages in nets: labelled, checked by the spillage guard, versioned, tombstoned, never lost."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from kyodo.bus.events import MessageChanged
+from kyodo.domain.identity import Role
+from kyodo.domain.markdown import render_markdown
+from kyodo.domain.nets import Message, NetRole
+from kyodo.errors import InvalidInput, NotFound, PermissionDenied
+from kyodo.labels import join_all, label_to_dict, render_marking
+from kyodo.policy import Action, Resource
+from kyodo.services.guard import audit_entry, require, require_role
+from kyodo.services.nets import _net_for
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Sequence
+    from datetime import datetime
+
+    from kyodo.audit.chain import AuditEntry
+    from kyodo.domain.nets import MessageVersion, Net
+    from kyodo.labels import Label
+    from kyodo.services.actor import Actor
+    from kyodo.services.context import ServiceContext
+    from kyodo.services.ports import UnitOfWork
+
+MAX_TEXT = 20_000
+
+
+def message_payload(ctx: ServiceContext, message: Message, author: str) -> dict[str, Any]:
+    """A message as members see it: a tombstone carries no text."""
+    return {
+        "seq": message.seq,
+        "rev": message.rev,
+        "net_id": message.net_id,
+        "author_id": message.author_id,
+        "author": author,
+        "label": label_to_dict(message.label, ctx.registry),
+        "text": None if message.deleted else message.text,
+        "html": None if message.deleted else message.html,
+        "reply_to": message.reply_to,
+        "version": message.version,
+        "created_at": message.created_at.isoformat(),
+        "edited_at": message.edited_at.isoformat() if message.edited_at else None,
+        "deleted": message.deleted,
+    }
+
+
+async def _author(tx: UnitOfWork, person_id: str) -> str:
+    try:
+        return (await tx.people.get(person_id)).username
+    except NotFound:
+        return person_id
+
+
+def _check_text(text: str) -> str:
+    if not text.strip():
+        raise InvalidInput("a message needs text")
+    if len(text) > MAX_TEXT:
+        raise InvalidInput(f"a message is at most {MAX_TEXT} characters")
+    if "\x00" in text:
+        raise InvalidInput("a message cannot contain NUL characters")
+    return text
+
+
+async def _stamp(tx: UnitOfWork, entry: AuditEntry, seq: int) -> int:
+    """Append the audit record and use its seq as the message's rev (one global order)."""
+    record = await tx.audit.append(entry)
+    await tx.messages.set_rev(seq, record.seq)
+    return record.seq
+
+
+@dataclass(frozen=True, slots=True)
+class Posted:
+    """A stored message and what the guard found (overridden findings, if any)."""
+
+    message: Message
+    guard_findings: tuple[dict[str, Any], ...] = ()
+
+
+async def post_message(
+    ctx: ServiceContext,
+    actor: Actor,
+    net_id: str,
+    text: str,
+    *,
+    label: Label | None = None,
+    reply_to: int | None = None,
+    override_justification: str | None = None,
+) -> Posted:
+    """Post to a net: the author reads the label, the ceiling dominates it, the guard agrees (or
+    an allowed override is justified and audited); stored and audited, then published."""
+    net, member = await _net_for(ctx, actor, net_id)
+    if member is None or member.role is NetRole.READ_ONLY:
+        raise PermissionDenied("only members who may write can post in this net")
+    text = _check_text(text)
+    label = label or net.default_label
+    if reply_to is not None:
+        async with ctx.db.transaction(write=False) as tx:
+            try:
+                original = await tx.messages.get(reply_to)
+            except NotFound:
+                raise InvalidInput(f"no message {reply_to} to reply to") from None
+        if original.net_id != net_id:
+            raise InvalidInput("a reply must be in the same net")
+        await require(
+            ctx,
+            actor,
+            Action.READ,
+            Resource(original.label),
+            audit_action="message.read",
+            object_type="message",
+            object_id=str(reply_to),
+            hide=True,
+        )
+        # A reply quotes what it answers: it carries at least the join of both labels.
+        label = join_all(label, original.label)
+    await require(
+        ctx,
+        actor,
+        Action.WRITE,
+        Resource(label, container=net.container()),
+        audit_action="message.post",
+        object_type="net",
+        object_id=net_id,
+    )
+    findings = await _guard(ctx, actor, net, text, label, override_justification)
+    now = ctx.clock()
+    draft = Message(
+        seq=0,
+        net_id=net_id,
+        author_id=actor.subject.id,
+        label=label,
+        text=text,
+        html=render_markdown(text),
+        created_at=now,
+        reply_to=reply_to,
+    )
+    async with ctx.db.transaction() as tx:
+        stored = await tx.messages.add(draft)
+        details: dict[str, Any] = {"net": net.name}
+        if findings:
+            details["guard_override"] = {
+                "justification": override_justification,
+                "findings": list(findings),
+            }
+        rev = await _stamp(
+            tx,
+            audit_entry(ctx, actor, "message.post", "message", str(stored.seq), label, **details),
+            stored.seq,
+        )
+        stored = replace(stored, rev=rev)
+        author = await _author(tx, actor.subject.id)
+    await ctx.bus.publish(
+        MessageChanged(
+            net_id, stored.seq, rev, "posted", label, message_payload(ctx, stored, author)
+        )
+    )
+    return Posted(stored, findings)
+
+
+async def _guard(
+    ctx: ServiceContext, actor: Actor, net: Net, text: str, label: Label, justification: str | None
+) -> tuple[dict[str, Any], ...]:
+    """Run the spillage guard; raise GuardRefused unless clean or validly overridden."""
+    from kyodo.services.spillage import guard_message
+
+    return await guard_message(ctx, actor, net, text, label, justification)
+
+
+async def _message_for(ctx: ServiceContext, actor: Actor, seq: int) -> tuple[Message, Net]:
+    async with ctx.db.transaction(write=False) as tx:
+        try:
+            message = await tx.messages.get(seq)
+        except NotFound:
+            raise NotFound(f"no message {seq}") from None
+    net, _ = await _net_for(ctx, actor, message.net_id)
+    await require(
+        ctx,
+        actor,
+        Action.READ,
+        Resource(message.label),
+        audit_action="message.read",
+        object_type="message",
+        object_id=str(seq),
+        hide=True,
+    )
+    return message, net
+
+
+async def edit_message(
+    ctx: ServiceContext,
+    actor: Actor,
+    seq: int,
+    text: str,
+    *,
+    label: Label | None = None,
+    override_justification: str | None = None,
+) -> Message:
+    """The author edits: a new version (every earlier one is kept), checked like a new post."""
+    message, net = await _message_for(ctx, actor, seq)
+    if message.author_id != actor.subject.id:
+        raise PermissionDenied("only the author can edit a message")
+    if message.deleted:
+        raise InvalidInput("a deleted message cannot be edited")
+    text = _check_text(text)
+    new_label = label or message.label
+    await require(
+        ctx,
+        actor,
+        Action.WRITE,
+        Resource(new_label, container=net.container()),
+        audit_action="message.edit",
+        object_type="message",
+        object_id=str(seq),
+    )
+    findings = await _guard(ctx, actor, net, text, new_label, override_justification)
+    edited = replace(
+        message,
+        text=text,
+        html=render_markdown(text),
+        label=new_label,
+        version=message.version + 1,
+        edited_at=ctx.clock(),
+    )
+    async with ctx.db.transaction() as tx:
+        await tx.messages.edit(edited, actor.subject.id)
+        details: dict[str, Any] = {"version": edited.version}
+        if message.label != new_label:
+            details["label_change"] = [
+                render_marking(message.label, ctx.registry),
+                render_marking(new_label, ctx.registry),
+            ]
+        if findings:
+            details["guard_override"] = {
+                "justification": override_justification,
+                "findings": list(findings),
+            }
+        rev = await _stamp(
+            tx,
+            audit_entry(ctx, actor, "message.edit", "message", str(seq), new_label, **details),
+            seq,
+        )
+        edited = replace(edited, rev=rev)
+        author = await _author(tx, message.author_id)
+    await ctx.bus.publish(
+        MessageChanged(
+            net.id,
+            seq,
+            rev,
+            "edited",
+            new_label,
+            message_payload(ctx, edited, author),
+            previous=message.label,
+        )
+    )
+    return edited
+
+
+async def delete_message(ctx: ServiceContext, actor: Actor, seq: int) -> Message:
+    """A tombstone: members no longer see the text; records officers still do. Audited."""
+    message, net = await _message_for(ctx, actor, seq)
+    _, member = await _net_for(ctx, actor, net.id)
+    is_owner = member is not None and member.role is NetRole.OWNER
+    if message.author_id != actor.subject.id and not is_owner:
+        raise PermissionDenied("only the author or a net owner can delete a message")
+    if message.deleted:
+        return message
+    now = ctx.clock()
+    async with ctx.db.transaction() as tx:
+        await tx.messages.tombstone(seq, actor.subject.id, now)
+        rev = await _stamp(
+            tx, audit_entry(ctx, actor, "message.delete", "message", str(seq), message.label), seq
+        )
+        author = await _author(tx, message.author_id)
+    deleted = replace(message, deleted_at=now, deleted_by=actor.subject.id, rev=rev)
+    await ctx.bus.publish(
+        MessageChanged(
+            net.id, seq, rev, "deleted", message.label, message_payload(ctx, deleted, author)
+        )
+    )
+    return deleted
+
+
+async def list_messages(
+    ctx: ServiceContext, actor: Actor, net_id: str, *, after: int | None = None, limit: int = 100
+) -> Sequence[dict[str, Any]]:
+    """The net's messages the actor may read, oldest first, after seq `after`."""
+    if not 1 <= limit <= 500:
+        raise InvalidInput("limit must be between 1 and 500")
+    _, member = await _net_for(ctx, actor, net_id)
+    if member is None:
+        raise NotFound(f"no net {net_id!r}")
+    async with ctx.db.transaction(write=False) as tx:
+        found = await tx.messages.list([net_id], actor.subject, after, limit)
+        return [message_payload(ctx, m, await _author(tx, m.author_id)) for m in found]
+
+
+async def changes_since(
+    ctx: ServiceContext, actor: Actor, net_ids: Sequence[str], after_rev: int, limit: int = 1000
+) -> Sequence[dict[str, Any]]:
+    """What changed in these nets after `after_rev` that the actor may read (stream replay)."""
+    async with ctx.db.transaction(write=False) as tx:
+        found = await tx.messages.changes(net_ids, actor.subject, after_rev, limit)
+        return [message_payload(ctx, m, await _author(tx, m.author_id)) for m in found]
+
+
+async def message_versions(ctx: ServiceContext, actor: Actor, seq: int) -> Sequence[MessageVersion]:
+    """Every version of a message: its author and records officers."""
+    message, _ = await _message_for(ctx, actor, seq)
+    if message.author_id != actor.subject.id:
+        await require_role(
+            ctx,
+            actor,
+            Role.RECORDS_OFFICER,
+            audit_action="message.versions",
+            object_type="message",
+            object_id=str(seq),
+            label=message.label,
+        )
+    async with ctx.db.transaction(write=False) as tx:
+        return [
+            v
+            for v in await tx.messages.versions(seq)
+            if ctx.decisions.can_read(actor.subject, v.label)
+        ]
+
+
+async def search_messages(
+    ctx: ServiceContext, actor: Actor, query: str, *, net_id: str | None = None, limit: int = 50
+) -> Sequence[dict[str, Any]]:
+    """Search the actor's nets; only messages the actor may read are returned."""
+    query = query.strip()
+    if not query or len(query) > 200:
+        raise InvalidInput("a search needs 1-200 characters")
+    if not 1 <= limit <= 200:
+        raise InvalidInput("limit must be between 1 and 200")
+    async with ctx.db.transaction(write=False) as tx:
+        mine = [n.id for n in await tx.nets.list_for(actor.subject.id)]
+        if net_id is not None:
+            if net_id not in mine:
+                raise NotFound(f"no net {net_id!r}")
+            mine = [net_id]
+        if not mine:
+            return []
+        found = await tx.messages.search(mine, actor.subject, query, limit)
+        return [message_payload(ctx, m, await _author(tx, m.author_id)) for m in found]
+
+
+async def export_net(
+    ctx: ServiceContext, actor: Actor, net_id: str, *, since: datetime | None = None
+) -> AsyncIterator[dict[str, Any]]:
+    """Records export (records officers): a banner line, then every message with every
+    version, label and tombstone, and the audit records that refer to it."""
+    net, _ = await _net_for(ctx, actor, net_id)
+    await require_role(
+        ctx,
+        actor,
+        Role.RECORDS_OFFICER,
+        audit_action="net.export",
+        object_type="net",
+        object_id=net_id,
+        label=net.entry,  # the export holds only what the officer may read
+    )
+    async with ctx.db.transaction(write=False) as tx:
+        found = [
+            m
+            for m in await tx.messages.list([net_id], actor.subject, None, 1_000_000)
+            if since is None or m.created_at >= since
+        ]
+        lines: list[dict[str, Any]] = []
+        labels = [net.entry]
+        for message in found:
+            versions = await tx.messages.versions(message.seq)
+            labels += [v.label for v in versions]
+            audit_refs = [r.seq for r in await tx.audit.list(_query_for(message.seq), None, 200)]
+            lines.append(
+                {
+                    "type": "message",
+                    "seq": message.seq,
+                    "net": net.name,
+                    "author_id": message.author_id,
+                    "author": await _author(tx, message.author_id),
+                    "label": label_to_dict(message.label, ctx.registry),
+                    "created_at": message.created_at.isoformat(),
+                    "reply_to": message.reply_to,
+                    "deleted_at": message.deleted_at.isoformat() if message.deleted_at else None,
+                    "deleted_by": message.deleted_by,
+                    "purged": message.purged,
+                    "versions": [
+                        {
+                            "version": v.version,
+                            "text": v.text,
+                            "editor_id": v.editor_id,
+                            "at": v.at.isoformat(),
+                            "label": label_to_dict(v.label, ctx.registry),
+                        }
+                        for v in versions
+                    ],
+                    "audit_refs": audit_refs,
+                }
+            )
+    banner = render_marking(join_all(*labels), ctx.registry)
+    async with ctx.db.transaction() as tx:
+        record = await tx.audit.append(
+            audit_entry(
+                ctx,
+                actor,
+                "net.export",
+                "net",
+                net_id,
+                net.ceiling,
+                messages=len(lines),
+                banner=banner,
+            )
+        )
+    yield {
+        "type": "banner",
+        "marking": banner,
+        "net": net.name,
+        "net_id": net.id,
+        "messages": len(lines),
+        "export_audit_seq": record.seq,
+    }
+    for line in lines:
+        yield line
+    yield {"type": "banner", "marking": banner}
+
+
+def _query_for(seq: int) -> Any:
+    from kyodo.services.ports import AuditQuery
+
+    return AuditQuery(object_type="message", object_id=str(seq))
+
+
+async def purge_expired(ctx: ServiceContext, actor: Actor, net_id: str) -> int:
+    """Records officers purge the text of messages older than the net's retention (audited);
+    nobody else can, and nothing younger than the retention period is ever purged."""
+    net, _ = await _net_for(ctx, actor, net_id)
+    await require_role(
+        ctx,
+        actor,
+        Role.RECORDS_OFFICER,
+        audit_action="net.purge",
+        object_type="net",
+        object_id=net_id,
+        label=net.entry,
+    )
+    cutoff = ctx.clock() - timedelta(days=net.retention_days)
+    async with ctx.db.transaction() as tx:
+        # Only what the officer may read: purging unseen records would be a blind deletion.
+        expired = [
+            m
+            for m in await tx.messages.expired(net_id, cutoff)
+            if ctx.decisions.can_read(actor.subject, m.label)
+        ]
+        for message in expired:
+            await tx.messages.purge(message.seq)
+            await _stamp(
+                tx,
+                audit_entry(
+                    ctx,
+                    actor,
+                    "message.purge",
+                    "message",
+                    str(message.seq),
+                    message.label,
+                    retention_days=net.retention_days,
+                ),
+                message.seq,
+            )
+    return len(expired)

@@ -1,0 +1,324 @@
+"""Nets and membership: vetted against the entry label by the policy, for admins as for anyone."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from kyodo.audit.chain import AuditEntry
+from kyodo.bus.events import MembershipChanged, SubjectChanged
+from kyodo.domain.identity import Role
+from kyodo.domain.nets import Member, Net, NetRole
+from kyodo.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from kyodo.labels import label_to_dict, render_marking
+from kyodo.policy import Action, Resource, decide
+from kyodo.services.guard import audit_entry, require
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from kyodo.domain.identity import Person
+    from kyodo.labels import Label
+    from kyodo.services.actor import Actor
+    from kyodo.services.context import ServiceContext
+
+_OVERSEERS = frozenset({Role.ADMIN.value, Role.SECURITY_OFFICER.value, Role.RECORDS_OFFICER.value})
+_NAME = re.compile(r"^[\w][\w .\-/()]{0,99}$")
+SYSTEM = "system"
+
+
+async def create_net(
+    ctx: ServiceContext,
+    actor: Actor,
+    *,
+    name: str,
+    ceiling: Label,
+    entry: Label | None = None,
+    default_label: Label | None = None,
+    purpose: str = "",
+    org_id: str | None = None,
+    retention_days: int | None = None,
+) -> Net:
+    """A new net; the creator must be able to read its ceiling and becomes its owner."""
+    name = name.strip()
+    if not _NAME.match(name):
+        raise InvalidInput("a net name is 1-100 letters, digits, spaces or . - / ( )")
+    entry = entry or ceiling
+    default_label = default_label or entry
+    if not ceiling.dominates(entry):
+        raise InvalidInput("the entry label must be dominated by the ceiling")
+    if not ceiling.dominates(default_label):
+        raise InvalidInput("the default message label must be dominated by the ceiling")
+    retention = ctx.retention_floor_days if retention_days is None else retention_days
+    if retention < ctx.retention_floor_days:
+        raise InvalidInput(
+            f"retention must be at least {ctx.retention_floor_days} days (the configured floor)"
+        )
+    await require(
+        ctx,
+        actor,
+        Action.READ,
+        Resource(ceiling),
+        audit_action="net.create",
+        object_type="net",
+        object_id=name,
+    )
+    net = Net(
+        id=uuid.uuid4().hex,
+        name=name,
+        purpose=purpose,
+        org_id=org_id,
+        ceiling=ceiling,
+        entry=entry,
+        default_label=default_label,
+        retention_days=retention,
+        created_at=ctx.clock(),
+    )
+    if actor.person is None:
+        raise PermissionDenied("nets are created by people (the owner must be a member)")
+    async with ctx.db.transaction() as tx:
+        if org_id is not None:
+            try:
+                await tx.orgs.get(org_id)
+            except NotFound:
+                raise InvalidInput(f"organisation {org_id!r} does not exist") from None
+        await tx.nets.add(net)
+        await tx.nets.add_member(Member(net.id, actor.person.id, NetRole.OWNER, ctx.clock()))
+        await tx.audit.append(
+            audit_entry(
+                ctx,
+                actor,
+                "net.create",
+                "net",
+                net.id,
+                ceiling,
+                name=name,
+                entry=render_marking(entry, ctx.registry),
+                retention_days=retention,
+            )
+        )
+    return net
+
+
+async def _net_for(ctx: ServiceContext, actor: Actor, net_id: str) -> tuple[Net, Member | None]:
+    """The net and the actor's membership; NotFound unless a member or an administrator."""
+    async with ctx.db.transaction(write=False) as tx:
+        try:
+            net = await tx.nets.get(net_id)
+        except NotFound:
+            raise NotFound(f"no net {net_id!r}") from None
+        member = await tx.nets.member(net_id, actor.subject.id)
+    if member is None and not _OVERSEERS & actor.subject.roles:
+        await require(
+            ctx,
+            actor,
+            Action.READ,
+            Resource(net.entry, audience=frozenset()),
+            audit_action="net.read",
+            object_type="net",
+            object_id=net_id,
+            hide=True,
+        )
+    return net, member
+
+
+async def get_net(ctx: ServiceContext, actor: Actor, net_id: str) -> Net:
+    """A net the actor belongs to (or administers)."""
+    net, _ = await _net_for(ctx, actor, net_id)
+    return net
+
+
+async def list_my_nets(ctx: ServiceContext, actor: Actor) -> Sequence[Net]:
+    """The nets the actor is a member of."""
+    async with ctx.db.transaction(write=False) as tx:
+        return await tx.nets.list_for(actor.subject.id)
+
+
+async def list_members(ctx: ServiceContext, actor: Actor, net_id: str) -> Sequence[Member]:
+    """The members of a net the actor belongs to."""
+    await _net_for(ctx, actor, net_id)
+    async with ctx.db.transaction(write=False) as tx:
+        return await tx.nets.members(net_id)
+
+
+async def _require_owner_or_admin(
+    ctx: ServiceContext, actor: Actor, net: Net, member: Member | None, action: str
+) -> None:
+    if member is not None and member.role is NetRole.OWNER:
+        return
+    await require(
+        ctx,
+        actor,
+        Action.WRITE,
+        Resource(ctx.unclassified(), required_role="admin"),
+        audit_action=action,
+        object_type="net",
+        object_id=net.id,
+    )
+
+
+def membership_decision(person: Person, net: Net) -> tuple[bool, tuple[str, ...]]:
+    """Whether the person may be a member (the policy's JOIN against the entry label)."""
+    decision = decide(person.subject(), Action.JOIN, Resource(net.entry, container=net.container()))
+    return decision.allowed, decision.reasons
+
+
+async def add_member(
+    ctx: ServiceContext, actor: Actor, net_id: str, person_id: str, role: NetRole = NetRole.MEMBER
+) -> Member:
+    """Add a person if — and only if — the policy says they can read the net's entry label.
+
+    No role bypasses this: the refusal names the failing property and is audited.
+    """
+    net, member = await _net_for(ctx, actor, net_id)
+    await _require_owner_or_admin(ctx, actor, net, member, "net.add_member")
+    async with ctx.db.transaction(write=False) as tx:
+        try:
+            person = await tx.people.get(person_id)
+        except NotFound:
+            raise InvalidInput(f"no person {person_id!r}") from None
+    allowed, reasons = membership_decision(person, net)
+    if not allowed or not person.active:
+        reasons = reasons if not allowed else ("the account is disabled",)
+        async with ctx.db.transaction() as tx:
+            await tx.audit.append(
+                AuditEntry(
+                    actor=actor.audit_name,
+                    action="net.add_member",
+                    object_type="net",
+                    object_id=net.id,
+                    decision="deny",
+                    label=label_to_dict(net.entry, ctx.registry),
+                    reasons=reasons,
+                    details={"person": person.username, "net": net.name},
+                )
+            )
+        raise PermissionDenied(f"{person.username} cannot join {net.name}", reasons)
+    new = Member(net.id, person.id, role, ctx.clock())
+    async with ctx.db.transaction() as tx:
+        await tx.nets.add_member(new)
+        await tx.audit.append(
+            audit_entry(
+                ctx,
+                actor,
+                "net.add_member",
+                "net",
+                net.id,
+                net.entry,
+                person=person.username,
+                role=role.value,
+            )
+        )
+    await ctx.bus.publish(MembershipChanged(net.id, person.id, joined=True))
+    return new
+
+
+async def remove_member(ctx: ServiceContext, actor: Actor, net_id: str, person_id: str) -> None:
+    """Owners and admins remove a member; anyone may leave."""
+    net, member = await _net_for(ctx, actor, net_id)
+    if person_id != actor.subject.id:
+        await _require_owner_or_admin(ctx, actor, net, member, "net.remove_member")
+    async with ctx.db.transaction() as tx:
+        if not await tx.nets.remove_member(net_id, person_id):
+            raise NotFound("not a member of this net")
+        await tx.audit.append(
+            audit_entry(ctx, actor, "net.remove_member", "net", net_id, net.entry, person=person_id)
+        )
+    await ctx.bus.publish(MembershipChanged(net_id, person_id, joined=False, reason="removed"))
+
+
+async def update_net(
+    ctx: ServiceContext,
+    actor: Actor,
+    net_id: str,
+    *,
+    ceiling: Label | None = None,
+    entry: Label | None = None,
+    default_label: Label | None = None,
+    purpose: str | None = None,
+    retention_days: int | None = None,
+) -> Net:
+    """Owners and admins change a net. The ceiling may be lowered only if no message is above
+    it; the entry label raised only if every member still qualifies."""
+    net, member = await _net_for(ctx, actor, net_id)
+    await _require_owner_or_admin(ctx, actor, net, member, "net.update")
+    after = replace(
+        net,
+        ceiling=ceiling or net.ceiling,
+        entry=entry or net.entry,
+        default_label=default_label or net.default_label,
+        purpose=net.purpose if purpose is None else purpose,
+        retention_days=net.retention_days if retention_days is None else retention_days,
+        version=net.version + 1,
+    )
+    if after.retention_days < ctx.retention_floor_days:
+        raise InvalidInput(f"retention must be at least {ctx.retention_floor_days} days")
+    if not after.ceiling.dominates(after.entry) or not after.ceiling.dominates(after.default_label):
+        raise InvalidInput("the entry and default labels must be dominated by the ceiling")
+    await require(
+        ctx,
+        actor,
+        Action.READ,
+        Resource(after.ceiling),
+        audit_action="net.update",
+        object_type="net",
+        object_id=net_id,
+    )
+    async with ctx.db.transaction() as tx:
+        above = await tx.messages.count_above(net_id, after.ceiling)
+        if above:
+            raise Conflict(f"{above} message(s) in {net.name} are above the new ceiling")
+        for m in await tx.nets.members(net_id):
+            person = await tx.people.get(m.person_id)
+            allowed, reasons = membership_decision(person, after)
+            if not allowed:
+                raise Conflict(f"member {person.username} would not qualify: {'; '.join(reasons)}")
+        await tx.nets.update(after)
+        changes = {
+            key: [
+                render_marking(getattr(net, key), ctx.registry),
+                render_marking(getattr(after, key), ctx.registry),
+            ]
+            for key in ("ceiling", "entry", "default_label")
+            if getattr(net, key) != getattr(after, key)
+        }
+        await tx.audit.append(
+            audit_entry(ctx, actor, "net.update", "net", net_id, after.ceiling, changes=changes)
+        )
+    return after
+
+
+async def revalidate_memberships(ctx: ServiceContext, person: Person) -> list[str]:
+    """After a person's clearance, nation or grants changed: remove them (audited) from every
+    net whose entry label they no longer read, and tell live connections. Returns the net ids."""
+    removed: list[str] = []
+    async with ctx.db.transaction() as tx:
+        for membership in await tx.nets.memberships(person.id):
+            net = await tx.nets.get(membership.net_id)
+            allowed, reasons = membership_decision(person, net)
+            if allowed:
+                continue
+            await tx.nets.remove_member(net.id, person.id)
+            await tx.audit.append(
+                AuditEntry(
+                    actor=SYSTEM,
+                    action="net.member_removed",
+                    object_type="net",
+                    object_id=net.id,
+                    decision="deny",
+                    label=label_to_dict(net.entry, ctx.registry),
+                    reasons=reasons,
+                    details={"person": person.username, "net": net.name},
+                )
+            )
+            removed.append(net.id)
+    await ctx.bus.publish(SubjectChanged(person.subject()))
+    for net_id in removed:
+        await ctx.bus.publish(
+            MembershipChanged(
+                net_id, person.id, joined=False, reason="no longer cleared for this net"
+            )
+        )
+    return removed

@@ -1,0 +1,103 @@
+"""The live hub: per-recipient filtering, one slow client never holds up the others."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from kyodo.bus.events import MembershipChanged, MessageChanged, SubjectChanged
+from kyodo.bus.memory import InProcessBus
+from kyodo.labels import parse_marking
+from kyodo.policy import DecisionCache, make_subject
+from kyodo.scheme_files import default_registry
+from kyodo.services.live import SLOW_CONSUMER, LiveHub
+
+REGISTRY = default_registry()
+US = make_subject(REGISTRY, id="us", nation="USA", clearance="TOP SECRET", grants=["SI"])
+JP = make_subject(REGISTRY, id="jp", nation="JPN", clearance="GOKUHI")
+
+
+def _event(rev: int, marking: str, net: str = "n1", previous: str | None = None) -> MessageChanged:
+    label = parse_marking(marking, REGISTRY)
+    return MessageChanged(
+        net,
+        rev,
+        rev,
+        "posted",
+        label,
+        {"seq": rev, "text": f"m{rev}"},
+        previous=parse_marking(previous, REGISTRY) if previous else None,
+    )
+
+
+async def _drain(conn: object) -> list[dict[str, object]]:
+    out = []
+    queue = conn.queue  # type: ignore[attr-defined]
+    while not queue.empty():
+        out.append(json.loads(queue.get_nowait()[1]))
+    return out
+
+
+async def test_each_connection_gets_only_what_its_person_may_read() -> None:
+    bus = InProcessBus()
+    hub = LiveHub(DecisionCache(), max_queue=100)
+    bus.subscribe(hub.handle)
+    us, jp = hub.connect(US), hub.connect(JP)
+    hub.subscribe(us, ["n1"])
+    hub.subscribe(jp, ["n1"])
+    await bus.publish(_event(1, "SECRET//REL TO USA, JPN"))
+    await bus.publish(_event(2, "SECRET//NOFORN"))
+    await bus.publish(_event(3, "TOP SECRET//SI//NOFORN"))
+    await bus.publish(_event(4, "SECRET//REL TO USA, JPN", net="other"))
+    assert [e["message"]["seq"] for e in await _drain(us)] == [1, 2, 3]  # type: ignore[index]
+    assert [e["message"]["seq"] for e in await _drain(jp)] == [1]  # type: ignore[index]
+
+
+async def test_an_edit_above_a_reader_withdraws_the_message() -> None:
+    hub = LiveHub(DecisionCache())
+    jp = hub.connect(JP)
+    hub.subscribe(jp, ["n1"])
+    hub.handle(_event(5, "SECRET//NOFORN", previous="SECRET//REL TO USA, JPN"))
+    assert await _drain(jp) == [{"type": "message.hidden", "rev": 5, "net_id": "n1", "seq": 5}]
+
+
+async def test_a_slow_connection_is_closed_and_the_others_carry_on() -> None:
+    hub = LiveHub(DecisionCache(), max_queue=5)
+    slow, fast = hub.connect(US), hub.connect(US)
+    hub.subscribe(slow, ["n1"])
+    hub.subscribe(fast, ["n1"])
+    received = []
+    for rev in range(1, 21):
+        hub.handle(_event(rev, "UNCLASSIFIED"))
+        item = await fast.next()
+        assert item is not None
+        received.append(item[0])
+    assert received == list(range(1, 21))
+    assert slow.closed_reason == SLOW_CONSUMER
+    assert await slow.next() is None
+
+
+async def test_removal_and_new_clearance_reach_open_connections() -> None:
+    hub = LiveHub(DecisionCache())
+    jp = hub.connect(JP)
+    hub.subscribe(jp, ["n1"])
+    hub.handle(MembershipChanged("n1", "jp", joined=False, reason="removed"))
+    assert await _drain(jp) == [{"type": "net.left", "net_id": "n1", "reason": "removed"}]
+    hub.handle(_event(1, "UNCLASSIFIED"))
+    assert await _drain(jp) == []
+    hub.subscribe(jp, ["n2"])
+    lowered = make_subject(REGISTRY, id="jp", nation="JPN", clearance="HI")
+    hub.handle(SubjectChanged(lowered))
+    hub.handle(_event(2, "SECRET//REL TO USA, JPN", net="n2"))
+    assert await _drain(jp) == []
+
+
+async def test_next_wakes_up_when_an_event_arrives() -> None:
+    hub = LiveHub(DecisionCache())
+    us = hub.connect(US)
+    hub.subscribe(us, ["n1"])
+    waiter = asyncio.ensure_future(us.next())
+    await asyncio.sleep(0.01)
+    hub.handle(_event(7, "UNCLASSIFIED"))
+    item = await asyncio.wait_for(waiter, 1)
+    assert item is not None and item[0] == 7
