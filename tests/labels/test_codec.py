@@ -174,3 +174,21 @@ def test_json_round_trip_through_text(marking: str, registry: SchemeRegistry) ->
     assert (
         label_from_json({"marking": data["portion"], "policy": data["policy"]}, registry) == label
     )
+
+
+def test_fit_drops_notes_a_joined_level_does_not_allow() -> None:
+    from kyodo.labels import join_all, parse_marking, render_marking
+    from kyodo.scheme_files import default_registry
+
+    registry = default_registry()
+    joined = join_all(
+        parse_marking("UNCLASSIFIED//FOUO", registry),
+        parse_marking("SECRET//REL TO USA, JPN", registry),
+    )
+    fitted = registry.fit(joined)
+    assert fitted.informative == frozenset() and fitted.equivalent(joined)
+    marking = render_marking(fitted, registry)
+    assert marking == "SECRET//REL TO USA, JPN"
+    assert parse_marking(marking, registry) == fitted
+    kept = parse_marking("SECRET//REL TO USA, JPN//EXERCISE", registry)
+    assert registry.fit(kept) is kept

@@ -83,6 +83,24 @@ class SchemeRegistry:
             rel = frozenset(self.expand_nations(scheme, releasable_to))
         return Label(scheme.policy, lv.id, lv.rank, restrictive_ids, rel, informative_ids)
 
+    def fit(self, label: Label) -> Label:
+        """The label without informative notes its scheme does not allow at its level (FOUO
+        after a join raised an UNCLASSIFIED//FOUO label to SECRET): notes are never enforced,
+        so dropping them changes no decision and keeps the label writable as a marking."""
+        scheme = self.schemes.get(label.policy)
+        if scheme is None or not label.informative:
+            return label
+        kept = frozenset(
+            c
+            for c in label.informative
+            if (cat := scheme.category(c)) is None or cat.allowed_at(label.rank)
+        )
+        if kept == label.informative:
+            return label
+        return Label(
+            label.policy, label.level, label.rank, label.restrictive, label.releasable_to, kept
+        )
+
     def expand_nations(self, scheme: Scheme, codes: Iterable[str]) -> set[str]:
         """Nation codes with the scheme's groups (FVEY, NATO…) expanded; LabelError if unknown."""
         result: set[str] = set()

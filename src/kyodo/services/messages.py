@@ -117,7 +117,7 @@ async def post_message(
             hide=True,
         )
         # A reply quotes what it answers: it carries at least the join of both labels.
-        label = join_all(label, original.label)
+        label = ctx.registry.fit(join_all(label, original.label))
     await require(
         ctx,
         actor,
