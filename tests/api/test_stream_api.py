@@ -212,3 +212,51 @@ async def test_the_stream_refuses_bad_credentials_and_bad_requests(database_url:
             with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
                 await asyncio.wait_for(ws.recv(), 10)
             assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
+
+
+@pytest.mark.slow
+async def test_tracks_snapshot_on_connect_then_live_filtered(database_url: str) -> None:
+    with live_server(database_url) as server:
+        s = Setup(server)
+        await s.person("us", "USA", "SECRET")
+        await s.person("jp", "JPN", "GOKUHI")
+        feed = await s.http.post(
+            "/api/v1/feeds",
+            headers=s.admin,
+            json={
+                "name": "surface",
+                "ceiling": "SECRET//NOFORN",
+                "default_label": "SECRET//REL TO USA, JPN",
+            },
+        )
+        feed_id = feed.json()["id"]
+
+        async def report(uid: str, lat: float, label: str | None = None) -> None:
+            body = {
+                "uid": uid,
+                "type": "a-f-S-C-L-CC",
+                "callsign": uid,
+                "feed_id": feed_id,
+                "lat": lat,
+                "lon": 139.6,
+            } | ({"label": label} if label else {})
+            response = await s.http.post("/api/v1/tracks", headers=s.auth("us"), json=body)
+            assert response.status_code == 201, response.text
+
+        await report("shared", 35.0)
+        await report("us-only", 35.1, "SECRET//NOFORN")
+        async with websockets.connect(_ws_url(server, s.tokens["jp"])) as ws:
+            await ws.send(json.dumps({"op": "subscribe", "nets": [], "tracks": True}))
+            snapshot = []
+            while True:
+                event = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                if event["type"] == "subscribed":
+                    break
+                snapshot.append(event["track"]["uid"])
+            assert snapshot == ["shared"]
+            await report("us-only", 35.2, "SECRET//NOFORN")
+            await report("shared", 35.3)
+            moved = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            assert moved["track"]["uid"] == "shared" and moved["track"]["lat"] == 35.3
+            await _nothing_more(ws)
+        await s.http.aclose()

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 
 from kyodo import __version__
 from kyodo.api import problems, stream
-from kyodo.api.routes import audit, directory, guard, labels, nets, session
+from kyodo.api.routes import audit, directory, guard, labels, nets, session, tracks
 from kyodo.api.schemas import Health
 from kyodo.errors import Unavailable
 from kyodo.scheme_files import load_registry
@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None, context: ServiceContext | None 
     app.state.settings = settings
     app.state.context = ctx
     problems.install(app)
-    for module in (session, directory, labels, audit, nets, guard):
+    for module in (session, directory, labels, audit, nets, guard, tracks):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(stream.router)
     hub = LiveHub(ctx.decisions, max_queue=settings.live_queue)

@@ -1,7 +1,8 @@
 """WebSocket `/api/v1/stream`: live messages of the caller's nets, each checked per recipient.
 
 Protocol (JSON text frames). The client sends `{"op": "subscribe", "nets": [ids] | null,
-"after": REV}` (null = all its nets; REV = the last `rev` it saw, 0 for none). The server replays
+"after": REV, "tracks": BOOL}` (null = all its nets; REV = the last `rev` it saw, 0 for none; with
+`tracks`, a snapshot of the live tracks it may read, then `track` events). The server replays
 every readable change after REV in order, sends `{"type": "subscribed", "nets": [...], "rev": N}`,
 then live events: `message` (kind posted/edited/deleted), `message.hidden` (an edit raised the label
 above you), `net.left` (you were removed). A slow client is closed with code 4008; it reconnects
@@ -19,7 +20,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from kyodo.api.deps import SESSION_COOKIE
 from kyodo.errors import KyodoError, Unauthenticated
-from kyodo.services import auth, messages, nets
+from kyodo.services import auth, messages, nets, tracks
 
 if TYPE_CHECKING:
     from kyodo.services.actor import Actor
@@ -77,6 +78,18 @@ async def stream(websocket: WebSocket) -> None:
         # Subscribe before replaying, so nothing committed meanwhile is missed; events the
         # replay already covered are skipped below by their rev.
         hub.subscribe(conn, net_ids)
+        if request.get("tracks"):
+            # Watch first, then send the snapshot: an update in between may arrive twice, which
+            # is harmless for a track's latest state, but none is lost.
+            hub.watch_tracks(conn)
+            for track in await tracks.list_tracks(ctx, actor, limit=5000):
+                await websocket.send_text(
+                    json.dumps(
+                        {"type": "track", "track": tracks.track_payload(ctx, track)},
+                        ensure_ascii=False,
+                        separators=(",", ":"),
+                    )
+                )
         last = await _replay(websocket, ctx, actor, net_ids, after)
         await websocket.send_text(
             json.dumps(

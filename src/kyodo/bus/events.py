@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from kyodo.domain.tracks import Track
     from kyodo.labels import Label
     from kyodo.policy import Subject
 
@@ -44,4 +45,15 @@ class SubjectChanged:
     subject: Subject
 
 
-Event = MessageChanged | MembershipChanged | SubjectChanged
+@dataclass(frozen=True, slots=True)
+class TrackChanged:
+    """A track's position or state changed; `payload` is its client form, `track` the model
+    (for transports that re-serialise it, such as CoT)."""
+
+    uid: str
+    label: Label
+    payload: dict[str, Any] = field(compare=False)
+    track: Track | None = field(default=None, compare=False)
+
+
+Event = MessageChanged | MembershipChanged | SubjectChanged | TrackChanged

@@ -11,7 +11,7 @@ import asyncio
 import json
 from typing import TYPE_CHECKING, Any
 
-from kyodo.bus.events import MembershipChanged, MessageChanged, SubjectChanged
+from kyodo.bus.events import MembershipChanged, MessageChanged, SubjectChanged, TrackChanged
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -74,6 +74,7 @@ class LiveHub:
         self.max_queue = max_queue
         self._by_net: dict[str, set[LiveConnection]] = {}
         self._by_person: dict[str, set[LiveConnection]] = {}
+        self._track_watchers: set[LiveConnection] = set()
 
     def connect(self, subject: Subject) -> LiveConnection:
         """A new connection for a person (not yet subscribed to any net)."""
@@ -87,9 +88,14 @@ class LiveHub:
             conn.nets.add(net_id)
             self._by_net.setdefault(net_id, set()).add(conn)
 
+    def watch_tracks(self, conn: LiveConnection) -> None:
+        """Deliver track changes (those the connection's person may read) to it."""
+        self._track_watchers.add(conn)
+
     def disconnect(self, conn: LiveConnection) -> None:
         """Forget the connection."""
         conn.close("disconnected")
+        self._track_watchers.discard(conn)
         for net_id in conn.nets:
             self._by_net.get(net_id, set()).discard(conn)
         self._by_person.get(conn.person_id, set()).discard(conn)
@@ -104,6 +110,8 @@ class LiveHub:
         elif isinstance(event, MembershipChanged):
             if not event.joined:
                 self._left(event)
+        elif isinstance(event, TrackChanged):
+            self._track(event)
         elif isinstance(event, SubjectChanged):
             for conn in self._by_person.get(event.subject.id, ()):
                 conn.subject = event.subject
@@ -136,6 +144,15 @@ class LiveHub:
                         }
                     )
                 conn.offer(event.rev, hidden)
+
+    def _track(self, event: TrackChanged) -> None:
+        wire: str | None = None
+        can_read = self._decisions.can_read
+        for conn in tuple(self._track_watchers):
+            if can_read(conn.subject, event.label):
+                if wire is None:
+                    wire = _dumps({"type": "track", "track": event.payload})
+                conn.offer(0, wire)
 
     def _left(self, event: MembershipChanged) -> None:
         notice = _dumps({"type": "net.left", "net_id": event.net_id, "reason": event.reason})

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from kyodo.bus.events import Event
     from kyodo.domain.identity import Org, Person
     from kyodo.domain.nets import Member, Message, MessageVersion, Net
+    from kyodo.domain.tracks import Feed, Position, Track
     from kyodo.labels import Label
     from kyodo.policy import Subject
 
@@ -130,6 +131,36 @@ class MessageStore(Protocol):
     async def expired(self, net_id: str, before: datetime) -> Sequence[Message]: ...
 
 
+class FeedStore(Protocol):
+    """Feeds of tracks."""
+
+    async def add(self, feed: Feed, created_at: datetime) -> None: ...
+    async def get(self, feed_id: str) -> Feed: ...
+    async def get_by_name(self, name: str) -> Feed: ...
+    async def list(self) -> Sequence[Feed]: ...
+
+
+class TrackStore(Protocol):
+    """Tracks and their bounded history; `reader` filters by label in the query."""
+
+    async def get(self, uid: str) -> Track: ...
+    async def upsert(self, track: Track, history_limit: int) -> bool: ...
+    async def list(
+        self,
+        reader: Subject,
+        *,
+        now: datetime,
+        include_stale: bool = False,
+        bbox: tuple[float, float, float, float] | None = None,
+        type_prefixes: Sequence[str] = (),
+        feed_id: str | None = None,
+        since: datetime | None = None,
+        limit: int = 1000,
+    ) -> Sequence[Track]: ...
+    async def history(self, uid: str, reader: Subject, limit: int) -> Sequence[Position]: ...
+    async def count(self) -> int: ...
+
+
 class UnitOfWork(Protocol):
     """The stores bound to one transaction: all commit together or not at all."""
 
@@ -145,6 +176,10 @@ class UnitOfWork(Protocol):
     def nets(self) -> NetStore: ...
     @property
     def messages(self) -> MessageStore: ...
+    @property
+    def feeds(self) -> FeedStore: ...
+    @property
+    def tracks(self) -> TrackStore: ...
 
 
 class Database(Protocol):

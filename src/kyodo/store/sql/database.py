@@ -15,6 +15,7 @@ from kyodo.store.sql.identity import SqlOrgStore, SqlPersonStore
 from kyodo.store.sql.labels import LabelRows
 from kyodo.store.sql.nets import SqlMessageStore, SqlNetStore
 from kyodo.store.sql.sessions import SqlSessionStore
+from kyodo.store.sql.tracks import SqlFeedStore, SqlTrackStore
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -34,6 +35,8 @@ class SqlUnitOfWork:
     audit: SqlAuditStore
     nets: SqlNetStore
     messages: SqlMessageStore
+    feeds: SqlFeedStore
+    tracks: SqlTrackStore
 
 
 def _sqlite_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
@@ -85,6 +88,8 @@ class SqlDatabase:
                         audit=SqlAuditStore(conn),
                         nets=SqlNetStore(conn, self.label_rows),
                         messages=SqlMessageStore(conn, self.label_rows),
+                        feeds=SqlFeedStore(conn, self.label_rows),
+                        tracks=SqlTrackStore(conn, self.label_rows),
                     )
         except KyodoError:
             raise

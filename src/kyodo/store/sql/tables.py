@@ -6,6 +6,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -177,3 +178,57 @@ message_versions = Table(
     Column("editor_id", String(64), nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
 )
+
+feeds = Table(
+    "feeds",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("description", Text, nullable=False, default=""),
+    Column("ceiling_label_id", Integer, ForeignKey("labels.id"), nullable=False),
+    Column("entry_label_id", Integer, ForeignKey("labels.id"), nullable=False),
+    Column("default_label_id", Integer, ForeignKey("labels.id"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+tracks = Table(
+    "tracks",
+    metadata,
+    Column("uid", String(200), primary_key=True),
+    Column("type", String(100), nullable=False),
+    Column("sidc", String(30), nullable=False),
+    Column("callsign", String(200), nullable=False),
+    Column("lat", Float, nullable=False),
+    Column("lon", Float, nullable=False),
+    Column("hae", Float, nullable=False),
+    Column("ce", Float, nullable=False),
+    Column("le", Float, nullable=False),
+    Column("course", Float),
+    Column("speed", Float),
+    Column("time", DateTime(timezone=True), nullable=False),
+    Column("start", DateTime(timezone=True), nullable=False),
+    Column("stale", DateTime(timezone=True), nullable=False),
+    Column("how", String(20), nullable=False),
+    Column("remarks", Text, nullable=False, default=""),
+    Column("detail_xml", Text, nullable=False, default=""),
+    Column("label_id", Integer, ForeignKey("labels.id"), nullable=False),
+    Column("feed_id", String(64), ForeignKey("feeds.id"), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_tracks_stale", tracks.c.stale)
+Index("ix_tracks_lat_lon", tracks.c.lat, tracks.c.lon)
+
+track_history = Table(
+    "track_history",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("uid", String(200), ForeignKey("tracks.uid"), nullable=False),
+    Column("lat", Float, nullable=False),
+    Column("lon", Float, nullable=False),
+    Column("hae", Float, nullable=False),
+    Column("course", Float),
+    Column("speed", Float),
+    Column("time", DateTime(timezone=True), nullable=False),
+    Column("label_id", Integer, ForeignKey("labels.id"), nullable=False),
+)
+Index("ix_track_history_uid", track_history.c.uid, track_history.c.id)

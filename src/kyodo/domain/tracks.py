@@ -1,0 +1,79 @@
+"""Tracks and feeds of the common operational picture: labelled positions with their history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from kyodo.policy import Container
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from kyodo.labels import Label
+
+UNKNOWN = 9999999.0  # CoT's value for an unknown hae, ce or le
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    """A named source of tracks: events above `ceiling` are refused; unlabelled ones get
+    `default_label`; `entry` is what a reader of the feed as a whole must be able to read."""
+
+    id: str
+    name: str
+    ceiling: Label
+    entry: Label
+    default_label: Label
+    description: str = ""
+
+    def container(self) -> Container:
+        """The feed as the policy sees it."""
+        return Container(self.name, self.ceiling, self.entry)
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where a track was, and when."""
+
+    lat: float
+    lon: float
+    time: datetime
+    hae: float = UNKNOWN
+    ce: float = UNKNOWN
+    le: float = UNKNOWN
+    course: float | None = None
+    speed: float | None = None
+
+    def __post_init__(self) -> None:
+        if not -90.0 <= self.lat <= 90.0:
+            raise ValueError(f"latitude {self.lat} is outside -90..90")
+        if not -180.0 <= self.lon <= 180.0:
+            raise ValueError(f"longitude {self.lon} is outside -180..180")
+        if self.course is not None and not 0.0 <= self.course <= 360.0:
+            raise ValueError(f"course {self.course} is outside 0..360")
+        if self.speed is not None and self.speed < 0:
+            raise ValueError("speed cannot be negative")
+
+
+@dataclass(frozen=True, slots=True)
+class Track:
+    """The latest state of a CoT uid: type and 2525 symbol, callsign, position, label, feed."""
+
+    uid: str
+    type: str
+    sidc: str
+    callsign: str
+    position: Position
+    start: datetime
+    stale: datetime
+    label: Label
+    feed_id: str
+    remarks: str = ""
+    how: str = "m-g"
+    detail_xml: str = ""
+    updated_at: datetime | None = None
+
+    def live_at(self, moment: datetime) -> bool:
+        """Whether the track is still on the live picture (not yet stale)."""
+        return self.stale > moment

@@ -1,0 +1,271 @@
+"""Feeds and tracks of the common operational picture: labelled, ceiling-checked, history kept."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from kyodo.audit.chain import AuditEntry
+from kyodo.bus.events import TrackChanged
+from kyodo.domain.identity import Role
+from kyodo.domain.symbols import sidc_for
+from kyodo.domain.tracks import Feed, Position, Track
+from kyodo.errors import InvalidInput, NotFound, PermissionDenied
+from kyodo.labels import label_to_dict, render_marking
+from kyodo.policy import Action, Resource
+from kyodo.services.guard import audit_entry, require, require_role
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from datetime import datetime
+
+    from kyodo.labels import Label
+    from kyodo.services.actor import Actor
+    from kyodo.services.context import ServiceContext
+
+_TYPE = re.compile(r"^[a-zA-Z0-9]+(-[a-zA-Z0-9.]+)*$")
+_UID = re.compile(r"^[\w.:\-@/]{1,200}$")
+
+
+def track_payload(ctx: ServiceContext, track: Track) -> dict[str, Any]:
+    """A track as clients see it (the API's and the live stream's form)."""
+    p = track.position
+    return {
+        "uid": track.uid,
+        "type": track.type,
+        "sidc": track.sidc,
+        "callsign": track.callsign,
+        "lat": p.lat,
+        "lon": p.lon,
+        "hae": p.hae,
+        "ce": p.ce,
+        "le": p.le,
+        "course": p.course,
+        "speed": p.speed,
+        "time": p.time.isoformat(),
+        "start": track.start.isoformat(),
+        "stale": track.stale.isoformat(),
+        "how": track.how,
+        "remarks": track.remarks,
+        "feed_id": track.feed_id,
+        "label": label_to_dict(track.label, ctx.registry),
+    }
+
+
+async def create_feed(
+    ctx: ServiceContext,
+    actor: Actor,
+    *,
+    name: str,
+    ceiling: Label,
+    entry: Label | None = None,
+    default_label: Label | None = None,
+    description: str = "",
+) -> Feed:
+    """Admins add a feed; they must be able to read its ceiling."""
+    entry = entry or ceiling
+    default_label = default_label or entry
+    if not ceiling.dominates(entry) or not ceiling.dominates(default_label):
+        raise InvalidInput("the entry and default labels must be dominated by the ceiling")
+    name = name.strip()
+    if not 1 <= len(name) <= 100:
+        raise InvalidInput("a feed name has 1-100 characters")
+    await require_role(
+        ctx,
+        actor,
+        Role.ADMIN,
+        audit_action="feed.create",
+        object_type="feed",
+        object_id=name,
+        label=ceiling,
+    )
+    feed = Feed(uuid.uuid4().hex, name, ceiling, entry, default_label, description)
+    async with ctx.db.transaction() as tx:
+        await tx.feeds.add(feed, ctx.clock())
+        await tx.audit.append(
+            audit_entry(
+                ctx,
+                actor,
+                "feed.create",
+                "feed",
+                feed.id,
+                ceiling,
+                name=name,
+                default=render_marking(default_label, ctx.registry),
+            )
+        )
+    return feed
+
+
+async def list_feeds(ctx: ServiceContext, actor: Actor) -> Sequence[Feed]:
+    """Feeds whose entry label the actor may read."""
+    async with ctx.db.transaction(write=False) as tx:
+        found = await tx.feeds.list()
+    return [f for f in found if ctx.decisions.can_read(actor.subject, f.entry)]
+
+
+async def find_feed(ctx: ServiceContext, name_or_id: str) -> Feed:
+    """A feed by name or id (NotFound otherwise)."""
+    async with ctx.db.transaction(write=False) as tx:
+        try:
+            return await tx.feeds.get_by_name(name_or_id)
+        except NotFound:
+            return await tx.feeds.get(name_or_id)
+
+
+@dataclass(frozen=True, slots=True)
+class TrackReport:
+    """A position report, from the API or a CoT event."""
+
+    uid: str
+    type: str
+    callsign: str
+    position: Position
+    start: datetime
+    stale: datetime
+    label: Label | None = None
+    remarks: str = ""
+    how: str = "m-g"
+    detail_xml: str = ""
+
+
+async def report_track(
+    ctx: ServiceContext,
+    actor: Actor,
+    feed_id: str,
+    report: TrackReport,
+    *,
+    history_limit: int = 1000,
+) -> Track:
+    """Store a position report in a feed: the feed's default label if none is given, refused
+    (and audited) above the feed's ceiling or if the reporter cannot read the label."""
+    if not _UID.match(report.uid):
+        raise InvalidInput("a track uid is 1-200 letters, digits or . : - _ @ /")
+    if not _TYPE.match(report.type) or len(report.type) > 100:
+        raise InvalidInput(f"{report.type!r} is not a CoT type (e.g. a-f-S-C-L-CC)")
+    if report.stale < report.start:
+        raise InvalidInput("stale must not be before start")
+    async with ctx.db.transaction(write=False) as tx:
+        try:
+            feed = await tx.feeds.get(feed_id)
+        except NotFound:
+            raise InvalidInput(f"no feed {feed_id!r}") from None
+    label = report.label or feed.default_label
+    if not feed.ceiling.dominates(label):
+        async with ctx.db.transaction() as tx:
+            await tx.audit.append(
+                AuditEntry(
+                    actor=actor.audit_name,
+                    action="track.refused",
+                    object_type="track",
+                    object_id=report.uid,
+                    decision="deny",
+                    label=label_to_dict(label, ctx.registry),
+                    reasons=(f"label is above the ceiling of feed {feed.name}",),
+                    details={"feed": feed.name},
+                )
+            )
+        raise PermissionDenied(
+            f"track {report.uid} refused", (f"label is above the ceiling of feed {feed.name}",)
+        )
+    await require(
+        ctx,
+        actor,
+        Action.WRITE,
+        Resource(label, container=feed.container()),
+        audit_action="track.report",
+        object_type="track",
+        object_id=report.uid,
+    )
+    track = Track(
+        uid=report.uid,
+        type=report.type,
+        sidc=sidc_for(report.type),
+        callsign=report.callsign[:200],
+        position=report.position,
+        start=report.start,
+        stale=report.stale,
+        label=label,
+        feed_id=feed.id,
+        remarks=report.remarks,
+        how=report.how,
+        detail_xml=report.detail_xml,
+        updated_at=ctx.clock(),
+    )
+    async with ctx.db.transaction() as tx:
+        created = await tx.tracks.upsert(track, history_limit)
+        if created:
+            # Positions are not audited one by one (a feed sends many per second); the first
+            # sighting and every refusal are.
+            await tx.audit.append(
+                audit_entry(
+                    ctx,
+                    actor,
+                    "track.create",
+                    "track",
+                    track.uid,
+                    label,
+                    feed=feed.name,
+                    type=track.type,
+                )
+            )
+    await ctx.bus.publish(TrackChanged(track.uid, label, track_payload(ctx, track), track))
+    return track
+
+
+async def list_tracks(
+    ctx: ServiceContext,
+    actor: Actor,
+    *,
+    bbox: tuple[float, float, float, float] | None = None,
+    types: Sequence[str] = (),
+    feed_id: str | None = None,
+    since: datetime | None = None,
+    include_stale: bool = False,
+    limit: int = 1000,
+) -> Sequence[Track]:
+    """The live picture (or, with include_stale, every track) the actor may read."""
+    if bbox is not None:
+        min_lon, min_lat, max_lon, max_lat = bbox
+        if not (-180 <= min_lon <= max_lon <= 180 and -90 <= min_lat <= max_lat <= 90):
+            raise InvalidInput("bbox is min_lon,min_lat,max_lon,max_lat within -180..180/-90..90")
+    if not 1 <= limit <= 5000:
+        raise InvalidInput("limit must be between 1 and 5000")
+    async with ctx.db.transaction(write=False) as tx:
+        return await tx.tracks.list(
+            actor.subject,
+            now=ctx.clock(),
+            include_stale=include_stale,
+            bbox=bbox,
+            type_prefixes=types,
+            feed_id=feed_id,
+            since=since,
+            limit=limit,
+        )
+
+
+async def track_history(
+    ctx: ServiceContext, actor: Actor, uid: str, limit: int = 500
+) -> tuple[Track, Sequence[Position]]:
+    """A readable track and its newest positions (those the actor may read), oldest first."""
+    if not 1 <= limit <= 10000:
+        raise InvalidInput("limit must be between 1 and 10000")
+    async with ctx.db.transaction(write=False) as tx:
+        try:
+            track = await tx.tracks.get(uid)
+        except NotFound:
+            raise NotFound(f"no track {uid!r}") from None
+    await require(
+        ctx,
+        actor,
+        Action.READ,
+        Resource(track.label),
+        audit_action="track.read",
+        object_type="track",
+        object_id=uid,
+        hide=True,
+    )
+    async with ctx.db.transaction(write=False) as tx:
+        return track, await tx.tracks.history(uid, actor.subject, limit)

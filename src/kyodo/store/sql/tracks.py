@@ -1,0 +1,248 @@
+"""SQL stores for feeds, tracks (latest state) and their bounded position history."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, delete, func, insert, select, update
+
+from kyodo.domain.tracks import Feed, Position, Track
+from kyodo.errors import Conflict, NotFound
+from kyodo.store.sql.labels import readable_by
+from kyodo.store.sql.tables import feeds, labels, track_history, tracks
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sqlalchemy import Row
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
+    from kyodo.labels import Label
+    from kyodo.policy import Subject
+    from kyodo.store.sql.labels import LabelRows
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+class SqlFeedStore:
+    """Rows of `feeds`."""
+
+    def __init__(self, conn: AsyncConnection, label_rows: LabelRows) -> None:
+        self._conn = conn
+        self._labels = label_rows
+
+    async def _label(self, label_id: int) -> Label:
+        query = select(labels.c.body).where(labels.c.id == label_id)
+        return self._labels.label(label_id, (await self._conn.execute(query)).scalar_one())
+
+    async def _feed(self, row: Row[Any]) -> Feed:
+        m = row._mapping
+        return Feed(
+            id=m["id"],
+            name=m["name"],
+            description=m["description"],
+            ceiling=await self._label(m["ceiling_label_id"]),
+            entry=await self._label(m["entry_label_id"]),
+            default_label=await self._label(m["default_label_id"]),
+        )
+
+    async def add(self, feed: Feed, created_at: datetime) -> None:
+        clash = await self._conn.execute(
+            select(feeds.c.id).where((feeds.c.id == feed.id) | (feeds.c.name == feed.name))
+        )
+        if clash.first():
+            raise Conflict(f"a feed named {feed.name!r} exists already")
+        await self._conn.execute(
+            insert(feeds).values(
+                id=feed.id,
+                name=feed.name,
+                description=feed.description,
+                created_at=created_at,
+                ceiling_label_id=await self._labels.id_of(self._conn, feed.ceiling),
+                entry_label_id=await self._labels.id_of(self._conn, feed.entry),
+                default_label_id=await self._labels.id_of(self._conn, feed.default_label),
+            )
+        )
+
+    async def get(self, feed_id: str) -> Feed:
+        row = (await self._conn.execute(select(feeds).where(feeds.c.id == feed_id))).first()
+        if row is None:
+            raise NotFound(f"no feed {feed_id!r}")
+        return await self._feed(row)
+
+    async def get_by_name(self, name: str) -> Feed:
+        row = (await self._conn.execute(select(feeds).where(feeds.c.name == name))).first()
+        if row is None:
+            raise NotFound(f"no feed named {name!r}")
+        return await self._feed(row)
+
+    async def list(self) -> Sequence[Feed]:
+        rows = await self._conn.execute(select(feeds).order_by(feeds.c.name))
+        return [await self._feed(r) for r in rows]
+
+
+class SqlTrackStore:
+    """Rows of `tracks` and `track_history`."""
+
+    def __init__(self, conn: AsyncConnection, label_rows: LabelRows) -> None:
+        self._conn = conn
+        self._labels = label_rows
+
+    def _select(self) -> Any:
+        return select(tracks, labels.c.body).join(labels, labels.c.id == tracks.c.label_id)
+
+    def _track(self, row: Row[Any]) -> Track:
+        m = row._mapping
+        return Track(
+            uid=m["uid"],
+            type=m["type"],
+            sidc=m["sidc"],
+            callsign=m["callsign"],
+            position=Position(
+                m["lat"],
+                m["lon"],
+                _utc(m["time"]),
+                m["hae"],
+                m["ce"],
+                m["le"],
+                m["course"],
+                m["speed"],
+            ),
+            start=_utc(m["start"]),
+            stale=_utc(m["stale"]),
+            label=self._labels.label(m["label_id"], m["body"]),
+            feed_id=m["feed_id"],
+            remarks=m["remarks"],
+            how=m["how"],
+            detail_xml=m["detail_xml"],
+            updated_at=_utc(m["updated_at"]),
+        )
+
+    async def get(self, uid: str) -> Track:
+        row = (await self._conn.execute(self._select().where(tracks.c.uid == uid))).first()
+        if row is None:
+            raise NotFound(f"no track {uid!r}")
+        return self._track(row)
+
+    async def upsert(self, track: Track, history_limit: int) -> bool:
+        """Store the latest state and append its position to the history (trimmed to the
+        newest `history_limit`). True if the uid was new."""
+        label_id = await self._labels.id_of(self._conn, track.label)
+        p = track.position
+        values = {
+            "type": track.type,
+            "sidc": track.sidc,
+            "callsign": track.callsign,
+            "lat": p.lat,
+            "lon": p.lon,
+            "hae": p.hae,
+            "ce": p.ce,
+            "le": p.le,
+            "course": p.course,
+            "speed": p.speed,
+            "time": p.time,
+            "start": track.start,
+            "stale": track.stale,
+            "how": track.how,
+            "remarks": track.remarks,
+            "detail_xml": track.detail_xml,
+            "label_id": label_id,
+            "feed_id": track.feed_id,
+            "updated_at": track.updated_at or p.time,
+        }
+        result = await self._conn.execute(
+            update(tracks).where(tracks.c.uid == track.uid).values(**values)
+        )
+        created = not result.rowcount
+        if created:
+            await self._conn.execute(insert(tracks).values(uid=track.uid, **values))
+        await self._conn.execute(
+            insert(track_history).values(
+                uid=track.uid,
+                lat=p.lat,
+                lon=p.lon,
+                hae=p.hae,
+                course=p.course,
+                speed=p.speed,
+                time=p.time,
+                label_id=label_id,
+            )
+        )
+        newest = (
+            select(track_history.c.id)
+            .where(track_history.c.uid == track.uid)
+            .order_by(track_history.c.id.desc())
+            .offset(history_limit)
+            .limit(1)
+        )
+        cutoff = (await self._conn.execute(newest)).scalar_one_or_none()
+        if cutoff is not None:
+            await self._conn.execute(
+                delete(track_history).where(
+                    and_(track_history.c.uid == track.uid, track_history.c.id <= cutoff)
+                )
+            )
+        return created
+
+    async def list(
+        self,
+        reader: Subject,
+        *,
+        now: datetime,
+        include_stale: bool = False,
+        bbox: tuple[float, float, float, float] | None = None,
+        type_prefixes: Sequence[str] = (),
+        feed_id: str | None = None,
+        since: datetime | None = None,
+        limit: int = 1000,
+    ) -> Sequence[Track]:
+        """Tracks the reader may read, filtered in the query."""
+        query = self._select().where(readable_by(reader, tracks.c.label_id))
+        if not include_stale:
+            query = query.where(tracks.c.stale > now)
+        if bbox is not None:
+            min_lon, min_lat, max_lon, max_lat = bbox
+            query = query.where(
+                and_(
+                    tracks.c.lat >= min_lat,
+                    tracks.c.lat <= max_lat,
+                    tracks.c.lon >= min_lon,
+                    tracks.c.lon <= max_lon,
+                )
+            )
+        if type_prefixes:
+            from sqlalchemy import or_
+
+            query = query.where(
+                or_(*(tracks.c.type.startswith(t, autoescape=True) for t in type_prefixes))
+            )
+        if feed_id is not None:
+            query = query.where(tracks.c.feed_id == feed_id)
+        if since is not None:
+            query = query.where(tracks.c.updated_at >= since)
+        rows = await self._conn.execute(query.order_by(tracks.c.uid).limit(limit))
+        return [self._track(r) for r in rows]
+
+    async def history(self, uid: str, reader: Subject, limit: int) -> Sequence[Position]:
+        """The newest positions of a track the reader may read, oldest first."""
+        query = (
+            select(track_history)
+            .where(and_(track_history.c.uid == uid, readable_by(reader, track_history.c.label_id)))
+            .order_by(track_history.c.id.desc())
+            .limit(limit)
+        )
+        rows = list(await self._conn.execute(query))
+        return [
+            Position(
+                m["lat"], m["lon"], _utc(m["time"]), m["hae"], course=m["course"], speed=m["speed"]
+            )
+            for m in (r._mapping for r in reversed(rows))
+        ]
+
+    async def count(self) -> int:
+        return int(
+            (await self._conn.execute(select(func.count()).select_from(tracks))).scalar_one()
+        )
