@@ -41,3 +41,27 @@ def test_every_source_id_in_the_seed_resolves() -> None:
     for base in data["bases"]:
         for source in base.get("source", []):
             assert source in data["sources"], (base["id"], source)
+
+
+async def test_demo_picture_has_tracks_of_both_nations_filtered_per_reader(
+    ctx: ServiceContext, operator: Actor
+) -> None:
+    from kyodo.services import tracks
+    from kyodo.services.actor import person_actor
+
+    await load_demo(ctx, operator)
+    await load_demo(ctx, operator)  # idempotent: tracks are updated, not duplicated
+    everything = await tracks.list_tracks(ctx, operator)
+    assert len(everything) == 9
+    assert {t.label.policy for t in everything} == {"USA", "JPN"}
+    us = person_actor(await identity.find_person(ctx, "us.j3"), "api")
+    jp = person_actor(await identity.find_person(ctx, "jp.j3"), "api")
+    journalist = person_actor(await identity.find_person(ctx, "journalist"), "api")
+    us_uids = {t.uid for t in await tracks.list_tracks(ctx, us)}
+    jp_uids = {t.uid for t in await tracks.list_tracks(ctx, jp)}
+    assert "demo.lcc19" in us_uids and "demo.lcc19" not in jp_uids  # NOFORN
+    assert "demo.amami" in jp_uids and "demo.amami" not in us_uids  # 日本限り
+    assert await tracks.list_tracks(ctx, journalist) == []
+    yokosuka = next(t for t in everything if t.uid == "demo.cvn73")
+    assert (yokosuka.position.lat, yokosuka.position.lon) == (35.2932, 139.671293)
+    assert "Sources:" in yokosuka.remarks

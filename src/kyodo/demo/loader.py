@@ -9,7 +9,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from kyodo.domain.identity import Org
-from kyodo.errors import Conflict
+from kyodo.errors import Conflict, NotFound
 from kyodo.services import identity
 
 if TYPE_CHECKING:
@@ -73,6 +73,7 @@ async def load_demo(ctx: ServiceContext, actor: Actor) -> list[DemoLogin]:
                 await identity.update_org(
                     ctx, actor, record["id"], counterpart_id=record["counterpart_id"]
                 )
+    await load_picture(ctx, actor)
     people = personas()
     logins: list[DemoLogin] = []
     for record in people["people"]:
@@ -100,6 +101,57 @@ async def load_demo(ctx: ServiceContext, actor: Actor) -> list[DemoLogin]:
             )
         )
     return logins
+
+
+async def load_picture(ctx: ServiceContext, actor: Actor) -> int:
+    """Demo feeds and tracks: units at their home bases' public coordinates (idempotent)."""
+    from datetime import timedelta
+
+    from kyodo.domain.tracks import Position
+    from kyodo.labels import parse_marking
+    from kyodo.services import tracks
+
+    picture: dict[str, Any] = _read("picture.json")
+    bases = {b["id"]: b for b in seed()["bases"]}
+    units = {u["name"]: u for u in seed()["units_assets"]}
+    feed_ids: list[str] = []
+    for spec in picture["feeds"]:
+        try:
+            feed = await tracks.find_feed(ctx, spec["name"])
+        except NotFound:
+            feed = await tracks.create_feed(
+                ctx,
+                actor,
+                name=spec["name"],
+                description=spec["description"],
+                ceiling=parse_marking(spec["ceiling"], ctx.registry),
+                default_label=parse_marking(spec["default_label"], ctx.registry),
+            )
+        feed_ids.append(feed.id)
+    now = ctx.clock()
+    for spec in picture["tracks"]:
+        base = bases[spec["base"]]
+        unit = units[spec["unit"]]
+        sources = sorted({*unit["source"], base["coord_source"]})
+        await tracks.report_track(
+            ctx,
+            actor,
+            feed_ids[spec["feed"]],
+            tracks.TrackReport(
+                uid=spec["uid"],
+                type=spec["type"],
+                callsign=spec["callsign"],
+                position=Position(base["lat"], base["lon"], now),
+                # Home-base positions do not move: they stay on the picture for a month.
+                start=now,
+                stale=now + timedelta(days=30),
+                label=parse_marking(spec["label"], ctx.registry),
+                remarks=f"{unit['type']} — at {base['name']} (approximate). Sources: "
+                + ", ".join(sources),
+                how="h-g-i-g-o",
+            ),
+        )
+    return len(picture["tracks"])
 
 
 def _depth_key(records: list[dict[str, Any]]) -> Any:
