@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from kyodo.api.params import iso_time
 from kyodo.cli.runtime import console, errors, operator, run, settings_with
-from kyodo.errors import InvalidInput, NotFound
+from kyodo.errors import InvalidInput, KyodoError, NotFound
 from kyodo.services import messages
 from kyodo.services.context import ServiceContext
 
@@ -34,16 +34,11 @@ def export_net(
     if output_format != "jsonl":
         errors.print("[red]error:[/] --format: only jsonl is supported")
         raise typer.Exit(2)
-    moment: datetime | None = None
-    if since is not None:
-        try:
-            moment = datetime.fromisoformat(since)
-        except ValueError:
-            errors.print(f"[red]error:[/] --since: not an ISO 8601 time: {since!r}")
-            raise typer.Exit(2) from None
-        if moment.tzinfo is None:
-            errors.print("[red]error:[/] --since: give a time zone (e.g. Z or +09:00)")
-            raise typer.Exit(2)
+    try:
+        moment = iso_time(since, "--since")
+    except KyodoError as exc:
+        errors.print(f"[red]error:[/] {exc.message}")
+        raise typer.Exit(2) from None
     settings = settings_with(database_url)
 
     async def work(ctx: ServiceContext) -> tuple[int, str]:

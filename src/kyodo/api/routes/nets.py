@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
@@ -12,6 +11,7 @@ from fastapi.responses import StreamingResponse
 
 from kyodo.api.deps import Context, CurrentActor
 from kyodo.api.labels_in import optional_label, to_label
+from kyodo.api.params import iso_time
 from kyodo.api.schemas import (
     LabelOut,
     MemberIn,
@@ -27,7 +27,6 @@ from kyodo.api.schemas import (
     VersionOut,
 )
 from kyodo.domain.nets import NetRole
-from kyodo.errors import InvalidInput
 from kyodo.labels import join_all
 from kyodo.services import messages, nets
 
@@ -213,7 +212,7 @@ async def export_net(
 ) -> StreamingResponse:
     """Records export (records officers), JSON lines: a banner line with the highest label
     exported, every message with every version, label, tombstone and audit references."""
-    moment = _since(since)
+    moment = iso_time(since)
     lines = messages.export_net(ctx, actor, net_id, since=moment)
     first = await anext(lines)  # authorisation errors surface here, before streaming starts
 
@@ -223,15 +222,3 @@ async def export_net(
             yield (json.dumps(line, ensure_ascii=False) + "\n").encode()
 
     return StreamingResponse(body(), media_type="application/x-ndjson")
-
-
-def _since(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(f"since: not an ISO 8601 time: {value!r}") from None
-    if moment.tzinfo is None:
-        raise InvalidInput("since: give a time zone (e.g. Z or +09:00)")
-    return moment

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from kyodo.api.deps import Context, CurrentActor
 from kyodo.api.labels_in import optional_label, to_label
+from kyodo.api.params import iso_time
 from kyodo.api.schemas import (
     FeedIn,
     FeedOut,
@@ -70,18 +71,6 @@ def _bbox(value: str | None) -> tuple[float, float, float, float] | None:
     return parts[0], parts[1], parts[2], parts[3]
 
 
-def _time(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(f"since: not an ISO 8601 time: {value!r}") from None
-    if moment.tzinfo is None:
-        raise InvalidInput("since: give a time zone (e.g. Z)")
-    return moment
-
-
 @router.get("/tracks", response_model=list[TrackOut])
 async def list_tracks(
     actor: CurrentActor,
@@ -104,7 +93,7 @@ async def list_tracks(
         bbox=_bbox(bbox),
         types=types or (),
         feed_id=feed,
-        since=_time(since),
+        since=iso_time(since),
         include_stale=include_stale,
         limit=limit,
     )
