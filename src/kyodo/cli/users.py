@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from kyodo.cli.runtime import console, operator, run, settings_with
+from kyodo.cli.runtime import console, errors, operator, run, settings_with
 from kyodo.domain.identity import Person
+from kyodo.errors import KyodoError
 from kyodo.services import identity
 from kyodo.services.context import ServiceContext
 
@@ -129,3 +131,50 @@ def set_clearance(username: str, level: str, database_url: DatabaseOpt = None) -
     """Change a person's clearance (takes effect at once; audited)."""
     person = _change(username, database_url, clearance=level)
     console.print(f"{person.username} is now cleared {person.clearance}")
+
+
+@app.command("register-cert")
+def register_cert(
+    username: str,
+    fingerprint: Annotated[str | None, typer.Option(help="SHA-256 fingerprint (hex).")] = None,
+    cert: Annotated[Path | None, typer.Option(help="The client certificate (PEM or DER).")] = None,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Register a TLS client certificate to a person (CoT clients then act as them)."""
+    from kyodo.pki import fingerprint as fingerprint_of
+    from kyodo.pki import load_certificate
+
+    if (fingerprint is None) == (cert is None):
+        errors.print("[red]error:[/] give exactly one of --fingerprint or --cert")
+        raise typer.Exit(2)
+    subject = ""
+    if cert is not None:
+        try:
+            certificate = load_certificate(cert)
+        except KyodoError as exc:
+            errors.print(f"[red]error:[/] {exc.message}")
+            raise typer.Exit(2) from None
+        fingerprint = fingerprint_of(certificate)
+        subject = certificate.subject.rfc4514_string()
+    assert fingerprint is not None  # noqa: S101 - one of the two was given
+    settings = settings_with(database_url)
+
+    async def work(ctx: ServiceContext) -> Person:
+        person = await identity.find_person(ctx, username)
+        await identity.register_certificate(ctx, operator(ctx), person.id, fingerprint, subject)
+        return person
+
+    person = run(settings, work)
+    console.print(f"certificate {fingerprint} registered to {person.username}")
+
+
+@app.command("revoke-cert")
+def revoke_cert(fingerprint: str, database_url: DatabaseOpt = None) -> None:
+    """Revoke a registered client certificate."""
+    settings = settings_with(database_url)
+
+    async def work(ctx: ServiceContext) -> None:
+        await identity.revoke_certificate(ctx, operator(ctx), fingerprint)
+
+    run(settings, work)
+    console.print("certificate revoked")

@@ -165,3 +165,15 @@ async def create_api_token(ctx: ServiceContext, actor: Actor, name: str) -> str:
             audit_entry(ctx, actor, "auth.token_create", "person", actor.person.id, name=name)
         )
     return token
+
+
+async def authenticate_certificate(ctx: ServiceContext, fingerprint: str) -> Actor:
+    """The person a TLS client certificate is registered to (Unauthenticated otherwise)."""
+    async with ctx.db.transaction(write=False) as tx:
+        try:
+            person = await tx.people.by_certificate(fingerprint)
+        except NotFound:
+            raise Unauthenticated("the client certificate is not registered to anyone") from None
+    if not person.active:
+        raise Unauthenticated("the account is disabled")
+    return person_actor(person, "cot")

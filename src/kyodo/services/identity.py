@@ -431,3 +431,60 @@ def _diff(
         for name in fields
         if getattr(before, name) != getattr(after, name)
     }
+
+
+async def register_certificate(
+    ctx: ServiceContext, actor: Actor, person_id: str, fingerprint: str, subject: str = ""
+) -> None:
+    """Admins register a TLS client certificate (by SHA-256 fingerprint) to a person; CoT
+    clients presenting it act as that person."""
+    from kyodo.pki import normalize_fingerprint
+
+    await require_role(
+        ctx,
+        actor,
+        Role.ADMIN,
+        audit_action="person.certificate",
+        object_type="person",
+        object_id=person_id,
+    )
+    try:
+        digest = normalize_fingerprint(fingerprint)
+    except KyodoError as exc:
+        raise InvalidInput(exc.message) from None
+    async with ctx.db.transaction() as tx:
+        person = await tx.people.get(person_id)
+        await tx.people.register_certificate(digest, person.id, subject[:500], ctx.clock())
+        await tx.audit.append(
+            audit_entry(
+                ctx,
+                actor,
+                "person.certificate",
+                "person",
+                person.id,
+                fingerprint=digest,
+                subject=subject[:500],
+            )
+        )
+
+
+async def revoke_certificate(ctx: ServiceContext, actor: Actor, fingerprint: str) -> None:
+    """Admins revoke a registered certificate: its holder can no longer connect."""
+    from kyodo.pki import normalize_fingerprint
+
+    await require_role(
+        ctx,
+        actor,
+        Role.ADMIN,
+        audit_action="person.certificate_revoke",
+        object_type="certificate",
+        object_id=fingerprint[:128],
+    )
+    digest = normalize_fingerprint(fingerprint)
+    async with ctx.db.transaction() as tx:
+        person_id = await tx.people.revoke_certificate(digest)
+        await tx.audit.append(
+            audit_entry(
+                ctx, actor, "person.certificate_revoke", "person", person_id, fingerprint=digest
+            )
+        )

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from kyodo.domain.identity import Org, Person, Role
 from kyodo.errors import Conflict, NotFound
 from kyodo.store.sql.labels import readable_by
-from kyodo.store.sql.tables import labels, orgs, people
+from kyodo.store.sql.tables import labels, orgs, people, person_certificates
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -183,6 +183,48 @@ class SqlPersonStore:
         await self._conn.execute(
             people.update().where(people.c.id == person_id).values(password_hash=password_hash)
         )
+
+    async def register_certificate(
+        self, fingerprint: str, person_id: str, subject: str, at: datetime
+    ) -> None:
+        found = await self._conn.execute(
+            select(person_certificates.c.person_id).where(
+                person_certificates.c.fingerprint == fingerprint
+            )
+        )
+        if found.first():
+            raise Conflict("this certificate is registered already")
+        await self._conn.execute(
+            person_certificates.insert().values(
+                fingerprint=fingerprint, person_id=person_id, subject=subject, registered_at=at
+            )
+        )
+
+    async def revoke_certificate(self, fingerprint: str) -> str:
+        """Forget a certificate; returns the person it was registered to."""
+        query = select(person_certificates.c.person_id).where(
+            person_certificates.c.fingerprint == fingerprint
+        )
+        person_id = (await self._conn.execute(query)).scalar_one_or_none()
+        if person_id is None:
+            raise NotFound("no such registered certificate")
+        await self._conn.execute(
+            person_certificates.delete().where(person_certificates.c.fingerprint == fingerprint)
+        )
+        return str(person_id)
+
+    async def by_certificate(self, fingerprint: str) -> Person:
+        query = self._select().where(
+            people.c.id.in_(
+                select(person_certificates.c.person_id).where(
+                    person_certificates.c.fingerprint == fingerprint
+                )
+            )
+        )
+        row = (await self._conn.execute(query)).first()
+        if row is None:
+            raise NotFound("no person holds this certificate")
+        return self._person(row)
 
     async def list(self, reader: Subject, after: str | None, limit: int) -> Sequence[Person]:
         query = self._select().where(readable_by(reader, people.c.label_id))

@@ -232,3 +232,13 @@ track_history = Table(
     Column("label_id", Integer, ForeignKey("labels.id"), nullable=False),
 )
 Index("ix_track_history_uid", track_history.c.uid, track_history.c.id)
+
+person_certificates = Table(
+    "person_certificates",
+    metadata,
+    # SHA-256 of the certificate's DER form, lower-case hex (kyodo.pki.fingerprint).
+    Column("fingerprint", String(64), primary_key=True),
+    Column("person_id", String(64), ForeignKey("people.id"), nullable=False, index=True),
+    Column("subject", Text, nullable=False, default=""),
+    Column("registered_at", DateTime(timezone=True), nullable=False),
+)
