@@ -91,6 +91,10 @@ class LabelRows:
         self._ids[label] = label_id
         return label_id
 
+    def known(self, label_id: int) -> Label | None:
+        """The Label of a row already seen by this process, without a query."""
+        return self._labels.get(label_id)
+
     def label(self, label_id: int, body: str) -> Label:
         """The Label of a row (cached by id)."""
         found = self._labels.get(label_id)

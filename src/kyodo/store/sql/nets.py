@@ -45,6 +45,9 @@ class SqlNetStore:
         self._labels = label_rows
 
     async def _label(self, label_id: int) -> Label:
+        cached = self._labels.known(label_id)
+        if cached is not None:
+            return cached
         body = (
             await self._conn.execute(select(labels.c.body).where(labels.c.id == label_id))
         ).scalar_one()
