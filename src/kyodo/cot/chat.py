@@ -1,0 +1,83 @@
+"""GeoChat: the TAK chat message (`b-t-f`) read from a CoT event's detail.
+
+A GeoChat event has the uid `GeoChat.<senderUid>.<room>.<messageId>` and, in `<detail>`:
+`<__chat chatroom id senderCallsign messageId><chatgrp uid0 uid1 id/></__chat>`,
+`<link uid relation="p-p"/>` (the sender), `<remarks source to time>text</remarks>`, and
+`<marti><dest callsign/></marti>` for each addressee of a direct message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from kyodo.cot.errors import CotError
+
+if TYPE_CHECKING:
+    import xml.etree.ElementTree as ET
+
+    from kyodo.cot.detail import Detail
+
+GEOCHAT_TYPE = "b-t-f"
+_PREFIX = "GeoChat."
+
+
+@dataclass(frozen=True, slots=True)
+class GeoChat:
+    """One chat message: `room` is the chat room's name (`All Chat Rooms`, a group, or a
+    callsign for a direct message), `room_id` its id, `recipients` the `marti` addressees."""
+
+    room: str
+    room_id: str
+    sender_uid: str
+    sender_callsign: str
+    message_id: str
+    text: str
+    recipients: tuple[str, ...] = ()
+
+
+def read_geochat(uid: str, detail: Detail) -> GeoChat:
+    """The chat message of a `b-t-f` event; CotError names what is missing."""
+    chat = detail.find("__chat")
+    if chat is None:
+        raise CotError(f"GeoChat event {uid!r} has no <__chat> in its detail")
+    room = chat.get("chatroom")
+    if not room:
+        raise CotError(f"GeoChat event {uid!r}: <__chat> has no chatroom")
+    sender_callsign = chat.get("senderCallsign")
+    if not sender_callsign:
+        raise CotError(f"GeoChat event {uid!r}: <__chat> has no senderCallsign")
+    from_uid = _uid_parts(uid)
+    message_id = chat.get("messageId") or (from_uid[1] if from_uid else None)
+    if not message_id:
+        raise CotError(f"GeoChat event {uid!r}: no messageId (in <__chat> or the uid)")
+    sender_uid = _sender_uid(detail, chat) or (from_uid[0] if from_uid else None)
+    if not sender_uid:
+        raise CotError(f"GeoChat event {uid!r}: no sender uid (<link>, <chatgrp uid0> or uid)")
+    return GeoChat(
+        room=room,
+        room_id=chat.get("id") or room,
+        sender_uid=sender_uid,
+        sender_callsign=sender_callsign,
+        message_id=message_id,
+        text=detail.remarks or "",
+        recipients=detail.recipients,
+    )
+
+
+def _sender_uid(detail: Detail, chat: ET.Element) -> str | None:
+    for link in detail.findall("link"):
+        if link.get("relation") == "p-p" and link.get("uid"):
+            return link.get("uid")
+    group = chat.find("chatgrp")
+    return None if group is None else (group.get("uid0") or None)
+
+
+def _uid_parts(uid: str) -> tuple[str, str] | None:
+    """(sender uid, message id) from `GeoChat.<sender>.<room>.<id>`; the room may hold dots,
+    so only the first and last parts are taken."""
+    if not uid.startswith(_PREFIX):
+        return None
+    sender, _, rest = uid[len(_PREFIX) :].partition(".")
+    _, _, message_id = rest.rpartition(".")
+    return (sender, message_id) if sender and message_id else None

@@ -1,0 +1,241 @@
+"""Streaming CoT XML over TCP: events back to back, split after `</event>`, whatever the reads.
+
+Between events the splitter skips white space, XML declarations, processing instructions,
+comments and a byte order mark silently; anything else is garbage, refused up to the next
+`<event`. Inside an event it skips comments and CDATA sections, so a `</event>` written in a
+remark does not end the event. An event larger than the cap is refused and its bytes are
+dropped up to its `</event>`; an event that is not closed before the next `<event` is refused
+and the splitter carries on with the new one. `feed` never raises, and every refusal is
+counted so that a caller can drop a peer that keeps sending them.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from kyodo.cot.errors import CotError
+from kyodo.cot.refusal import Batch, refusal
+from kyodo.cot.xml import MAX_EVENT_BYTES, parse_event
+
+if TYPE_CHECKING:
+    from kyodo.cot.event import Event
+
+_EVENT_START = re.compile(rb"<event(?=[\s/>])")
+# What may stand between events without being garbage.
+_BETWEEN = re.compile(rb"(?:\s+|\xef\xbb\xbf|<\?.*?\?>|<!--.*?-->)*", re.DOTALL)
+# Inside an event: the markup that matters for finding its end.
+_TOKEN = re.compile(rb"<!--|<!\[CDATA\[|</event\s*>|<event(?=[\s/>])")
+# The start of an event's start tag: its name and attributes, as far as they are well-formed
+# (no "<" anywhere in a tag, quoted values closed).
+_START_TAG = re.compile(rb"<event(?:[^<>\"']|\"[^<\"]*\"|'[^<']*')*")
+_SKIP_TO = {b"<!--": b"-->", b"<![CDATA[": b"]]>"}
+_PARTIAL = len(b"<event")  # "<event" at the end of a read is kept: the next byte decides
+
+
+class EventSplitter:
+    """Splits a byte stream into the bytes of complete `<event>` elements.
+
+    Each item `feed` returns holds one event, with the XML declaration that preceded it
+    removed; parse it with `parse_event` (or use `XmlEventReader`, which does). The same bytes
+    give the same events and refusals however the reads split them, as long as no run of
+    garbage is longer than the cap.
+    """
+
+    def __init__(self, max_event_bytes: int = MAX_EVENT_BYTES) -> None:
+        self.max_event_bytes = max_event_bytes
+        self.refused = 0
+        self._buffer = bytearray()
+        # Positions in the buffer. Bytes before `_head` are done with; they are dropped once
+        # per feed rather than after each event, which would copy the rest every time.
+        self._head = 0
+        self._in_event = False  # an event's "<event" is at the head
+        self._tag_read = False  # and its start tag has been read
+        self._scan = 0  # where to resume looking for the event's end
+        self._until: bytes | None = None  # inside a comment or CDATA: its terminator
+        self._discarding = False  # dropping an oversize event up to its end
+        self._searched = 0  # while seeking: where to resume looking for "<event"
+
+    @property
+    def buffered(self) -> int:
+        """Bytes held waiting for the rest of an event."""
+        return len(self._buffer) - self._head
+
+    def drain(self) -> bytes:
+        """Hand over (and forget) the bytes held, e.g. when the connection switches to TAK
+        protocol 1 right after the negotiation events."""
+        rest = bytes(self._buffer[self._head :])
+        self._buffer.clear()
+        self._head = self._scan = self._searched = 0
+        self._in_event = self._tag_read = self._discarding = False
+        self._until = None
+        return rest
+
+    def feed(self, data: bytes) -> Batch[bytes]:
+        """The events completed by `data` and what was refused; never raises."""
+        batch: Batch[bytes] = Batch()
+        self._buffer += data
+        while self._in_event or self._seek(batch):
+            if not self._find_end(batch):
+                break
+        head = self._head
+        if head:
+            del self._buffer[:head]
+            self._head = 0
+            self._scan = max(self._scan - head, 0)
+            self._searched = max(self._searched - head, 0)
+        return batch
+
+    def _seek(self, batch: Batch[bytes]) -> bool:
+        """Drop what precedes the next `<event`; whether an event now starts at the head.
+
+        What precedes it is judged as a whole once the event starts, so the same bytes give the
+        same refusals however the reads split them; it is kept until then, up to the cap.
+        """
+        buffer, size = self._buffer, len(self._buffer)
+        found = _EVENT_START.search(buffer, max(self._head, self._searched))
+        if found is None:
+            if size - self._head > self.max_event_bytes:
+                last = buffer.rfind(b"<", size - _PARTIAL)
+                partial = last >= self._head and b"<event".startswith(bytes(buffer[last:]))
+                self._drop(batch, last if partial else size)
+            self._searched = max(self._head, size - _PARTIAL)
+            return False
+        self._drop(batch, found.start())
+        self._start_event()
+        return True
+
+    def _start_event(self) -> None:
+        self._in_event, self._tag_read, self._until = True, False, None
+        self._scan = self._searched = self._head
+
+    def _drop(self, batch: Batch[bytes], end: int) -> None:
+        """Drop the bytes from the head to `end`, refusing them unless they are white space,
+        declarations or comments."""
+        if end <= self._head:
+            return
+        dropped = self._buffer[self._head : end]
+        between = _BETWEEN.match(dropped)
+        if between is None or between.end() != len(dropped):
+            garbage = dropped[between.end() if between else 0 :]
+            self._refuse(batch, "bytes between events that are not an event", garbage)
+        self._head = end
+
+    def _find_end(self, batch: Batch[bytes]) -> bool:
+        """Look for the end of the event at the head; whether one ended (or was refused)."""
+        buffer, head = self._buffer, self._head
+        pos = self._scan
+        if not self._tag_read:
+            tag_end = self._start_tag_end(buffer, head)
+            if tag_end is None:
+                pos = head  # the start tag is still arriving
+            elif tag_end < 0:  # `<event …/>`
+                self._complete(batch, -tag_end)
+                return True
+            else:
+                self._tag_read, pos = True, tag_end
+        while self._tag_read:
+            if self._until is not None:
+                end = buffer.find(self._until, pos)
+                if end < 0:
+                    pos = max(pos, len(buffer) - len(self._until) + 1)
+                    break
+                pos, self._until = end + len(self._until), None
+                continue
+            token = _TOKEN.search(buffer, pos)
+            if token is None:
+                # Every token starts with "<" and holds no other, so one cut short by the end
+                # of the read starts at the last "<".
+                last = buffer.rfind(b"<", pos)
+                pos = last if last >= 0 else len(buffer)
+                break
+            text = token.group()
+            if text in _SKIP_TO:
+                self._until, pos = _SKIP_TO[text], token.end()
+            elif text.startswith(b"</"):
+                self._complete(batch, token.end())
+                return True
+            else:
+                self._unclosed(batch, token.start())
+                return True
+        if len(buffer) - head > self.max_event_bytes and not self._discarding:
+            self._refuse(batch, f"an event larger than {self.max_event_bytes} bytes", buffer[head:])
+            self._discarding = True
+            if not self._tag_read:  # a start tag longer than the cap: look past its name
+                self._tag_read, pos = True, head + len(b"<event")
+        if self._discarding:
+            # Keep only what the search for the end still needs.
+            self._head = min(pos, max(len(buffer) - 16, head))
+        self._scan = pos
+        return False
+
+    @staticmethod
+    def _start_tag_end(buffer: bytearray, at: int) -> int | None:
+        """Where the start tag at `at` ends (negated for `<event …/>`); None while it is still
+        arriving. A tag broken by a "<" ends there: the parser will say what is wrong."""
+        tag = _START_TAG.match(buffer, at)
+        end = tag.end() if tag else at + len(b"<event")
+        if end == len(buffer):
+            return None
+        char = buffer[end]
+        if char == ord(">"):
+            return -(end + 1) if buffer[end - 1] == ord("/") else end + 1
+        if char == ord("<"):
+            return end
+        # An opening quote without its closing one in the buffer, or with a "<" before it.
+        close = buffer.find(bytes((char,)), end + 1)
+        broken = buffer.find(b"<", end + 1, close if close >= 0 else len(buffer))
+        return broken if broken >= 0 else None
+
+    def _complete(self, batch: Batch[bytes], end: int) -> None:
+        size = end - self._head
+        if self._discarding:
+            self._discarding = False
+        elif size > self.max_event_bytes:
+            event = self._buffer[self._head : end]
+            self._refuse(batch, f"an event larger than {self.max_event_bytes} bytes", event)
+        else:
+            batch.items.append(bytes(self._buffer[self._head : end]))
+        self._head = self._searched = end
+        self._in_event = False
+
+    def _unclosed(self, batch: Batch[bytes], next_start: int) -> None:
+        if not self._discarding:
+            self._refuse(
+                batch,
+                "an event not closed before the next <event>",
+                self._buffer[self._head : next_start],
+            )
+        self._discarding = False
+        self._head = next_start
+        self._start_event()
+
+    def _refuse(self, batch: Batch[bytes], reason: str, data: bytes | bytearray) -> None:
+        self.refused += 1
+        batch.refusals.append(refusal(reason, data))
+
+
+class XmlEventReader:
+    """A CoT XML stream read as Events: split (`EventSplitter`) and parsed (`parse_event`);
+    an event that does not parse or validate is refused with the reason and counted."""
+
+    def __init__(self, max_event_bytes: int = MAX_EVENT_BYTES) -> None:
+        self.splitter = EventSplitter(max_event_bytes)
+        self._invalid = 0
+
+    @property
+    def refused(self) -> int:
+        """Refusals so far, of bytes and of events."""
+        return self.splitter.refused + self._invalid
+
+    def feed(self, data: bytes) -> Batch[Event]:
+        """The events completed by `data`, and what was refused; never raises."""
+        split = self.splitter.feed(data)
+        batch: Batch[Event] = Batch(refusals=split.refusals)
+        for raw in split.items:
+            try:
+                batch.items.append(parse_event(raw, max_bytes=self.splitter.max_event_bytes))
+            except CotError as exc:
+                self._invalid += 1
+                batch.refusals.append(refusal(exc.message, raw))
+        return batch

@@ -1,0 +1,150 @@
+"""CoT XML in and out: what passes through unchanged, what is refused and why."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given, settings
+
+from kyodo.cot import CotError, Event, Point, parse_event, serialise_event
+from kyodo.cot.xml import DECLARATION
+
+from tests.cot.samples import ATAK_SA, SHIP, events
+
+ATAK_DETAIL = ATAK_SA[ATAK_SA.index(b"<detail>") + 8 : ATAK_SA.index(b"</detail>")]
+HEAD = (
+    b'<event version="2.0" uid="u-1" type="a-f-G" how="m-g" time="2024-01-01T00:00:00Z" '
+    b'start="2024-01-01T00:00:00Z" stale="2024-01-01T00:01:00Z"'
+)
+
+
+def test_an_atak_report_is_read() -> None:
+    event = parse_event(ATAK_SA)
+    assert event.uid == "ANDROID-589520ccfcd20f01"
+    assert event.type == "a-f-G-U-C"
+    assert event.how == "h-e"
+    assert event.time == datetime(2024, 5, 1, 3, 4, 5, 678000, tzinfo=UTC)
+    assert event.point == Point(26.2124, 127.6792, 25.3, 9.9, 9999999.0)
+    assert event.callsign == "KESTREL"
+    assert (event.group_name, event.group_role) == ("Cyan", "Team Lead")
+    assert (event.course, event.speed) == (123.45, 1.2)
+    assert event.access == "Undefined"
+    assert event.sidc == "SFGPUC---------"
+
+
+def test_the_detail_passes_through_byte_for_byte() -> None:
+    out = serialise_event(parse_event(ATAK_SA))
+    assert b"<detail>" + ATAK_DETAIL + b"</detail>" in out
+
+
+def test_odd_but_valid_detail_bytes_pass_through() -> None:
+    detail = (
+        "\n\t<remarks  a = 'x&gt;y' b=\"&#10;\">caf\u00e9 &amp; <![CDATA[</event>]]></remarks>"
+        "<!-- </detail> --><?pi data?><x:y xmlns:x='urn:x' x:z='1'/>  "
+    ).encode()
+    data = HEAD + b"><point lat='1' lon='2'/><detail>" + detail + b"</detail></event>"
+    event = parse_event(data)
+    assert event.detail.xml.encode() == detail
+    assert serialise_event(event).endswith(b"<detail>" + detail + b"</detail></event>")
+
+
+def test_what_is_rewritten_reads_back_the_same() -> None:
+    event = parse_event(SHIP)
+    out = serialise_event(event)
+    assert out.startswith(
+        b'<event version="2.0" uid="JMSDF-DDH-183" type="a-f-S-C-L-CC" how="m-g" '
+        b'time="2024-05-01T00:00:00.000Z" start="2024-05-01T00:00:00.000Z" '
+        b'stale="2024-05-01T00:10:00.000Z"><point lat="35.29" lon="139.67" hae="0.0" '
+        b'ce="50.0" le="9999999.0"/>'
+    )
+    assert parse_event(out) == event
+
+
+def test_a_declaration_is_written_when_asked_for() -> None:
+    event = parse_event(SHIP)
+    assert serialise_event(event, declaration=True) == DECLARATION + serialise_event(event)
+
+
+def test_extra_attributes_keep_their_order_and_values() -> None:
+    data = HEAD + b' qos="1-r-c" opex="e-Exercise" xml:lang="ja"><point lat="1" lon="2"/></event>'
+    event = parse_event(data)
+    assert event.extra == (("qos", "1-r-c"), ("opex", "e-Exercise"), ("xml:lang", "ja"))
+    assert b'qos="1-r-c" opex="e-Exercise" xml:lang="ja"' in serialise_event(event)
+
+
+@pytest.mark.parametrize("name", ["releasableTo", "releaseableTo", "rel_to"])
+def test_every_spelling_of_releasability_is_read(name: str) -> None:
+    event = parse_event(HEAD + f' {name}="USA,JPN"><point lat="1" lon="2"/></event>'.encode())
+    assert event.releasable_to == "USA,JPN"
+    assert b'releasableTo="USA,JPN"' in serialise_event(event)
+
+
+def test_disagreeing_releasability_spellings_are_refused() -> None:
+    with pytest.raises(CotError, match="releasability attributes disagree"):
+        parse_event(HEAD + b' releasableTo="USA" rel_to="USA JPN"><point lat="1" lon="2"/></event>')
+
+
+def test_an_event_larger_than_the_cap_is_refused_unread() -> None:
+    big = SHIP.replace(b"Yokosuka", b"x" * 70_000)
+    with pytest.raises(CotError, match="larger than 65536 bytes"):
+        parse_event(big)
+    assert parse_event(big, max_bytes=100_000).remarks == "x" * 70_000
+
+
+def test_a_missing_point_is_fine_for_a_ping() -> None:
+    data = HEAD.replace(b'"a-f-G"', b'"t-x-d-d"') + b"/>"
+    event = parse_event(data)
+    assert event.point is None
+    assert parse_event(serialise_event(event)) == event
+
+
+def test_missing_hae_ce_le_are_unknown() -> None:
+    event = parse_event(HEAD + b"><point lat='1' lon='2'/></event>")
+    assert event.point == Point(1.0, 2.0)
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"<evnt/>", "root element is <evnt>, not <event>"),
+        (b'<event uid="x" type="a-f-G"/>', "lacks how, time, start, stale"),
+        (HEAD + b"><point lat='1'/></event>", "<point> lacks lon"),
+        (HEAD + b"><point lat='north' lon='1'/></event>", "lat 'north' is not a number"),
+        (HEAD + b"><point lat='95' lon='1'/></event>", "latitude 95.0 is outside"),
+        (HEAD + b"><point lat='1' lon='1'/><point lat='1' lon='1'/></event>", "not <point>"),
+        (HEAD + b"><point lat='1' lon='1'/><extra/></event>", "not <extra>"),
+        (
+            HEAD.replace(b"01:00Z", b"00:00Z").replace(
+                b'start="2024-01-01T00:00:00Z"', b'start="2024-01-01T00:00:30Z"'
+            )
+            + b"><point lat='1' lon='1'/></event>",
+            "is before start",
+        ),
+        (
+            HEAD.replace(b'T00:00:00Z" start', b'T00:00:00+00:00" start')
+            + b"><point lat='1' lon='1'/></event>",
+            "time '2024-01-01T00:00:00\\+00:00'",
+        ),
+        (HEAD + b"><point lat='1' lon='1'/>", "malformed"),
+        (HEAD + b' xmlns:k="urn:k"><point lat="1" lon="1"/></event>', "xmlns:k is declared"),
+        (HEAD + b'><point lat="1" lon="1"/><detail xmlns="urn:d"/></event>', "xmlns is declared"),
+        (b"", "malformed: no element found"),
+    ],
+)
+def test_refusals_say_why(data: bytes, reason: str) -> None:
+    with pytest.raises(CotError, match=reason):
+        parse_event(data)
+
+
+@settings(max_examples=200)
+@given(events())
+def test_events_survive_serialise_then_parse(event: Event) -> None:
+    assert parse_event(serialise_event(event)) == event
+
+
+@given(events())
+def test_parse_serialise_parse_is_stable(event: Event) -> None:
+    once = serialise_event(event, declaration=True)
+    again = serialise_event(parse_event(once), declaration=True)
+    assert again == once
