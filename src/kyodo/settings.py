@@ -51,6 +51,32 @@ class Settings(BaseSettings):
     live_queue: int = Field(
         default=1000, ge=10, description="Events queued per live connection before it is closed."
     )
+    cot_port: int = Field(
+        default=8087, ge=0, le=65535, description="CoT TCP port (0 turns it off)."
+    )
+    cot_tls_port: int = Field(
+        default=8089, ge=0, le=65535, description="CoT TLS port (needs the three cot_tls files)."
+    )
+    cot_tls_cert: Path | None = Field(default=None, description="Server certificate (PEM).")
+    cot_tls_key: Path | None = Field(default=None, description="Server private key (PEM).")
+    cot_tls_ca: Path | None = Field(default=None, description="CA that signs client certs.")
+    cot_feed: str = Field(default="CoT", description="Feed that CoT position reports go to.")
+    cot_feed_ceiling: str = Field(
+        default="SECRET//REL TO USA, JPN", description="Ceiling of the CoT feed if it is created."
+    )
+    cot_feed_default: str = Field(
+        default="UNCLASSIFIED", description="Label of unlabelled CoT events in that feed."
+    )
+    cot_plain_nation: str = Field(
+        default="USA", description="Nation of the identity plain-TCP clients act as."
+    )
+    cot_plain_clearance: str = Field(
+        default="UNCLASSIFIED", description="Clearance of that identity (what plain TCP sees)."
+    )
+    cot_queue: int = Field(default=2000, ge=10, description="Events queued per CoT client.")
+    cot_max_refusals: int = Field(
+        default=20, ge=1, description="Refused events after which a CoT client is dropped."
+    )
     admin_password: SecretStr | None = Field(
         default=None, description="First admin's password for `kyodo init` (or _file)."
     )

@@ -84,7 +84,7 @@ def live_server(database_url: str, env: dict[str, str] | None = None) -> Iterato
             stdout=log,
             stderr=log,
             stdin=subprocess.DEVNULL,
-            env={**os.environ, **(env or {})},
+            env={**os.environ, "KYODO_COT_PORT": "0", "KYODO_COT_TLS_PORT": "0", **(env or {})},
         )
         url = f"http://127.0.0.1:{port}"
         try:

@@ -21,6 +21,7 @@ from kyodo.services.throttle import LoginThrottle
 from kyodo.settings import Settings
 from kyodo.spillage_files import load_rules
 from kyodo.store.sql.database import SqlDatabase
+from kyodo.takserver.server import TakServer
 
 
 def build_context(settings: Settings) -> ServiceContext:
@@ -47,7 +48,11 @@ def create_app(settings: Settings | None = None, context: ServiceContext | None 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        tak = TakServer(ctx, settings)
+        await tak.start()
+        app.state.tak = tak
         yield
+        await tak.stop()
         ctx.bus.unsubscribe(hub.handle)
         if context is None:
             await ctx.db.dispose()

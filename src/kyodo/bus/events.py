@@ -54,6 +54,7 @@ class TrackChanged:
     label: Label
     payload: dict[str, Any] = field(compare=False)
     track: Track | None = field(default=None, compare=False)
+    origin: str | None = None  # the connection that reported it (not echoed back to it)
 
 
 Event = MessageChanged | MembershipChanged | SubjectChanged | TrackChanged

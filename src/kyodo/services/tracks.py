@@ -138,6 +138,7 @@ async def report_track(
     report: TrackReport,
     *,
     history_limit: int = 1000,
+    origin: str | None = None,
 ) -> Track:
     """Store a position report in a feed: the feed's default label if none is given, refused
     (and audited) above the feed's ceiling or if the reporter cannot read the label."""
@@ -211,7 +212,9 @@ async def report_track(
                     type=track.type,
                 )
             )
-    await ctx.bus.publish(TrackChanged(track.uid, label, track_payload(ctx, track), track))
+    await ctx.bus.publish(
+        TrackChanged(track.uid, label, track_payload(ctx, track), track, origin=origin)
+    )
     return track
 
 

@@ -1,0 +1,1 @@
+"""The TAK server: CoT over TCP and TLS, per-client label filtering, GeoChat bridge."""

@@ -1,0 +1,258 @@
+"""The TAK server over real sockets: per-client label filtering, streams, TLS, TAK protocol 1."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from kyodo.cot import XmlEventReader, serialise_event
+from kyodo.cot.tak import TakEventReader, event_to_message, frame_stream, protocol_request
+from kyodo.pki import (
+    create_ca,
+    create_client_cert,
+    create_server_cert,
+    fingerprint,
+    write_pair,
+)
+from kyodo.services import identity
+from kyodo.services.actor import Actor
+from kyodo.services.context import ServiceContext
+from kyodo.settings import Settings
+from kyodo.takserver.server import TakServer
+
+from tests.support.factories import add_person
+from tests.support.live import free_port
+
+
+def cot(
+    uid: str,
+    *,
+    lat: float = 35.29,
+    access: str | None = None,
+    relto: str | None = None,
+    remarks: str = "on station",
+) -> bytes:
+    now = datetime.now(UTC)
+    fmt = "%Y-%m-%dT%H:%M:%S.%fZ"
+    label = ""
+    if access:
+        label += f' access="{access}"'
+    if relto:
+        label += f' releasableTo="{relto}"'
+    return (
+        f'<event version="2.0" uid="{uid}" type="a-f-S-C-L-CC" how="m-g"'
+        f' time="{now.strftime(fmt)}" start="{now.strftime(fmt)}"'
+        f' stale="{(now + timedelta(minutes=5)).strftime(fmt)}"{label}>'
+        f'<point lat="{lat}" lon="139.67" hae="0" ce="10" le="10"/>'
+        f'<detail><contact callsign="{uid.upper()}"/><remarks>{remarks}</remarks></detail>'
+        "</event>"
+    ).encode()
+
+
+class Peer:
+    """A raw TAK client: reads events as they come."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+        self.events = XmlEventReader()
+        self.proto: TakEventReader | None = None
+        self.got: list[object] = []
+
+    async def expect(self, count: int, wait: float = 5.0) -> list[object]:
+        async with asyncio.timeout(wait):
+            while len(self.got) < count:
+                data = await self.reader.read(65536)
+                assert data, "connection closed"
+                batch = (self.proto or self.events).feed(data)
+                self.got += [e for e in batch.items if not e.type.startswith("t-x-takp")]
+        return self.got
+
+    async def quiet(self) -> None:
+        with pytest.raises(TimeoutError):
+            await self.expect(len(self.got) + 1, wait=0.7)
+
+    def send(self, data: bytes) -> None:
+        self.writer.write(data)
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+@pytest.fixture
+async def tak(ctx: ServiceContext, settings: Settings, tmp_path: Path) -> AsyncIterator[TakServer]:
+    ca = create_ca()
+    write_pair(ca, tmp_path / "ca", "ca")
+    write_pair(create_server_cert(ca, ["127.0.0.1", "localhost"]), tmp_path / "srv", "server")
+    server_settings = settings.model_copy(
+        update={
+            "cot_port": free_port(),
+            "cot_tls_port": free_port(),
+            "cot_tls_cert": tmp_path / "srv" / "server.pem",
+            "cot_tls_key": tmp_path / "srv" / "server.key",
+            "cot_tls_ca": tmp_path / "ca" / "ca.pem",
+            "cot_queue": 50,
+            "cot_max_refusals": 5,
+        }
+    )
+    server = TakServer(ctx, server_settings)
+    server.ca = ca  # type: ignore[attr-defined]
+    await server.start()
+    yield server
+    await server.stop()
+
+
+async def plain(tak: TakServer) -> Peer:
+    reader, writer = await asyncio.open_connection("127.0.0.1", tak.ports["tcp"])
+    return Peer(reader, writer)
+
+
+async def tls(
+    tak: TakServer, tmp_path: Path, username: str, ctx: ServiceContext, operator: Actor
+) -> Peer:
+    client = create_client_cert(tak.ca, username)  # type: ignore[attr-defined]
+    folder = tmp_path / username
+    write_pair(client, folder, "client")
+    person = await identity.find_person(ctx, username)
+    await identity.register_certificate(ctx, operator, person.id, fingerprint(client.certificate))
+    context = ssl.create_default_context(
+        ssl.Purpose.SERVER_AUTH, cafile=str(tmp_path / "ca" / "ca.pem")
+    )
+    context.load_cert_chain(str(folder / "client.pem"), str(folder / "client.key"))
+    reader, writer = await asyncio.open_connection(
+        "127.0.0.1", tak.ports["tls"], ssl=context, server_hostname="127.0.0.1"
+    )
+    return Peer(reader, writer)
+
+
+async def test_plain_clients_exchange_unclassified_events_passed_through(
+    tak: TakServer,
+) -> None:
+    a, b = await plain(tak), await plain(tak)
+    await asyncio.sleep(0.1)
+    a.send(cot("alpha", remarks="Fuel state 60%"))
+    (event,) = await b.expect(1)
+    assert event.uid == "alpha" and event.remarks == "Fuel state 60%"  # type: ignore[attr-defined]
+    assert event.access == "UNCLASSIFIED"  # type: ignore[attr-defined]
+    assert "ConfidentialityLabel" in event.detail.xml  # type: ignore[attr-defined]
+    await a.quiet()  # not echoed to its sender
+    a.close(), b.close()
+
+
+async def test_plain_tcp_cannot_report_or_see_classified_tracks(
+    tak: TakServer, ctx: ServiceContext
+) -> None:
+    a, b = await plain(tak), await plain(tak)
+    await asyncio.sleep(0.1)
+    a.send(cot("secret-1", access="SECRET", relto="USA JPN"))
+    await b.quiet()
+    async with ctx.db.transaction(write=False) as tx:
+        assert await tx.tracks.count() == 0
+    a.close(), b.close()
+
+
+async def test_fragmented_concatenated_and_garbage_streams(tak: TakServer) -> None:
+    a, b = await plain(tak), await plain(tak)
+    await asyncio.sleep(0.1)
+    stream = b"  junk <?xml version='1.0'?>" + cot("one") + b"\n\n" + cot("two") + b"<not-cot/>"
+    for i in range(len(stream)):
+        a.send(stream[i : i + 1])
+        if i % 50 == 0:
+            await a.writer.drain()
+    a.send(cot("three"))
+    got = await b.expect(3)
+    assert [e.uid for e in got] == ["one", "two", "three"]  # type: ignore[attr-defined]
+    a.close(), b.close()
+
+
+async def test_an_abusive_client_is_dropped_and_others_carry_on(tak: TakServer) -> None:
+    bad, good, watcher = await plain(tak), await plain(tak), await plain(tak)
+    await asyncio.sleep(0.1)
+    for n in range(8):
+        bad.send(b"<event uid='x'>" + b"<broken" * 3 + b"</event>")
+        bad.send(cot(f"bad-{n}", lat=123.0))  # latitude out of range
+    await bad.writer.drain()
+    good.send(cot("good"))
+    got = await watcher.expect(1)
+    assert got[-1].uid == "good"  # type: ignore[attr-defined]
+    async with asyncio.timeout(5):
+        while await bad.reader.read(65536):
+            pass  # the server closes the abusive connection
+    bad.close(), good.close(), watcher.close()
+
+
+async def test_tls_clients_act_as_their_person_and_see_only_what_they_may_read(
+    tak: TakServer, ctx: ServiceContext, operator: Actor, tmp_path: Path
+) -> None:
+    await add_person(ctx, operator, "us.watch", clearance="SECRET")
+    await add_person(ctx, operator, "jp.watch", nation="JPN", clearance="GOKUHI")
+    us = await tls(tak, tmp_path, "us.watch", ctx, operator)
+    jp = await tls(tak, tmp_path, "jp.watch", ctx, operator)
+    await asyncio.sleep(0.2)
+    us.send(cot("us-only", access="SECRET", relto="USA"))
+    us.send(cot("shared", access="SECRET", relto="USA JPN"))
+    got = await jp.expect(1)
+    assert [e.uid for e in got] == ["shared"]  # type: ignore[attr-defined]
+    await jp.quiet()
+    us.close(), jp.close()
+
+
+async def test_a_tls_client_with_an_unknown_certificate_is_refused(
+    tak: TakServer, ctx: ServiceContext, tmp_path: Path
+) -> None:
+    stranger = create_client_cert(tak.ca, "stranger")  # type: ignore[attr-defined]
+    write_pair(stranger, tmp_path / "s", "client")
+    context = ssl.create_default_context(cafile=str(tmp_path / "ca" / "ca.pem"))
+    context.load_cert_chain(str(tmp_path / "s" / "client.pem"), str(tmp_path / "s" / "client.key"))
+    reader, writer = await asyncio.open_connection(
+        "127.0.0.1", tak.ports["tls"], ssl=context, server_hostname="127.0.0.1"
+    )
+    async with asyncio.timeout(5):
+        assert await reader.read() == b""
+    writer.close()
+
+
+async def test_snapshot_on_connect(tak: TakServer) -> None:
+    a = await plain(tak)
+    await asyncio.sleep(0.1)
+    a.send(cot("parked"))
+    await asyncio.sleep(0.3)
+    late = await plain(tak)
+    got = await late.expect(1)
+    assert got[0].uid == "parked"  # type: ignore[attr-defined]
+    a.close(), late.close()
+
+
+async def test_tak_protocol_1_negotiation_and_framing(tak: TakServer) -> None:
+    a, b = await plain(tak), await plain(tak)
+    await asyncio.sleep(0.1)
+    a.send(serialise_event(protocol_request(datetime.now(UTC))))
+    async with asyncio.timeout(5):
+        seen = b""
+        while b"t-x-takp-r" not in seen:
+            seen += await a.reader.read(65536)
+    assert b'status="true"' in seen
+    a.proto = TakEventReader()
+    from kyodo.cot import parse_event
+
+    a.send(frame_stream(event_to_message(parse_event(cot("proto-1")))))
+    got = await b.expect(1)
+    assert got[0].uid == "proto-1"  # type: ignore[attr-defined]
+    b.send(cot("xml-2"))
+    got = await a.expect(1)
+    assert got[0].uid == "xml-2"  # type: ignore[attr-defined]
+    a.close(), b.close()
+
+
+async def test_a_slow_client_does_not_stall_the_others(tak: TakServer) -> None:
+    slow, sender, fast = await plain(tak), await plain(tak), await plain(tak)
+    await asyncio.sleep(0.1)
+    for n in range(120):  # the test server queues 50 per client; slow never reads
+        sender.send(cot(f"u{n}", remarks="x" * 2000))
+    got = await fast.expect(120, wait=20)
+    assert len({e.uid for e in got}) == 120  # type: ignore[attr-defined]
+    slow.close(), sender.close(), fast.close()
