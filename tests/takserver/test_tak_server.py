@@ -256,3 +256,123 @@ async def test_a_slow_client_does_not_stall_the_others(tak: TakServer) -> None:
     got = await fast.expect(120, wait=20)
     assert len({e.uid for e in got}) == 120  # type: ignore[attr-defined]
     slow.close(), sender.close(), fast.close()
+
+
+async def _pytak_connect(
+    url: str, **extra: str
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    import configparser
+
+    import pytak
+
+    parser = configparser.ConfigParser()
+    parser["kyodo"] = {"COT_URL": url, **extra}
+    return await pytak.protocol_factory(parser["kyodo"])  # type: ignore[no-any-return]
+
+
+async def _pytak_event(uid: str, **label: str) -> bytes:
+    import xml.etree.ElementTree as ET
+
+    import pytak
+
+    element = pytak.cot_event(
+        lat=26.35,
+        lon=127.77,
+        uid=uid,
+        cot_type="a-f-A-M-F",
+        callsign=uid.upper(),
+        stale=600,
+        **label,
+    )
+    return ET.tostring(element)
+
+
+async def test_pytak_clients_over_tcp_send_and_receive(tak: TakServer) -> None:
+    _, sender = await _pytak_connect(f"tcp://127.0.0.1:{tak.ports['tcp']}")
+    receiver, receiver_writer = await _pytak_connect(f"tcp://127.0.0.1:{tak.ports['tcp']}")
+    peer = Peer(receiver, receiver_writer)
+    await asyncio.sleep(0.2)
+    sender.write(await _pytak_event("pytak-1", access="UNCLASSIFIED"))
+    await sender.drain()
+    got = await peer.expect(1)
+    assert got[0].uid == "pytak-1" and got[0].callsign == "PYTAK-1"  # type: ignore[attr-defined]
+    sender.close(), peer.close()
+
+
+# pytak sets the deprecated ssl.OP_NO_* flags itself.
+@pytest.mark.filterwarnings("ignore:ssl.OP_NO:DeprecationWarning")
+@pytest.mark.filterwarnings("ignore:Disabled TLS:UserWarning")
+async def test_pytak_over_tls_with_labels(
+    tak: TakServer, ctx: ServiceContext, operator: Actor, tmp_path: Path
+) -> None:
+    await add_person(ctx, operator, "pytak.us", clearance="SECRET")
+    await add_person(ctx, operator, "jp.eyes", nation="JPN", clearance="GOKUHI")
+    client = create_client_cert(tak.ca, "pytak.us")  # type: ignore[attr-defined]
+    write_pair(client, tmp_path / "pt", "client")
+    person = await identity.find_person(ctx, "pytak.us")
+    await identity.register_certificate(ctx, operator, person.id, fingerprint(client.certificate))
+    jp = await tls(tak, tmp_path, "jp.eyes", ctx, operator)
+    _, writer = await _pytak_connect(
+        f"tls://127.0.0.1:{tak.ports['tls']}",
+        PYTAK_TLS_CLIENT_CERT=str(tmp_path / "pt" / "client.pem"),
+        PYTAK_TLS_CLIENT_KEY=str(tmp_path / "pt" / "client.key"),
+        PYTAK_TLS_CLIENT_CAFILE=str(tmp_path / "ca" / "ca.pem"),
+        PYTAK_TLS_DONT_CHECK_HOSTNAME="1",
+    )
+    await asyncio.sleep(0.2)
+    writer.write(await _pytak_event("tls-noforn", access="SECRET", relto="USA"))
+    writer.write(await _pytak_event("tls-shared", access="SECRET", relto="USA,JPN"))
+    await writer.drain()
+    got = await jp.expect(1)
+    assert [e.uid for e in got] == ["tls-shared"]  # type: ignore[attr-defined]
+    await jp.quiet()
+    writer.close(), jp.close()
+
+
+async def test_geochat_from_a_tak_client_lands_in_the_matching_net(
+    tak: TakServer, ctx: ServiceContext, operator: Actor, tmp_path: Path
+) -> None:
+    from kyodo.labels import parse_marking
+    from kyodo.services import messages, nets
+    from kyodo.services.actor import person_actor
+
+    owner = await add_person(ctx, operator, "chat.owner", clearance="SECRET")
+    net = await nets.create_net(
+        ctx,
+        person_actor(owner, "api"),
+        name="Convoy",
+        ceiling=parse_marking("SECRET//REL TO USA, JPN", ctx.registry),
+        default_label=parse_marking("UNCLASSIFIED", ctx.registry),
+    )
+    us = await tls(tak, tmp_path, "chat.owner", ctx, operator)
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    later = (datetime.now(UTC) + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    geochat = (
+        f'<event version="2.0" uid="GeoChat.ANDROID-1.Convoy.m1" type="b-t-f" how="h-g-i-g-o"'
+        f' time="{now}" start="{now}" stale="{later}"><point lat="0" lon="0" hae="0" ce="9999999"'
+        ' le="9999999"/><detail><__chat chatroom="Convoy" id="Convoy" senderCallsign="OWNER"'
+        ' messageId="m1"><chatgrp uid0="ANDROID-1" uid1="Convoy" id="Convoy"/></__chat>'
+        '<link uid="ANDROID-1" relation="p-p" type="a-f-G"/>'
+        '<remarks source="BAO.F.ATAK.ANDROID-1" to="Convoy" time="'
+        f'{now}">Lunch at 1200 in the galley.</remarks></detail></event>'
+    ).encode()
+    us.send(geochat)
+    async with asyncio.timeout(5):
+        while True:
+            found = await messages.list_messages(ctx, person_actor(owner, "api"), net.id)
+            if found:
+                break
+            await asyncio.sleep(0.1)
+    assert found[0]["text"] == "Lunch at 1200 in the galley."
+    us.close()
+
+
+async def test_protocol_1_frames_without_negotiation_are_understood(tak: TakServer) -> None:
+    from kyodo.cot import parse_event
+
+    a, b = await plain(tak), await plain(tak)
+    await asyncio.sleep(0.1)
+    a.send(frame_stream(event_to_message(parse_event(cot("straight-proto")))))
+    got = await b.expect(1)
+    assert got[0].uid == "straight-proto"  # type: ignore[attr-defined]
+    a.close(), b.close()

@@ -80,6 +80,14 @@ class CotClient:
             return None
         if not data:
             return None
+        if (
+            not self.proto
+            and data[:1] == b"\xbf"
+            and isinstance(self.events, XmlEventReader)
+            and not self.events.splitter.buffered
+        ):
+            # Some clients (pytak with TAK_PROTO=1) send protocol 1 frames without negotiating.
+            self.switch_to_protocol()
         batch = self.events.feed(data)
         for refused in batch.refusals:
             log.warning(
