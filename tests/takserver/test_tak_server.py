@@ -376,3 +376,60 @@ async def test_protocol_1_frames_without_negotiation_are_understood(tak: TakServ
     got = await b.expect(1)
     assert got[0].uid == "straight-proto"  # type: ignore[attr-defined]
     a.close(), b.close()
+
+
+async def test_kyodo_cot_send_and_listen(tak: TakServer, tmp_path: Path) -> None:
+    import sys
+
+    port = str(tak.ports["tcp"])
+    listener = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "kyodo",
+        "cot",
+        "listen",
+        "--port",
+        port,
+        "--count",
+        "1",
+        "--seconds",
+        "20",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    await asyncio.sleep(2.0)
+    events = tmp_path / "events.xml"
+    events.write_bytes(cot("from-cli"))
+    sender = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "kyodo",
+        "cot",
+        "send",
+        str(events),
+        "--port",
+        port,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await sender.communicate()
+    assert sender.returncode == 0, err
+    assert b"sent 1 event" in out
+    heard, _ = await asyncio.wait_for(listener.communicate(), 30)
+    assert b'uid="from-cli"' in heard
+    bad = tmp_path / "bad.xml"
+    bad.write_bytes(b"<event uid='x'></event>")
+    refused = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "kyodo",
+        "cot",
+        "send",
+        str(bad),
+        "--port",
+        port,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await refused.communicate()
+    assert refused.returncode == 2 and b"refused" in err

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from kyodo import __version__
-from kyodo.cli import audit, cert, export, guard, label, server, users
+from kyodo.cli import audit, cert, cot, export, guard, label, server, users
 
 app = typer.Typer(
     help="Kyodo: labelled, policy-checked workspace for a combined headquarters.",
@@ -17,6 +17,7 @@ app.add_typer(users.app, name="user")
 app.add_typer(audit.app, name="audit")
 app.add_typer(export.app, name="export")
 app.add_typer(guard.app, name="guard")
+app.add_typer(cot.app, name="cot")
 app.add_typer(cert.app, name="cert")
 app.command("init")(server.init)
 app.command("serve")(server.serve)
