@@ -8,6 +8,7 @@ KyodoError
 ├── SchemeError                a marking scheme file that is inconsistent (code SCHEME_INVALID)
 ├── GuardRulesError            a spillage guard rules file that is malformed
 ├── InvalidInput               a request that is well-formed but wrong (bad reference, bad value)
+│   └── CotError               a CoT event or stream that is refused (kyodo.cot)
 ├── NotFound                   no such object, or one the subject may not know exists
 ├── Conflict                   the object exists already, or changed meanwhile
 ├── Unauthenticated            no valid session, token or password
