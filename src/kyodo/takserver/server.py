@@ -42,6 +42,8 @@ from kyodo.services.actor import Actor
 from kyodo.takserver.client import CotClient
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from kyodo.bus.events import Event as BusEvent
     from kyodo.domain.tracks import Feed, Track
     from kyodo.services.context import ServiceContext
@@ -110,17 +112,30 @@ class TakServer:
         """Ensure the CoT feed exists, open the listeners, and join the bus."""
         self.feed_id = (await self._feed()).id
         host = self.settings.host
-        if self.settings.cot_port:
-            server = await asyncio.start_server(self._accept_plain, host, self.settings.cot_port)
-            self._servers.append(server)
-            self.ports["tcp"] = server.sockets[0].getsockname()[1]
         tls = self._tls_context()
-        if tls is not None and self.settings.cot_tls_port:
-            server = await asyncio.start_server(
-                self._accept_tls, host, self.settings.cot_tls_port, ssl=tls
-            )
+        Accept = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+        listeners: list[tuple[str, Accept, int, ssl.SSLContext | None]] = [
+            ("tcp", self._accept_plain, self.settings.cot_port, None)
+        ]
+        if tls is not None:
+            listeners.append(("tls", self._accept_tls, self.settings.cot_tls_port, tls))
+        for name, accept, port, context in listeners:
+            if not port:
+                continue
+            try:
+                server = await asyncio.start_server(accept, host, port, ssl=context)
+            except OSError as exc:
+                # The web server stays up; the operator sees why CoT is not there.
+                log.error(
+                    "cot listener not started",
+                    listener=name,
+                    port=port,
+                    reason=exc.strerror,
+                    hint="free the port or set KYODO_COT_PORT",
+                )
+                continue
             self._servers.append(server)
-            self.ports["tls"] = server.sockets[0].getsockname()[1]
+            self.ports[name] = server.sockets[0].getsockname()[1]
         self.ctx.bus.subscribe(self.handle)
         log.info("cot listening", host=host, **self.ports)
 
