@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import hashlib
 import ssl
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import structlog
@@ -42,8 +43,6 @@ from kyodo.services.actor import Actor
 from kyodo.takserver.client import CotClient
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
-
     from kyodo.bus.events import Event as BusEvent
     from kyodo.domain.tracks import Feed, Track
     from kyodo.services.context import ServiceContext
@@ -51,6 +50,7 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("kyodo.cot")
 PLAIN_ID = "cot:plain"
+_Accept = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
 
 def track_event(track: Track) -> Event:
@@ -113,8 +113,7 @@ class TakServer:
         self.feed_id = (await self._feed()).id
         host = self.settings.host
         tls = self._tls_context()
-        Accept = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
-        listeners: list[tuple[str, Accept, int, ssl.SSLContext | None]] = [
+        listeners: list[tuple[str, _Accept, int, ssl.SSLContext | None]] = [
             ("tcp", self._accept_plain, self.settings.cot_port, None)
         ]
         if tls is not None:
