@@ -688,8 +688,6 @@ class OpenTAKServer(Managed):
                 self.notes.append(f"RabbitMQ queue clean-up failed: {done.stderr[-300:]}")
 
     def cleanup(self) -> None:
-        if self.queues:
-            self.queues.add("cot_parser")  # its own work queue; declared again at start
         self._delete_queues()
         with contextlib.suppress(ServerError, subprocess.SubprocessError, OSError):
             _psql(f"DROP DATABASE IF EXISTS {OTS_DATABASE} WITH (FORCE)")
