@@ -91,9 +91,13 @@ class LabelRows:
         self._ids[label] = label_id
         return label_id
 
-    def known(self, label_id: int) -> Label | None:
-        """The Label of a row already seen by this process, without a query."""
-        return self._labels.get(label_id)
+    async def fetch(self, conn: AsyncConnection, label_id: int) -> Label:
+        """The Label of a row, from this process's cache or the database."""
+        found = self._labels.get(label_id)
+        if found is not None:
+            return found
+        query = select(labels.c.body).where(labels.c.id == label_id)
+        return self.label(label_id, (await conn.execute(query)).scalar_one())
 
     def label(self, label_id: int, body: str) -> Label:
         """The Label of a row (cached by id)."""

@@ -45,13 +45,7 @@ class SqlNetStore:
         self._labels = label_rows
 
     async def _label(self, label_id: int) -> Label:
-        cached = self._labels.known(label_id)
-        if cached is not None:
-            return cached
-        body = (
-            await self._conn.execute(select(labels.c.body).where(labels.c.id == label_id))
-        ).scalar_one()
-        return self._labels.label(label_id, body)
+        return await self._labels.fetch(self._conn, label_id)
 
     async def _net(self, row: Row[Any]) -> Net:
         m = row._mapping

@@ -35,11 +35,7 @@ class SqlFeedStore:
         self._labels = label_rows
 
     async def _label(self, label_id: int) -> Label:
-        cached = self._labels.known(label_id)
-        if cached is not None:
-            return cached
-        query = select(labels.c.body).where(labels.c.id == label_id)
-        return self._labels.label(label_id, (await self._conn.execute(query)).scalar_one())
+        return await self._labels.fetch(self._conn, label_id)
 
     async def _feed(self, row: Row[Any]) -> Feed:
         m = row._mapping
