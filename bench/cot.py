@@ -325,6 +325,14 @@ class Managed:
     def alive(self) -> bool:
         return all(p.poll() is None for p in self.procs)
 
+    def exited(self) -> str:
+        gone = [
+            f"{label} (exit status {proc.returncode})"
+            for (label, _), proc in zip(self.logs, self.procs, strict=False)
+            if proc.poll() is not None
+        ]
+        return "exited: " + ", ".join(gone)
+
     def log_tail(self, chars: int = 2500) -> str:
         parts = []
         for label, log in self.logs:
@@ -688,6 +696,10 @@ class OpenTAKServer(Managed):
                 self.notes.append(f"RabbitMQ queue clean-up failed: {done.stderr[-300:]}")
 
     def cleanup(self) -> None:
+        if self.queues:
+            # Its work queue keeps what the parser had not done yet (after a step it did not
+            # keep up with): emptied, not deleted (deleting it broke the next start).
+            self.queues.add("purge:cot_parser")
         self._delete_queues()
         with contextlib.suppress(ServerError, subprocess.SubprocessError, OSError):
             _psql(f"DROP DATABASE IF EXISTS {OTS_DATABASE} WITH (FORCE)")
@@ -1452,7 +1464,7 @@ def run_server(server: Managed, cfg: Config, console: Console) -> ServerResult:
             asyncio.run(measure(server, cfg, result, n, plan, run))
             console.print(f"measured in {time.monotonic() - measured:.0f} s")
             if not server.alive():
-                result.notes.append(f"N={n}: the server exited:\n{server.log_tail(1500)}")
+                result.notes.append(f"N={n}: {server.exited()}:\n{server.log_tail(1500)}")
         except ServerError as exc:
             result.error = str(exc)
             console.print(f"[red]{server.name}: {exc}")
