@@ -1,4 +1,4 @@
-"""Deletes the RabbitMQ queues OpenTAKServer declared for the bench's clients (names on stdin)."""
+"""Deletes the RabbitMQ queues OpenTAKServer declared for the bench's clients (stdin)."""
 
 # Run with OpenTAKServer's own venv (it has pika). OpenTAKServer declares a durable queue per
 # client uid and per callsign and keeps them after the client leaves; the bench removes its own.
@@ -15,9 +15,12 @@ channel = connection.channel()
 deleted = 0
 for name in names:
     try:
-        channel.queue_delete(queue=name)
+        if name.startswith("purge:"):  # keep the queue and its bindings, drop its backlog
+            channel.queue_purge(queue=name.removeprefix("purge:"))
+        else:
+            channel.queue_delete(queue=name)
         deleted += 1
     except pika.exceptions.ChannelClosedByBroker:
         channel = connection.channel()
 connection.close()
-print(f"deleted {deleted} of {len(names)} queues")
+print(f"deleted or purged {deleted} of {len(names)} queues")
