@@ -1349,6 +1349,7 @@ class ServerResult:
     idle_cpu: float = math.nan
     loaded: Memory | None = None
     loaded_n: int = 0
+    load_averages: list[float] = field(default_factory=list)  # the machine's, at phase starts
     passthrough: PassThrough = field(default_factory=PassThrough)
     skipped: list[str] = field(default_factory=list)
     connect_errors: Counter[str] = field(default_factory=Counter)
@@ -1358,8 +1359,12 @@ class ServerResult:
 Plan = list[tuple[float, float, bool]]  # (events/s, seconds, churn)
 
 
+class NothingDelivered(Exception):
+    """No client received anything after announcing itself: the server is started again."""
+
+
 async def measure(
-    server: Managed, cfg: Config, result: ServerResult, n: int, plan: Plan, run: str
+    server: Managed, cfg: Config, result: ServerResult, n: int, plan: Plan, run: str, retry: bool
 ) -> None:
     """The steps of one phase at N, on a server just started."""
     load = Load(server, cfg, run)
@@ -1378,6 +1383,8 @@ async def measure(
                 "they connected again"
             )
             ready = await load.warm_up(30.0)
+        if not ready and retry:
+            raise NothingDelivered
         if connected < n:
             result.notes.append(f"N={n}: only {connected} of {n} clients connected")
         if ready < n:
@@ -1442,37 +1449,47 @@ def run_server(server: Managed, cfg: Config, console: Console) -> ServerResult:
         if time.monotonic() + 30 > cfg.deadline:
             result.skipped.append(f"{what}: not run, over the time budget")
             continue
-        try:
-            started = time.monotonic()
-            server.start()
-            result.name = server.name
-            result.note = server.processes_note
-            console.print(
-                f"{what}: started in {time.monotonic() - started:.1f} s on "
-                f"{server.host}:{server.port}",
-                end="; ",
-            )
-            if not isinstance(server, External):
-                server.check_loopback_only()
-            if server.pids and result.idle is None:
-                before = tree_cpu_seconds(server.pids)
-                time.sleep(3)
-                server.idle_cpu = (tree_cpu_seconds(server.pids) - before) / 3
-                result.idle = tree_memory(server.pids)
-                result.idle_cpu = server.idle_cpu
-            measured = time.monotonic()
-            asyncio.run(measure(server, cfg, result, n, plan, run))
-            console.print(f"measured in {time.monotonic() - measured:.0f} s")
-            if not server.alive():
-                result.notes.append(f"N={n}: {server.exited()}:\n{server.log_tail(1500)}")
-        except ServerError as exc:
-            result.error = str(exc)
-            console.print(f"[red]{server.name}: {exc}")
-        except Exception as exc:  # the other servers still run; the report says what failed
-            result.error = f"{type(exc).__name__}: {exc}\n{server.log_tail(1500)}"
-            console.print(f"[red]{server.name}: {result.error}")
-        finally:
-            server.stop()
+        for attempt in (1, 2):
+            result.load_averages.append(os.getloadavg()[0])
+            try:
+                started = time.monotonic()
+                server.start()
+                result.name = server.name
+                result.note = server.processes_note
+                console.print(
+                    f"{what}: started in {time.monotonic() - started:.1f} s on "
+                    f"{server.host}:{server.port}",
+                    end="; ",
+                )
+                if not isinstance(server, External):
+                    server.check_loopback_only()
+                if server.pids and result.idle is None:
+                    before = tree_cpu_seconds(server.pids)
+                    time.sleep(3)
+                    server.idle_cpu = (tree_cpu_seconds(server.pids) - before) / 3
+                    result.idle = tree_memory(server.pids)
+                    result.idle_cpu = server.idle_cpu
+                measured = time.monotonic()
+                asyncio.run(measure(server, cfg, result, n, plan, run, retry=attempt == 1))
+                console.print(f"measured in {time.monotonic() - measured:.0f} s")
+                if not server.alive():
+                    result.notes.append(f"N={n}: {server.exited()}:\n{server.log_tail(1500)}")
+            except NothingDelivered:
+                console.print("no client received anything: starting it again")
+                result.notes.append(
+                    f"{what}: no client received anything after announcing itself; the "
+                    "server was started again"
+                )
+                continue
+            except ServerError as exc:
+                result.error = str(exc)
+                console.print(f"[red]{server.name}: {exc}")
+            except Exception as exc:  # the other servers still run; the report says what failed
+                result.error = f"{type(exc).__name__}: {exc}\n{server.log_tail(1500)}"
+                console.print(f"[red]{server.name}: {result.error}")
+            finally:
+                server.stop()
+            break
         if result.error:
             break
     result.notes.extend(dict.fromkeys(server.notes))
@@ -1710,6 +1727,9 @@ def print_report(results: list[ServerResult], cfg: Config, console: Console) -> 
     for line in targets(results, cfg):
         console.print(line)
     for res in results:
+        if res.load_averages:
+            loads = ", ".join(f"{v:.1f}" for v in res.load_averages)
+            console.print(f"{res.name}: the machine's 1-min load average at phase starts: {loads}")
         for text in _problems(res):
             console.print(f"[yellow]{res.name}:[/] {text}")
 
@@ -1765,6 +1785,11 @@ def write_markdown(results: list[ServerResult], cfg: Config, path: Path) -> None
     lines += ["", "## Servers", ""]
     for res in results:
         lines.append(f"- **{res.name}**: {res.note or '–'}")
+        if res.load_averages:
+            lines.append(
+                "  - the machine's 1-minute load average when its phases started: "
+                + ", ".join(f"{v:.1f}" for v in res.load_averages)
+            )
         for text in _problems(res):
             lines.append(f"  - {text}".replace("\n", "\n    "))
     lines += [
