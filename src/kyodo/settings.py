@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     cot_max_refusals: int = Field(
         default=20, ge=1, description="Refused events after which a CoT client is dropped."
     )
+    map_tile_url: str | None = Field(
+        default=None,
+        description="Tile server URL template ({z}/{x}/{y}) replacing the shipped offline basemap.",
+    )
     admin_password: SecretStr | None = Field(
         default=None, description="First admin's password for `kyodo init` (or _file)."
     )
