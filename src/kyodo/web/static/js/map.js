@@ -1,0 +1,480 @@
+// The map page: offline basemap, live tracks as MIL-STD-2525 symbols, track panel, filters, bases.
+// Leaflet (L), milsymbol (ms) and uPlot are vendored classic scripts loaded before this module.
+// Every text from the server goes into the page with textContent, never as HTML.
+
+import { postJSON } from "/static/js/api.js";
+import { raiseBanner } from "/static/js/banner.js";
+
+const L = window.L;
+const ms = window.ms;
+const uPlot = window.uPlot;
+
+const config = JSON.parse(document.getElementById("map-config").textContent);
+const S = config.strings;
+
+const DIMENSIONS = ["A", "G", "S", "U", "P", "X"]; // air, ground, sea, subsurface, space, other
+const STALE_CHECK_MS = 5000;
+const RECONCILE_MS = 30000;
+
+/** @type {Map<string, {track: object, marker: object, item: HTMLElement, receivedAt: number}>} */
+const tracks = new Map();
+const labelViews = new Map(); // original marking -> Promise of the reader's view
+let selected = null; // uid
+let trail = null; // Leaflet polyline of the selected track's history
+let chart = null; // uPlot of the selected track's speed
+let chartData = [[], []];
+
+function text(tag, value, className) {
+  const el = document.createElement(tag);
+  el.textContent = value;
+  if (className) el.className = className;
+  return el;
+}
+
+function format(template, values) {
+  return template.replace(/\{(\w+)\}/g, (_, key) => String(values[key] ?? ""));
+}
+
+// ---------------------------------------------------------------------------------------- labels
+
+/** The label as the reader sees it (their language's scheme); one batched request per tick. */
+let pendingViews = []; // [label, resolve]
+function labelView(label) {
+  const key = label.marking;
+  if (!labelViews.has(key)) {
+    labelViews.set(key, new Promise((resolve) => pendingViews.push([label, resolve])));
+    if (pendingViews.length === 1) setTimeout(flushLabelViews, 0);
+  }
+  return labelViews.get(key);
+}
+
+function flushLabelViews() {
+  const batch = pendingViews.splice(0, 200);
+  if (pendingViews.length) setTimeout(flushLabelViews, 0);
+  const fallback = (label) => ({ banner: label.marking, portion: label.portion, level: "", label });
+  postJSON(config.labelView, { labels: batch.map(([label]) => label) })
+    .then((body) => batch.forEach(([label, resolve], i) => resolve(body.items[i] || fallback(label))))
+    .catch(() => batch.forEach(([label, resolve]) => resolve(fallback(label))));
+}
+
+// ------------------------------------------------------------------------------------------ map
+
+const map = L.map("map", {
+  center: config.center,
+  zoom: config.zoom,
+  minZoom: 3,
+  maxZoom: 14,
+  worldCopyJump: false,
+  keyboard: true,
+  attributionControl: true,
+});
+map.attributionControl.setPrefix(false);
+L.control.scale({ imperial: false }).addTo(map);
+
+if (config.tileUrl) {
+  L.tileLayer(config.tileUrl, { maxZoom: 18, attribution: S.tileAttribution }).addTo(map);
+} else {
+  const renderer = L.canvas({ padding: 0.5 });
+  fetch(config.basemap)
+    .then((r) => r.json())
+    .then((geojson) => {
+      L.geoJSON(geojson, {
+        renderer,
+        interactive: false,
+        style: { color: "#6b6b5e", weight: 0.8, fillColor: "#ece8dc", fillOpacity: 1 },
+      }).addTo(map);
+      map.attributionControl.addAttribution(S.basemapAttribution);
+      document.getElementById("map").dataset.basemap = "loaded";
+    })
+    .catch(() => setStatus(S.basemapFailed, "error"));
+}
+
+const trackLayer = L.layerGroup().addTo(map);
+const baseLayer = L.layerGroup().addTo(map);
+
+// ---------------------------------------------------------------------------------------- bases
+
+function baseIcon(base) {
+  const el = document.createElement("span");
+  el.className = `kyodo-base kyodo-base-${base.nation.toLowerCase()}`;
+  el.textContent = base.nation_short;
+  return L.divIcon({ html: el, className: "kyodo-base-icon", iconSize: null });
+}
+
+fetch(config.bases, { credentials: "same-origin" })
+  .then((r) => (r.ok ? r.json() : []))
+  .then((bases) => {
+    for (const base of bases) {
+      const name = config.locale === "ja" && base.name_ja ? base.name_ja : base.name;
+      const marker = L.marker([base.lat, base.lon], {
+        icon: baseIcon(base),
+        title: name,
+        keyboard: false,
+        zIndexOffset: -1000,
+      });
+      const tip = document.createElement("div");
+      tip.append(text("strong", name), document.createElement("br"));
+      tip.append(text("span", `${base.nation_label} · ${base.services.join(", ")}`));
+      marker.bindTooltip(tip, { direction: "top", offset: [0, -8] });
+      marker.addTo(baseLayer);
+    }
+  });
+
+// --------------------------------------------------------------------------------------- tracks
+
+function dimensionOf(track) {
+  const atoms = track.type.split("-");
+  const dim = atoms.length >= 3 && atoms[0] === "a" ? atoms[2].toUpperCase() : "X";
+  return DIMENSIONS.includes(dim) ? dim : "X";
+}
+
+function affiliationOf(track) {
+  const atoms = track.type.split("-");
+  return atoms.length >= 2 && atoms[0] === "a" ? atoms[1].toLowerCase() : "u";
+}
+
+function describeType(track) {
+  const aff = S.affiliations[affiliationOf(track)] || S.affiliations.u;
+  const dim = S.dimensions[dimensionOf(track)];
+  return `${aff} · ${dim} (${track.type})`;
+}
+
+function symbolIcon(track) {
+  const symbol = new ms.Symbol(track.sidc, { size: 26, simpleStatusModifier: true });
+  const size = symbol.getSize();
+  const anchor = symbol.getAnchor();
+  const el = document.createElement("div");
+  el.className = "kyodo-track";
+  el.dataset.uid = track.uid;
+  el.dataset.lat = String(track.lat);
+  el.dataset.lon = String(track.lon);
+  el.innerHTML = symbol.asSVG(); // generated by milsymbol from the server's SIDC, no free text
+  return L.divIcon({
+    html: el,
+    className: "kyodo-track-icon",
+    iconSize: [size.width, size.height],
+    iconAnchor: [anchor.x, anchor.y],
+  });
+}
+
+function isStale(track) {
+  return Date.parse(track.stale) <= Date.now();
+}
+
+function visible(track) {
+  const feeds = document.querySelectorAll("input[name=feed]");
+  const dims = document.querySelectorAll("input[name=dimension]");
+  const feedOn = [...feeds].some((i) => i.checked && i.value === track.feed_id);
+  const knownFeed = [...feeds].some((i) => i.value === track.feed_id);
+  const dimOn = [...dims].some((i) => i.checked && i.value === dimensionOf(track));
+  return (feedOn || !knownFeed) && dimOn;
+}
+
+function listItem(uid) {
+  const li = document.createElement("li");
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "kyodo-track-button";
+  button.dataset.uid = uid;
+  button.addEventListener("click", () => select(uid, true));
+  li.append(button);
+  return li;
+}
+
+function renderItem(entry) {
+  const { track } = entry;
+  const button = entry.item.querySelector("button");
+  const portion = text("span", track.label.portion, "portion");
+  const name = text("span", track.callsign, "callsign");
+  button.replaceChildren(portion, document.createTextNode(" "), name);
+  button.setAttribute("aria-pressed", String(selected === track.uid));
+  labelView(track.label).then((v) => {
+    portion.textContent = v.portion;
+    portion.dataset.level = v.level || "";
+  });
+}
+
+function sortList() {
+  const list = document.getElementById("track-list");
+  const entries = [...tracks.values()].sort((a, b) =>
+    a.track.callsign.localeCompare(b.track.callsign, config.locale),
+  );
+  for (const entry of entries) list.append(entry.item);
+}
+
+function updateCount() {
+  const shown = [...tracks.values()].filter((e) => trackLayer.hasLayer(e.marker)).length;
+  document.getElementById("track-count").textContent = format(S.tracksShown, {
+    shown,
+    total: tracks.size,
+  });
+}
+
+function upsert(track) {
+  if (isStale(track)) {
+    remove(track.uid);
+    return;
+  }
+  raiseBanner(track.label);
+  let entry = tracks.get(track.uid);
+  if (!entry) {
+    const marker = L.marker([track.lat, track.lon], {
+      icon: symbolIcon(track),
+      title: track.callsign,
+      keyboard: true,
+      riseOnHover: true,
+    });
+    marker.on("click", () => select(track.uid, false));
+    entry = { track, marker, item: listItem(track.uid), receivedAt: Date.now() };
+    tracks.set(track.uid, entry);
+  } else {
+    const sidcChanged = entry.track.sidc !== track.sidc;
+    entry.track = track;
+    entry.receivedAt = Date.now();
+    entry.marker.setLatLng([track.lat, track.lon]);
+    if (sidcChanged) entry.marker.setIcon(symbolIcon(track));
+    const el = entry.marker.getElement()?.querySelector(".kyodo-track");
+    if (el) {
+      el.dataset.lat = String(track.lat);
+      el.dataset.lon = String(track.lon);
+    }
+    entry.marker.options.title = track.callsign;
+  }
+  renderItem(entry);
+  applyFilter(entry);
+  sortList();
+  updateCount();
+  if (selected === track.uid) {
+    showPanel(entry.track);
+    extendHistory(track);
+  }
+}
+
+function remove(uid) {
+  const entry = tracks.get(uid);
+  if (!entry) return;
+  trackLayer.removeLayer(entry.marker);
+  entry.item.remove();
+  tracks.delete(uid);
+  if (selected === uid) deselect();
+  updateCount();
+}
+
+function applyFilter(entry) {
+  const show = visible(entry.track);
+  if (show && !trackLayer.hasLayer(entry.marker)) trackLayer.addLayer(entry.marker);
+  if (!show && trackLayer.hasLayer(entry.marker)) trackLayer.removeLayer(entry.marker);
+  entry.item.hidden = !show;
+  const el = entry.marker.getElement()?.querySelector(".kyodo-track");
+  if (el) el.classList.toggle("selected", selected === entry.track.uid);
+}
+
+function applyFilters() {
+  for (const entry of tracks.values()) applyFilter(entry);
+  if (selected && !trackLayer.hasLayer(tracks.get(selected)?.marker)) deselect();
+  updateCount();
+}
+
+document.getElementById("map-filters").addEventListener("submit", (event) => event.preventDefault());
+document.getElementById("map-filters").addEventListener("change", (event) => {
+  if (event.target.name === "bases") {
+    if (event.target.checked) baseLayer.addTo(map);
+    else baseLayer.remove();
+    return;
+  }
+  applyFilters();
+});
+
+setInterval(() => {
+  for (const [uid, entry] of tracks) if (isStale(entry.track)) remove(uid);
+}, STALE_CHECK_MS);
+
+// -------------------------------------------------------------------------------- track panel
+
+function showPanel(track) {
+  const panel = document.getElementById("track-panel");
+  panel.hidden = false;
+  document.getElementById("panel-callsign").textContent = track.callsign;
+  const fields = document.getElementById("panel-fields");
+  const rows = [
+    [S.type, describeType(track)],
+    [S.feed, config.feeds[track.feed_id] || track.feed_id],
+    [S.lastUpdate, new Date(track.time).toLocaleString(config.locale, { timeZoneName: "short" })],
+    [S.position, `${track.lat.toFixed(4)}, ${track.lon.toFixed(4)}`],
+    [S.speed, track.speed == null ? "—" : `${track.speed.toFixed(1)} m/s`],
+    [S.course, track.course == null ? "—" : `${Math.round(track.course)}°`],
+    [S.stale, new Date(track.stale).toLocaleString(config.locale, { timeZoneName: "short" })],
+  ];
+  if (track.remarks) rows.push([S.remarks, track.remarks]);
+  const label = text("dd", track.label.marking, "label-marking");
+  label.dataset.level = "";
+  const children = [text("dt", S.label), label];
+  for (const [term, value] of rows) children.push(text("dt", term), text("dd", value));
+  fields.replaceChildren(...children);
+  labelView(track.label).then((v) => {
+    label.textContent = v.banner;
+    label.dataset.level = v.level || "";
+    if (v.original && v.original !== v.banner) label.title = v.original;
+  });
+}
+
+function drawChart() {
+  const box = document.getElementById("panel-chart");
+  const note = document.getElementById("panel-chart-note");
+  const enough = chartData[0].length >= 2;
+  note.hidden = enough;
+  box.hidden = !enough;
+  if (!enough) {
+    if (chart) chart.destroy();
+    chart = null;
+    return;
+  }
+  if (chart) {
+    chart.setData(chartData);
+    return;
+  }
+  chart = new uPlot(
+    {
+      width: Math.max(200, box.clientWidth || 260),
+      height: 120,
+      legend: { show: false },
+      cursor: { drag: { x: false, y: false } },
+      scales: { x: { time: true } },
+      axes: [{ stroke: "#333" }, { stroke: "#333", label: S.speedAxis, size: 44 }],
+      series: [{}, { label: S.speed, stroke: "#00639b", width: 2, points: { show: true } }],
+    },
+    chartData,
+    box,
+  );
+}
+
+function extendHistory(track) {
+  if (trail) trail.addLatLng([track.lat, track.lon]);
+  const t = Date.parse(track.time) / 1000;
+  if (track.speed != null && t > (chartData[0].at(-1) ?? 0)) {
+    chartData = [
+      [...chartData[0], t],
+      [...chartData[1], track.speed],
+    ];
+    drawChart();
+  }
+}
+
+async function loadHistory(uid) {
+  const url = `${config.history}${encodeURIComponent(uid)}/history?limit=500`;
+  const response = await fetch(url, { credentials: "same-origin" });
+  if (!response.ok || selected !== uid) return;
+  const body = await response.json();
+  const points = body.positions.map((p) => [p.lat, p.lon]);
+  if (trail) trail.remove();
+  trail = L.polyline(points, { color: "#b00020", weight: 2, dashArray: "4 4" }).addTo(map);
+  const withSpeed = body.positions.filter((p) => p.speed != null);
+  chartData = [withSpeed.map((p) => Date.parse(p.time) / 1000), withSpeed.map((p) => p.speed)];
+  document.getElementById("panel-history").textContent = format(S.historyPoints, {
+    n: body.positions.length,
+  });
+  drawChart();
+}
+
+function select(uid, fromList) {
+  const entry = tracks.get(uid);
+  if (!entry) return;
+  selected = uid;
+  for (const other of tracks.values()) {
+    other.item.querySelector("button").setAttribute("aria-pressed", String(other === entry));
+    applyFilter(other);
+  }
+  showPanel(entry.track);
+  if (fromList) map.panTo([entry.track.lat, entry.track.lon]);
+  if (chart) chart.destroy();
+  chart = null;
+  chartData = [[], []];
+  loadHistory(uid).catch(() => setStatus(S.historyFailed, "error"));
+}
+
+function deselect() {
+  selected = null;
+  if (trail) trail.remove();
+  trail = null;
+  if (chart) chart.destroy();
+  chart = null;
+  document.getElementById("track-panel").hidden = true;
+  for (const entry of tracks.values()) {
+    entry.item.querySelector("button").setAttribute("aria-pressed", "false");
+    applyFilter(entry);
+  }
+}
+
+document.getElementById("panel-close").addEventListener("click", () => {
+  const uid = selected;
+  deselect();
+  document.querySelector(`#track-list button[data-uid="${CSS.escape(uid || "")}"]`)?.focus();
+});
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape" && selected) deselect();
+});
+
+// --------------------------------------------------------------------------------- live stream
+
+function setStatus(message, state) {
+  const status = document.getElementById("map-status");
+  status.textContent = message;
+  status.dataset.state = state;
+}
+
+let socket = null;
+let retry = 1000;
+let seenSinceOpen = null; // uids in the snapshot of the current connection
+
+function connect() {
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  socket = new WebSocket(`${scheme}//${location.host}${config.stream}`);
+  seenSinceOpen = new Set();
+  socket.addEventListener("open", () => {
+    socket.send(JSON.stringify({ op: "subscribe", nets: [], after: 0, tracks: true }));
+  });
+  socket.addEventListener("message", (event) => {
+    const data = JSON.parse(event.data);
+    if (data.type === "track") {
+      seenSinceOpen?.add(data.track.uid);
+      upsert(data.track);
+    } else if (data.type === "subscribed") {
+      // The snapshot is complete: drop what this connection's snapshot no longer has.
+      for (const uid of [...tracks.keys()]) if (!seenSinceOpen.has(uid)) remove(uid);
+      seenSinceOpen = null;
+      retry = 1000;
+      setStatus(S.live, "live");
+      document.getElementById("map").dataset.stream = "live";
+    }
+  });
+  socket.addEventListener("close", () => {
+    setStatus(S.reconnecting, "down");
+    document.getElementById("map").dataset.stream = "down";
+    setTimeout(connect, retry);
+    retry = Math.min(retry * 2, 15000);
+  });
+}
+
+/** Tracks the reader may no longer read (label raised, deleted) leave the map. */
+async function reconcile() {
+  const started = Date.now();
+  const response = await fetch(`${config.tracks}?limit=5000`, { credentials: "same-origin" });
+  if (!response.ok) return;
+  const listed = new Set((await response.json()).map((t) => t.uid));
+  for (const [uid, entry] of tracks) {
+    if (!listed.has(uid) && entry.receivedAt < started) remove(uid);
+  }
+}
+
+setInterval(() => reconcile().catch(() => {}), RECONCILE_MS);
+connect();
+
+// Read-only hooks for the browser tests.
+window.kyodoMap = {
+  map,
+  position: (uid) => {
+    const entry = tracks.get(uid);
+    return entry ? entry.marker.getLatLng() : null;
+  },
+  uids: () => [...tracks.keys()].sort(),
+};
