@@ -23,6 +23,7 @@ let selected = null; // uid
 let trail = null; // Leaflet polyline of the selected track's history
 let chart = null; // uPlot of the selected track's speed
 let chartData = [[], []];
+let historyCount = 0;
 
 function text(tag, value, className) {
   const el = document.createElement(tag);
@@ -348,8 +349,18 @@ function drawChart() {
   );
 }
 
+function showHistoryCount() {
+  document.getElementById("panel-history").textContent = format(S.historyPoints, {
+    n: historyCount,
+  });
+}
+
 function extendHistory(track) {
-  if (trail) trail.addLatLng([track.lat, track.lon]);
+  if (trail) {
+    trail.addLatLng([track.lat, track.lon]);
+    historyCount += 1;
+    showHistoryCount();
+  }
   const t = Date.parse(track.time) / 1000;
   if (track.speed != null && t > (chartData[0].at(-1) ?? 0)) {
     chartData = [
@@ -370,9 +381,8 @@ async function loadHistory(uid) {
   trail = L.polyline(points, { color: "#b00020", weight: 2, dashArray: "4 4" }).addTo(map);
   const withSpeed = body.positions.filter((p) => p.speed != null);
   chartData = [withSpeed.map((p) => Date.parse(p.time) / 1000), withSpeed.map((p) => p.speed)];
-  document.getElementById("panel-history").textContent = format(S.historyPoints, {
-    n: body.positions.length,
-  });
+  historyCount = body.positions.length;
+  showHistoryCount();
   drawChart();
 }
 
