@@ -165,10 +165,11 @@ function isStale(track) {
 function visible(track) {
   const feeds = document.querySelectorAll("input[name=feed]");
   const dims = document.querySelectorAll("input[name=dimension]");
-  const feedOn = [...feeds].some((i) => i.checked && i.value === track.feed_id);
-  const knownFeed = [...feeds].some((i) => i.value === track.feed_id);
+  // Tracks of feeds the reader may not list (their names are not shown) go under "Other feeds".
+  const feed = track.feed_id in config.feeds ? track.feed_id : "";
+  const feedOn = [...feeds].some((i) => i.checked && i.value === feed);
   const dimOn = [...dims].some((i) => i.checked && i.value === dimensionOf(track));
-  return (feedOn || !knownFeed) && dimOn;
+  return feedOn && dimOn;
 }
 
 function listItem(uid) {
@@ -299,7 +300,7 @@ function showPanel(track) {
   const fields = document.getElementById("panel-fields");
   const rows = [
     [S.type, describeType(track)],
-    [S.feed, config.feeds[track.feed_id] || track.feed_id],
+    [S.feed, config.feeds[track.feed_id] || S.otherFeed],
     [S.lastUpdate, new Date(track.time).toLocaleString(config.locale, { timeZoneName: "short" })],
     [S.position, `${track.lat.toFixed(4)}, ${track.lon.toFixed(4)}`],
     [S.speed, track.speed == null ? "—" : `${track.speed.toFixed(1)} m/s`],

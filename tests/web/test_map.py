@@ -1,0 +1,199 @@
+"""The map in a real browser: symbols for what the reader may read, live moves, offline basemap."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
+
+
+def _feed_id(web_server, username: str, prefix: str) -> str:
+    feeds = web_server.api(username).get("/api/v1/feeds").json()
+    return next(f["id"] for f in feeds if f["name"].startswith(prefix))
+
+
+def _readable_uids(web_server, username: str) -> list[str]:
+    response = web_server.api(username).get("/api/v1/tracks", params={"limit": 5000})
+    response.raise_for_status()
+    return sorted(t["uid"] for t in response.json())
+
+
+def _report(web_server, username: str, **track) -> dict:
+    body = {"type": "a-f-S-C", "stale_seconds": 60, **track}
+    response = web_server.api(username).post("/api/v1/tracks", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def _open_map(web_server, page):
+    page.goto(f"{web_server.url}/map")
+    page.wait_for_selector("#map[data-stream=live]")
+    page.wait_for_selector("#map[data-basemap=loaded]")
+
+
+def _wait_for_uids(page, expected: list[str]) -> None:
+    page.wait_for_function(
+        "expected => JSON.stringify(window.kyodoMap.uids()) === JSON.stringify(expected)",
+        arg=expected,
+    )
+
+
+@pytest.mark.parametrize("username", ["us.j3", "jp.j3"])
+def test_symbols_for_the_tracks_the_reader_may_read(
+    web_server, new_context, login, screenshot, console_errors, username
+):
+    page = login(new_context(), username)
+    _open_map(web_server, page)
+    expected = _readable_uids(web_server, username)
+    _wait_for_uids(page, expected)
+    symbols = page.locator(".leaflet-marker-pane .kyodo-track")
+    assert symbols.count() == len(expected)
+    assert sorted(symbols.evaluate_all("els => els.map(e => e.dataset.uid)")) == expected
+    assert page.locator(".kyodo-track svg").count() == len(expected)  # milsymbol drew each
+    assert page.locator("#track-list button").count() == len(expected)
+    if username == "jp.j3":
+        assert "demo.lcc19" not in expected  # SECRET//NOFORN
+        assert "demo.amami" in expected  # 極秘//日本限り
+        assert "NOFORN" not in page.content()
+    else:
+        assert "demo.lcc19" in expected
+        assert "demo.amami" not in expected
+    assert page.locator(".kyodo-base").count() >= 10  # both nations' bases
+    screenshot(page, username)
+    assert console_errors(page) == []
+
+
+def test_a_track_moved_through_the_api_moves_on_the_map(
+    web_server, new_context, login, screenshot, console_errors
+):
+    uid = f"test.map.{uuid.uuid4().hex[:8]}"
+    feed = _feed_id(web_server, "us.j3", "USFJ")
+    common = {
+        "uid": uid,
+        "callsign": "USNS Test Mover (T-AO)",
+        "feed_id": feed,
+        "label": "SECRET//REL TO USA, JPN",
+    }
+    _report(web_server, "us.j3", lat=34.6, lon=139.9, speed=6.0, course=180, **common)
+    page = login(new_context(), "us.j3")
+    _open_map(web_server, page)
+    marker = page.locator(f'.kyodo-track[data-uid="{uid}"]')
+    marker.wait_for()
+
+    # Keyboard: the list is the alternative to clicking a symbol (the map pans to the track).
+    page.focus(f'#track-list button[data-uid="{uid}"]')
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#track-panel:not([hidden])")
+    assert page.locator("#panel-callsign").inner_text() == "USNS Test Mover (T-AO)"
+    assert "SECRET//REL TO USA, JPN" in page.locator("#panel-fields").inner_text()
+    page.wait_for_timeout(600)  # the pan's animation
+    before = marker.bounding_box()
+
+    for step in range(1, 4):
+        _report(
+            web_server,
+            "us.j3",
+            lat=34.6 - 0.3 * step,
+            lon=139.9 + 0.25 * step,
+            speed=6.0 + 2 * step,
+            course=150,
+            **common,
+        )
+    page.wait_for_function(
+        "uid => Math.abs(window.kyodoMap.position(uid).lat - 33.7) < 1e-6", arg=uid
+    )
+    after = marker.bounding_box()
+    assert before is not None and after is not None
+    assert after["y"] > before["y"] + 10  # south on the screen
+    assert after["x"] > before["x"] + 5  # and east
+    assert marker.get_attribute("data-lat") == "33.7"
+    # The history trail (a dashed polyline) and the speed chart follow the live positions.
+    page.wait_for_selector("#panel-chart:not([hidden]) canvas")
+    assert page.locator(".leaflet-overlay-pane path[stroke-dasharray]").count() == 1
+    assert "4" in page.locator("#panel-history").inner_text()
+    shot = screenshot(page, "moved")
+    DOCS_IMG.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(shot, DOCS_IMG / "map.png")
+
+    page.keyboard.press("Escape")
+    assert page.locator("#track-panel").is_hidden()
+    assert console_errors(page) == []
+
+
+def test_filters_hide_tracks_by_type_and_feed(web_server, new_context, login, console_errors):
+    page = login(new_context(), "us.j3")
+    _open_map(web_server, page)
+    _wait_for_uids(page, _readable_uids(web_server, "us.j3"))
+    air = "demo.18wg"  # a-f-A-M-F
+    assert page.locator(f'.kyodo-track[data-uid="{air}"]').count() == 1
+    page.locator("input[name=dimension][value=A]").uncheck()
+    assert page.locator(f'.kyodo-track[data-uid="{air}"]').count() == 0
+    assert page.locator(f'#track-list button[data-uid="{air}"]').is_hidden()
+    page.locator("input[name=dimension][value=A]").check()
+    assert page.locator(f'.kyodo-track[data-uid="{air}"]').count() == 1
+    for box in page.locator("input[name=feed]").all():  # the feeds and "Other feeds"
+        box.uncheck()
+    assert page.locator(".kyodo-track").count() == 0
+    page.locator("input[name=bases]").uncheck()
+    assert page.locator(".kyodo-base").count() == 0
+    assert console_errors(page) == []
+
+
+def test_banner_rises_and_stale_tracks_leave(
+    web_server, new_context, login, screenshot, console_errors
+):
+    """liaison.aus reads none of the demo picture; a SECRET track released to AUS raises the
+    banner, and when it goes stale it leaves the map."""
+    page = login(new_context(), "liaison.aus")
+    _open_map(web_server, page)
+    assert page.locator("#banner-top").get_attribute("data-level") == "unclassified"
+    assert page.locator(".kyodo-track").count() == 0
+    uid = f"test.map.aus.{uuid.uuid4().hex[:8]}"
+    _report(
+        web_server,
+        "us.j3",
+        uid=uid,
+        callsign="HMAS Test (FFH)",
+        feed_id=_feed_id(web_server, "us.j3", "USFJ"),
+        label="SECRET//REL TO USA, AUS",
+        lat=33.0,
+        lon=135.0,
+        stale_seconds=6,
+    )
+    page.locator(f'.kyodo-track[data-uid="{uid}"]').wait_for()
+    page.wait_for_function("() => document.getElementById('banner-top').dataset.level === 'secret'")
+    assert page.locator("#banner-bottom").get_attribute("data-level") == "secret"
+    screenshot(page, "raised")
+    page.locator(f'.kyodo-track[data-uid="{uid}"]').wait_for(state="detached", timeout=15_000)
+    assert page.locator("#track-list button").count() == 0
+    assert console_errors(page) == []
+
+
+def test_the_basemap_loads_with_no_network(web_server, new_context, login, screenshot):
+    context = new_context()
+    local = urlsplit(web_server.url).hostname
+    requested: list[str] = []
+    context.on("request", lambda request: requested.append(request.url))
+    # Anything that would leave this machine fails instead of reaching the internet.
+    context.route(
+        "**/*",
+        lambda route: (
+            route.continue_() if urlsplit(route.request.url).hostname == local else route.abort()
+        ),
+    )
+    page = login(context, "jp.sf")
+    _open_map(web_server, page)
+    page.wait_for_timeout(500)
+    assert page.locator(".leaflet-overlay-pane canvas").count() >= 1  # the GeoJSON land
+    assert "Natural Earth" in page.locator(".leaflet-control-attribution").inner_text()
+    outside = [url for url in requested if urlsplit(url).hostname != local]
+    assert outside == []
+    assert any(url.endswith("/static/basemap/region.geojson") for url in requested)
+    screenshot(page, "offline")
