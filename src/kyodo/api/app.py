@@ -7,9 +7,9 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse
 
-from kyodo import __version__
+from kyodo import __version__, web
 from kyodo.api import problems, stream
 from kyodo.api.routes import audit, directory, guard, labels, nets, session, tracks
 from kyodo.api.schemas import Health
@@ -75,11 +75,7 @@ def create_app(settings: Settings | None = None, context: ServiceContext | None 
     hub = LiveHub(ctx.decisions, max_queue=settings.live_queue)
     ctx.bus.subscribe(hub.handle)
     app.state.hub = hub
-
-    @app.get("/", include_in_schema=False)
-    async def root() -> RedirectResponse:
-        """Until the web UI exists, the browser lands on the API's documentation."""
-        return RedirectResponse("/api/docs")
+    web.install(app)  # the browser UI: / is its home page (or login); /api/docs stays
 
     @app.get("/api/v1/health", response_model=Health, tags=["health"])
     async def health() -> Health | JSONResponse:

@@ -1,0 +1,37 @@
+"""The texts the page scripts show, marked for the one catalogue and handed to them as JSON."""
+
+from __future__ import annotations
+
+from kyodo.web.i18n import N_
+
+JS_MESSAGES: dict[str, str] = {
+    "reply": N_("Reply"),
+    "edit": N_("Edit"),
+    "history": N_("History"),
+    "save": N_("Save"),
+    "cancel": N_("Cancel"),
+    "edited": N_("edited"),
+    "deleted": N_("This message was deleted."),
+    "replying_to": N_("Replying to message"),
+    "in_reply_to": N_("In reply to"),
+    "version": N_("Version"),
+    "no_findings": N_("The guard finds nothing above the chosen label."),
+    "findings": N_("The spillage guard finds content above the chosen label:"),
+    "suggested": N_("Suggested label:"),
+    "above_ceiling": N_("The suggested label is above this net's ceiling: post it elsewhere."),
+    "recipients": N_("Who will receive it:"),
+    "override_needed": N_(
+        "The guard refused this message. You may post it anyway with a written justification."
+    ),
+    "override_refused": N_("The guard refused this message."),
+    "post_anyway": N_("Post anyway"),
+    "justification": N_("Justification (audited)"),
+    "connected": N_("Live"),
+    "disconnected": N_("Reconnecting…"),
+    "removed": N_("You are no longer a member of this net."),
+    "error": N_("Error"),
+    "unread": N_("unread"),
+    "member_added": N_("Member added."),
+    "refused": N_("Refused"),
+    "sending": N_("Sending…"),
+}
