@@ -201,15 +201,32 @@ function sortList() {
   const entries = [...tracks.values()].sort((a, b) =>
     a.track.callsign.localeCompare(b.track.callsign, config.locale),
   );
-  for (const entry of entries) list.append(entry.item);
+  list.append(...entries.map((e) => e.item));
 }
 
 function updateCount() {
-  const shown = [...tracks.values()].filter((e) => trackLayer.hasLayer(e.marker)).length;
+  let shown = 0;
+  for (const entry of tracks.values()) if (trackLayer.hasLayer(entry.marker)) shown += 1;
   document.getElementById("track-count").textContent = format(S.tracksShown, {
     shown,
     total: tracks.size,
   });
+}
+
+// The list's order and the count are refreshed at most every 50 ms, not once per event (a
+// snapshot brings thousands of tracks at once).
+let refreshPending = false;
+let resortPending = false;
+function refreshSoon(resort) {
+  resortPending ||= resort;
+  if (refreshPending) return;
+  refreshPending = true;
+  setTimeout(() => {
+    if (resortPending) sortList();
+    updateCount();
+    refreshPending = false;
+    resortPending = false;
+  }, 50);
 }
 
 function upsert(track) {
@@ -242,10 +259,11 @@ function upsert(track) {
     }
     entry.marker.options.title = track.callsign;
   }
+  const resort = !entry.item.isConnected || entry.item.dataset.callsign !== track.callsign;
+  entry.item.dataset.callsign = track.callsign;
   renderItem(entry);
   applyFilter(entry);
-  sortList();
-  updateCount();
+  refreshSoon(resort);
   if (selected === track.uid) {
     showPanel(entry.track);
     extendHistory(track);
@@ -259,7 +277,7 @@ function remove(uid) {
   entry.item.remove();
   tracks.delete(uid);
   if (selected === uid) deselect();
-  updateCount();
+  refreshSoon(false);
 }
 
 function applyFilter(entry) {
