@@ -58,6 +58,13 @@ function flushLabelViews() {
     .catch(() => batch.forEach(([label, resolve]) => resolve(fallback(label))));
 }
 
+/** Colour a marking as the banners are coloured (kyodo.css `.marking[data-level]`). */
+function markLevel(el, view) {
+  if (view.level) el.dataset.level = view.level;
+  if (view.sci) el.dataset.sci = "";
+  else delete el.dataset.sci;
+}
+
 // ------------------------------------------------------------------------------------------ map
 
 const map = L.map("map", {
@@ -67,8 +74,10 @@ const map = L.map("map", {
   maxZoom: 14,
   worldCopyJump: false,
   keyboard: true,
+  zoomControl: false,
   attributionControl: true,
 });
+L.control.zoom({ zoomInTitle: S.zoomIn, zoomOutTitle: S.zoomOut }).addTo(map);
 map.attributionControl.setPrefix(false);
 L.control.scale({ imperial: false }).addTo(map);
 
@@ -186,13 +195,13 @@ function listItem(uid) {
 function renderItem(entry) {
   const { track } = entry;
   const button = entry.item.querySelector("button");
-  const portion = text("span", track.label.portion, "portion");
+  const portion = text("span", track.label.portion, "marking portion");
   const name = text("span", track.callsign, "callsign");
   button.replaceChildren(portion, document.createTextNode(" "), name);
   button.setAttribute("aria-pressed", String(selected === track.uid));
   labelView(track.label).then((v) => {
     portion.textContent = v.portion;
-    portion.dataset.level = v.level || "";
+    markLevel(portion, v);
   });
 }
 
@@ -240,7 +249,7 @@ function upsert(track) {
     const marker = L.marker([track.lat, track.lon], {
       icon: symbolIcon(track),
       title: track.callsign,
-      keyboard: true,
+      keyboard: false, // the track list is the keyboard's way in; hundreds of tab stops are not
       riseOnHover: true,
     });
     marker.on("click", () => select(track.uid, false));
@@ -326,14 +335,15 @@ function showPanel(track) {
     [S.stale, new Date(track.stale).toLocaleString(config.locale, { timeZoneName: "short" })],
   ];
   if (track.remarks) rows.push([S.remarks, track.remarks]);
-  const label = text("dd", track.label.marking, "label-marking");
-  label.dataset.level = "";
-  const children = [text("dt", S.label), label];
+  const label = text("span", track.label.marking, "marking label-marking");
+  const labelCell = document.createElement("dd");
+  labelCell.append(label);
+  const children = [text("dt", S.label), labelCell];
   for (const [term, value] of rows) children.push(text("dt", term), text("dd", value));
   fields.replaceChildren(...children);
   labelView(track.label).then((v) => {
     label.textContent = v.banner;
-    label.dataset.level = v.level || "";
+    markLevel(label, v);
     if (v.original && v.original !== v.banner) label.title = v.original;
   });
 }
