@@ -85,7 +85,10 @@ async def test_japanese_reader_never_gets_noforn(
     body = response.text
     assert "NOFORN" not in body
     assert "Blue Ridge" not in body  # the NOFORN track's callsign is nowhere on the page
-    assert _config(body)["locale"] == "ja"
+    config = _config(body)
+    assert config["locale"] == "ja"
+    assert config["strings"]["speed"] == "速力"  # type: ignore[index]
+    assert "航跡" in body
     assert "日本限り" in _banner(body)  # demo.amami (極秘//日本限り), in the JPN scheme
 
 
@@ -112,6 +115,15 @@ async def test_bases_of_both_nations(demo: ServiceContext, client: httpx.AsyncCl
     assert "camp_courtney" not in by_id  # no sourced coordinates
     for base in bases:
         assert BOX[0] <= base["lon"] <= BOX[2] and BOX[1] <= base["lat"] <= BOX[3]
+
+
+async def test_bases_are_named_in_the_readers_language(
+    demo: ServiceContext, client: httpx.AsyncClient
+) -> None:
+    await login(client, "jp.adc", "kyodo-demo")
+    bases = {b["id"]: b for b in (await client.get("/map/bases.json")).json()}
+    assert bases["camp_yonaguni"]["nation_label"] == "日本"
+    assert bases["misawa"]["nation_label"] == "日米共同"
 
 
 async def test_a_tile_server_replaces_the_basemap(ctx: ServiceContext, settings: Settings) -> None:

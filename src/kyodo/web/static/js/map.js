@@ -425,6 +425,10 @@ function select(uid, fromList) {
   }
   showPanel(entry.track);
   if (fromList) map.panTo([entry.track.lat, entry.track.lon]);
+  else if (window.matchMedia("(max-width: 900px)").matches) {
+    // One column (tablets): the panel is below the map; bring it into view.
+    document.getElementById("track-panel").scrollIntoView({ block: "nearest" });
+  }
   if (chart) chart.destroy();
   chart = null;
   chartData = [[], []];
