@@ -179,7 +179,9 @@ def test_banner_rises_and_stale_tracks_leave(
     assert console_errors(page) == []
 
 
-def test_the_basemap_loads_with_no_network(web_server, new_context, login, screenshot):
+def test_the_basemap_loads_with_no_network(
+    web_server, new_context, login, screenshot, console_errors
+):
     context = new_context()
     local = urlsplit(web_server.url).hostname
     requested: list[str] = []
@@ -200,3 +202,4 @@ def test_the_basemap_loads_with_no_network(web_server, new_context, login, scree
     assert outside == []
     assert any(url.endswith("/static/basemap/region.geojson") for url in requested)
     screenshot(page, "offline")
+    assert console_errors(page) == []

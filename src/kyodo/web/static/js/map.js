@@ -490,9 +490,14 @@ function connect() {
       document.getElementById("map").dataset.stream = "live";
     }
   });
-  socket.addEventListener("close", () => {
-    setStatus(S.reconnecting, "down");
+  socket.addEventListener("close", (event) => {
     document.getElementById("map").dataset.stream = "down";
+    if (event.code === 4401) {
+      // The session ended (logged out elsewhere, expired): no point in retrying.
+      setStatus(S.sessionEnded, "error");
+      return;
+    }
+    setStatus(S.reconnecting, "down");
     setTimeout(connect, retry);
     retry = Math.min(retry * 2, 15000);
   });
