@@ -1,44 +1,96 @@
-"""The map page's endpoints without a browser; the vendored files and basemap as recorded."""
+"""The map page's endpoints without a browser; the vendored files and basemap as recorded.
+
+The in-process app runs on its own event loop in a thread: Playwright's sync API (the browser
+tests beside this file, in the same session) keeps a loop running in the main thread, where
+pytest-asyncio's async fixtures cannot start another one.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import html
 import json
 import re
+import threading
+from collections.abc import Coroutine, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 import pytest
+from argon2 import PasswordHasher
 
-from kyodo.api.app import create_app
+from kyodo.api.app import build_context, create_app
 from kyodo.demo.loader import load_demo
-from kyodo.services.context import ServiceContext
 from kyodo.settings import Settings
+from kyodo.store.migrate import migrate
 from kyodo.web import map_page
 
 from tests.support.factories import login, make_operator
 
 STATIC = Path(map_page.__file__).resolve().parent / "static"
 BOX = (118.0, 20.0, 150.0, 46.0)
+T = TypeVar("T")
 
 
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    """The map reads nothing storage-specific: SQLite only (overrides the two back-ends)."""
-    return f"sqlite+aiosqlite:///{tmp_path / 'kyodo.db'}"
+@dataclass
+class Site:
+    """The demo data and the real app (with the web UI), on a loop of its own."""
+
+    loop: asyncio.AbstractEventLoop
+    settings: Settings
+    ctx: Any
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=60)
+
+    def get(self, path: str, username: str | None = None, **overrides: Any) -> httpx.Response:
+        """GET `path` as `username` (logged in with the demo password) or anonymously."""
+        settings = self.settings.model_copy(update=overrides) if overrides else self.settings
+
+        async def go() -> httpx.Response:
+            app = create_app(settings, context=self.ctx)
+            transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+                if username:
+                    await login(http, username, "kyodo-demo")
+                return await http.get(path)
+
+        return self.run(go())
 
 
-@pytest.fixture
-async def demo(ctx: ServiceContext) -> ServiceContext:
-    await load_demo(ctx, make_operator(ctx))
-    return ctx
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """The demo on SQLite (the map reads nothing storage-specific), loaded once."""
+    database = tmp_path_factory.mktemp("map") / "kyodo.db"
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{database}", cot_port=0, cot_tls_port=0)
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    ctx = build_context(settings)
+    ctx.passwords = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    site = Site(loop, settings, ctx)
+
+    async def prepare() -> None:
+        await migrate(ctx.db)
+        await load_demo(ctx, make_operator(ctx))
+
+    try:
+        site.run(prepare())
+        yield site
+    finally:
+        site.run(ctx.db.dispose())
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
 
 
-def _config(body: str) -> dict[str, object]:
+def _config(body: str) -> dict[str, Any]:
     found = re.search(r'<script type="application/json" id="map-config">(.*?)</script>', body, re.S)
     assert found, "the map page carries its configuration as a JSON block"
-    value: dict[str, object] = json.loads(found.group(1))
+    value: dict[str, Any] = json.loads(found.group(1))
     return value
 
 
@@ -48,23 +100,20 @@ def _banner(body: str) -> str:
     return html.unescape(found.group(1)).strip()
 
 
-async def test_map_needs_a_login(client: httpx.AsyncClient) -> None:
-    response = await client.get("/map")
+def test_map_needs_a_login(site: Site) -> None:
+    response = site.get("/map")
     assert response.status_code == 303
     assert response.headers["location"] == "/login?next=/map"
 
 
-async def test_bases_need_a_login(client: httpx.AsyncClient) -> None:
-    response = await client.get("/map/bases.json")
+def test_bases_need_a_login(site: Site) -> None:
+    response = site.get("/map/bases.json")
     assert response.status_code == 401
     assert response.headers["content-type"].startswith("application/problem+json")
 
 
-async def test_us_reader_sees_the_noforn_banner_and_the_us_feed(
-    demo: ServiceContext, client: httpx.AsyncClient
-) -> None:
-    await login(client, "us.j3", "kyodo-demo")
-    response = await client.get("/map")
+def test_us_reader_sees_the_noforn_banner_and_the_us_feed(site: Site) -> None:
+    response = site.get("/map", "us.j3")
     assert response.status_code == 200
     body = response.text
     assert _banner(body) == "SECRET//NOFORN"  # demo.lcc19 is the highest track us.j3 reads
@@ -76,34 +125,27 @@ async def test_us_reader_sees_the_noforn_banner_and_the_us_feed(
     assert response.headers["cache-control"] == "no-store"
 
 
-async def test_japanese_reader_never_gets_noforn(
-    demo: ServiceContext, client: httpx.AsyncClient
-) -> None:
-    await login(client, "jp.j3", "kyodo-demo")
-    response = await client.get("/map")
+def test_japanese_reader_never_gets_noforn(site: Site) -> None:
+    response = site.get("/map", "jp.j3")
     assert response.status_code == 200
     body = response.text
     assert "NOFORN" not in body
     assert "Blue Ridge" not in body  # the NOFORN track's callsign is nowhere on the page
     config = _config(body)
     assert config["locale"] == "ja"
-    assert config["strings"]["speed"] == "速力"  # type: ignore[index]
+    assert config["strings"]["speed"] == "速力"
     assert "航跡" in body
     assert "日本限り" in _banner(body)  # demo.amami (極秘//日本限り), in the JPN scheme
 
 
-async def test_reader_without_tracks_gets_an_unclassified_page(
-    demo: ServiceContext, client: httpx.AsyncClient
-) -> None:
-    await login(client, "journalist", "kyodo-demo")
-    response = await client.get("/map")
+def test_reader_without_tracks_gets_an_unclassified_page(site: Site) -> None:
+    response = site.get("/map", "journalist")
     assert response.status_code == 200
     assert _banner(response.text) == "UNCLASSIFIED"
 
 
-async def test_bases_of_both_nations(demo: ServiceContext, client: httpx.AsyncClient) -> None:
-    await login(client, "journalist", "kyodo-demo")
-    response = await client.get("/map/bases.json")
+def test_bases_of_both_nations(site: Site) -> None:
+    response = site.get("/map/bases.json", "journalist")
     assert response.status_code == 200
     bases = response.json()
     by_id = {b["id"]: b for b in bases}
@@ -117,23 +159,15 @@ async def test_bases_of_both_nations(demo: ServiceContext, client: httpx.AsyncCl
         assert BOX[0] <= base["lon"] <= BOX[2] and BOX[1] <= base["lat"] <= BOX[3]
 
 
-async def test_bases_are_named_in_the_readers_language(
-    demo: ServiceContext, client: httpx.AsyncClient
-) -> None:
-    await login(client, "jp.adc", "kyodo-demo")
-    bases = {b["id"]: b for b in (await client.get("/map/bases.json")).json()}
+def test_bases_are_named_in_the_readers_language(site: Site) -> None:
+    bases = {b["id"]: b for b in site.get("/map/bases.json", "jp.adc").json()}
     assert bases["camp_yonaguni"]["nation_label"] == "日本"
     assert bases["misawa"]["nation_label"] == "日米共同"
 
 
-async def test_a_tile_server_replaces_the_basemap(ctx: ServiceContext, settings: Settings) -> None:
-    await load_demo(ctx, make_operator(ctx))
+def test_a_tile_server_replaces_the_basemap(site: Site) -> None:
     tiles = "https://tiles.example.mil/{z}/{x}/{y}.png"
-    app = create_app(settings.model_copy(update={"map_tile_url": tiles}), context=ctx)
-    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-        await login(http, "us.7flt", "kyodo-demo")
-        response = await http.get("/map")
+    response = site.get("/map", "us.7flt", map_tile_url=tiles)
     assert _config(response.text)["tileUrl"] == tiles
 
 
