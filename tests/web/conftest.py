@@ -146,9 +146,10 @@ def web_server() -> Iterator[DemoServer]:
                     proc.wait()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's chromium, headless (never a downloaded browser)."""
+    """Debian's chromium, headless (never a downloaded browser). Per module: the sync API
+    keeps an event loop running while it is open, which asyncio tests cannot share."""
     _ensure_chromium()
     with playwright_sync.sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from importlib import resources
 
 from fastapi import FastAPI, Request
@@ -14,18 +13,19 @@ from kyodo.web.session import LoginRequired, login_redirect
 
 def install(app: FastAPI) -> None:
     """Mount /static and the pages (/ is the home page, or the login page)."""
-    from kyodo.web import directory_page, labels_api, nets_pages, pages, security_page
+    from kyodo.web import (
+        directory_page,
+        labels_api,
+        map_page,
+        nets_pages,
+        pages,
+        security_page,
+    )
 
     static = resources.files("kyodo.web").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
-    for module in (pages, nets_pages, directory_page, security_page, labels_api):
+    for module in (pages, nets_pages, map_page, directory_page, security_page, labels_api):
         app.include_router(module.router)
-    try:  # the map page is built beside these pages and may not be there yet
-        map_page = importlib.import_module("kyodo.web.map_page")
-    except ModuleNotFoundError:
-        pass
-    else:
-        app.include_router(map_page.router)
 
     async def to_login(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, LoginRequired)  # noqa: S101 - registered for LoginRequired only

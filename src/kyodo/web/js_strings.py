@@ -34,4 +34,10 @@ JS_MESSAGES: dict[str, str] = {
     "member_added": N_("Member added."),
     "refused": N_("Refused"),
     "sending": N_("Sending…"),
+    "delete": N_("Delete"),
+    "confirm_delete": N_("Delete this message? It stays in the record."),
+    "hidden": N_("This message was relabelled above what you may read."),
+    "by_nation": N_("by nation"),
+    "justification_short": N_("Write a justification of at least a few words."),
+    "label_above_ceiling": N_("above the net's ceiling"),
 }
