@@ -21,7 +21,7 @@ from kyodo.web.label_picker import REL_CHOICES, choices, picked_label
 from kyodo.web.labels_view import view
 from kyodo.web.people_view import by_id, clearance_text, display_name, readable_people
 from kyodo.web.session import FormDep, FormPost, PageActor, context_of
-from kyodo.web.templating import language_of, render_page
+from kyodo.web.templating import language_of, render_error, render_page
 
 router = APIRouter(include_in_schema=False)
 INITIAL_MESSAGES = 200
@@ -171,7 +171,10 @@ async def chat(request: Request, net_id: str, actor: PageActor) -> Response:
     """The chat view: the latest messages the person may read, members, the composer."""
     ctx = context_of(request)
     lang = language_of(request, actor)
-    net = await nets.get_net(ctx, actor, net_id)
+    try:
+        net = await nets.get_net(ctx, actor, net_id)
+    except KyodoError as exc:
+        return render_error(request, actor, exc)
     found: list[dict[str, Any]] = []
     after: int | None = None
     while True:  # oldest first: follow the pages, keep the newest

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from kyodo.errors import LabelError
 from kyodo.labels import SchemeRegistry
 from kyodo.services import identity
+from kyodo.web.i18n import N_
 
 if TYPE_CHECKING:
     from kyodo.domain.identity import Person
@@ -52,3 +53,15 @@ def clearance_text(person: Person, registry: SchemeRegistry, lang: str) -> str:
 def by_id(people: Sequence[Person]) -> dict[str, Person]:
     """People keyed by id."""
     return {p.id: p for p in people}
+
+
+# Role names as pages show them (translated through the catalogue).
+ROLE_NAMES = {
+    "admin": N_("admin"),
+    "security_officer": N_("security_officer"),
+    "records_officer": N_("records_officer"),
+    "may_override": N_("may_override"),
+    "member": N_("member"),
+    "owner": N_("owner"),
+    "read_only": N_("read_only"),
+}

@@ -13,7 +13,9 @@ from jinja2 import Environment, PackageLoader, pass_context, select_autoescape
 from jinja2.runtime import Context
 
 from kyodo.api.deps import CSRF_COOKIE
+from kyodo.api.problems import STATUS
 from kyodo.domain.identity import Role
+from kyodo.errors import KyodoError, PermissionDenied
 from kyodo.labels import Label
 from kyodo.services.actor import Actor
 from kyodo.web.i18n import choose_language, translations
@@ -126,3 +128,18 @@ def secure_headers(response: HTMLResponse) -> None:
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
     response.headers["X-Frame-Options"] = "DENY"
+
+
+def render_error(request: Request, actor: Actor | None, exc: KyodoError) -> HTMLResponse:
+    """A page saying what went wrong, with the API's status for the error (404, 403, 422…)."""
+    status = STATUS.get(exc.code, 400)
+    reasons = exc.reasons if isinstance(exc, PermissionDenied) else ()
+    return render_page(
+        request,
+        "error.html",
+        actor=actor,
+        status_code=status,
+        status=status,
+        message=exc.message,
+        reasons=reasons,
+    )
