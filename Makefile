@@ -25,6 +25,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
+	test -x /usr/bin/chromium || apt-get install -y chromium fonts-noto-cjk  # browser tests (Debian's chromium)
 	$(BIN)/pytest
 
 bench: $(STAMP)

@@ -95,9 +95,16 @@ class DemoServer:
 
 def _ensure_chromium() -> None:
     if not os.access(CHROMIUM, os.X_OK) and shutil.which("apt-get"):
-        subprocess.run(["apt-get", "install", "-y", "chromium"], check=False, capture_output=True)
+        subprocess.run(
+            ["apt-get", "install", "-y", "chromium", "fonts-noto-cjk"],
+            check=False,
+            capture_output=True,
+        )
     if not os.access(CHROMIUM, os.X_OK):
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+        reason = f"{CHROMIUM} is not installed (apt-get install chromium)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
@@ -163,7 +170,7 @@ def new_context(browser: Any) -> Iterator[Callable[..., Any]]:
     contexts: list[Any] = []
 
     def make(**options: Any) -> Any:
-        context = browser.new_context(viewport=VIEWPORT, **options)
+        context = browser.new_context(**{"viewport": VIEWPORT, **options})
         context.set_default_timeout(10_000)
         contexts.append(context)
         return context
@@ -208,12 +215,13 @@ def login(web_server: DemoServer, console_errors: Callable[[Any], list[str]]) ->
 
 @pytest.fixture
 def screenshot(request: pytest.FixtureRequest) -> Callable[[Any, str], Path]:
-    """`screenshot(page, name)`: saves tests/web/artifacts/<test>-<name>.png (git-ignored)."""
+    """`screenshot(page, name)`: the viewport (banners included) as
+    tests/web/artifacts/<test>-<name>.png (git-ignored)."""
 
     def save(page: Any, name: str = "page") -> Path:
         ARTIFACTS.mkdir(exist_ok=True)
         path = ARTIFACTS / f"{request.node.name}-{name}.png"
-        page.screenshot(path=str(path), full_page=True)
+        page.screenshot(path=str(path))
         return path
 
     return save

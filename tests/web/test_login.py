@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.slow
 
@@ -26,3 +29,34 @@ def test_wrong_password_is_refused(web_server, new_context):
     page.fill("#password", "wrong")
     page.click("#login-form button[type=submit]")
     assert "wrong password" in page.locator("#login-error").inner_text()
+
+
+def test_home_counts_unread_messages(web_server, new_context, login, console_errors):
+    net_id = web_server.make_net(
+        f"Unread {uuid.uuid4().hex[:6]}", "SECRET//REL TO USA, JPN", ["jp.sf"]
+    )
+    api = web_server.api("us.j3")
+    for n in range(3):
+        api.post(f"/api/v1/nets/{net_id}/messages", json={"text": f"Update {n}"}).raise_for_status()
+    page = login(new_context(), "jp.sf", lang="en")
+    badge = page.locator(f"#home-nets li[data-net='{net_id}'] .unread")
+    expect(badge).to_have_text("3 unread")
+    page.click(f"#home-nets li[data-net='{net_id}'] a")
+    page.wait_for_selector("#chat[data-live=true]")
+    page.goto(f"{web_server.url}/")
+    expect(page.locator(f"#home-nets li[data-net='{net_id}'] .unread")).to_be_hidden()
+    assert console_errors(page) == []
+
+
+def test_tablet_width_and_keyboard(web_server, new_context, login, screenshot, console_errors):
+    context = new_context(viewport={"width": 768, "height": 1024})
+    page = login(context, "us.j3", lang="en")
+    # Nothing wider than the screen.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 768
+    page.keyboard.press("Tab")
+    expect(page.locator(".skip")).to_be_focused()
+    page.keyboard.press("Enter")
+    page.goto(f"{web_server.url}/nets/new")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 768
+    screenshot(page, "tablet")
+    assert console_errors(page) == []

@@ -72,7 +72,7 @@ async def preview(request: Request, post: FormDep) -> Response:
             )
     except KyodoError as exc:
         return render_page(request, "_net_preview.html", actor=post.actor, error=exc.message)
-    container = Container("preview", ceiling, entry)
+    container = Container(post.text("name") or "the new net", ceiling, entry)
     people = []
     for person in await readable_people(ctx, post.actor):
         decision = decide(person.subject(), Action.JOIN, Resource(entry, container=container))
