@@ -48,6 +48,17 @@ class Settings(BaseSettings):
     retention_floor_days: int = Field(
         default=365, ge=1, description="No net keeps messages for less (records retention)."
     )
+    read_cache_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description="How long sessions, people and memberships read from the database are reused "
+        "(0: never); changes made on another instance show within this time.",
+    )
+    ws_deflate: bool = Field(
+        default=False,
+        description="Offer permessage-deflate on the WebSocket stream. Off: live frames are "
+        "small and compressing each one for each recipient costs more CPU than it saves.",
+    )
     live_queue: int = Field(
         default=1000, ge=10, description="Events queued per live connection before it is closed."
     )

@@ -84,6 +84,7 @@ def _serve(settings: Settings) -> None:
         log_level="info",
         proxy_headers=False,
         server_header=False,
+        ws_per_message_deflate=settings.ws_deflate,
     )
 
 

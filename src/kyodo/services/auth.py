@@ -15,6 +15,7 @@ from kyodo.errors import NotFound, PermissionDenied, Unauthenticated
 from kyodo.services.actor import person_actor
 from kyodo.services.guard import audit_entry
 from kyodo.services.ports import SessionRecord
+from kyodo.services.read_cache import Missing
 
 if TYPE_CHECKING:
     from kyodo.domain.identity import Person
@@ -109,20 +110,34 @@ def _verify(ctx: ServiceContext, stored: str, password: str) -> bool:
 async def authenticate(ctx: ServiceContext, token: str, *, kind: str | None = None) -> Actor:
     """The actor behind a session cookie or bearer token; Unauthenticated if none or expired."""
     digest = token_hash(token)
-    async with ctx.db.transaction(write=False) as tx:
-        record = await tx.sessions.get(digest)
-        if record is None or (kind is not None and record.kind != kind):
-            raise Unauthenticated("not logged in, or the session has ended")
-        if record.expires_at is not None and record.expires_at <= ctx.clock():
-            raise Unauthenticated("the session has expired; log in again")
-        try:
-            person = await tx.people.get(record.person_id)
-        except NotFound:
-            raise Unauthenticated("the account no longer exists") from None
+    record, person = _cached_login(ctx, digest)
+    if record is None or person is None:
+        async with ctx.db.transaction(write=False) as tx:
+            record = await tx.sessions.get(digest)
+            if record is None:
+                raise Unauthenticated("not logged in, or the session has ended")
+            try:
+                person = await tx.people.get(record.person_id)
+            except NotFound:
+                raise Unauthenticated("the account no longer exists") from None
+        ctx.reads.sessions.put(digest, record)
+        ctx.reads.people.put(person.id, person)
+    if kind is not None and record.kind != kind:
+        raise Unauthenticated("not logged in, or the session has ended")
+    if record.expires_at is not None and record.expires_at <= ctx.clock():
+        raise Unauthenticated("the session has expired; log in again")
     if not person.active:
         raise Unauthenticated("the account is disabled")
     via = "api" if record.kind == "api" else "session"
     return person_actor(person, via, record.token_hash, record.csrf_hash)
+
+
+def _cached_login(ctx: ServiceContext, digest: str) -> tuple[SessionRecord | None, Person | None]:
+    record = ctx.reads.sessions.get(digest)
+    if isinstance(record, Missing):
+        return None, None
+    person = ctx.reads.people.get(record.person_id)
+    return record, None if isinstance(person, Missing) else person
 
 
 def check_csrf(actor: Actor, presented: str | None) -> None:
@@ -142,6 +157,7 @@ async def logout(ctx: ServiceContext, actor: Actor) -> None:
     async with ctx.db.transaction() as tx:
         await tx.sessions.delete(actor.session_hash)
         await tx.audit.append(audit_entry(ctx, actor, "auth.logout", "person", actor.subject.id))
+    ctx.reads.sessions.forget(actor.session_hash)
 
 
 async def create_api_token(ctx: ServiceContext, actor: Actor, name: str) -> str:

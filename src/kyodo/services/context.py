@@ -10,6 +10,8 @@ from argon2 import PasswordHasher
 
 from kyodo.bus.memory import InProcessBus
 from kyodo.policy import DecisionCache
+from kyodo.services.group_commit import GroupCommit
+from kyodo.services.read_cache import ReadCache
 from kyodo.services.throttle import LoginThrottle
 from kyodo.spillage_files import default_rules
 
@@ -39,6 +41,8 @@ class ServiceContext:
     bus: Bus = field(default_factory=InProcessBus)
     guard_rules: RuleSet = field(default_factory=default_rules)
     retention_floor_days: int = 365
+    reads: ReadCache = field(default_factory=ReadCache)
+    group_commit: GroupCommit = field(default_factory=GroupCommit)
 
     def unclassified(self) -> Label:
         """The default policy's lowest label, for records that are not classified."""

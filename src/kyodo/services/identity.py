@@ -389,6 +389,7 @@ async def update_person(
         await tx.audit.append(
             audit_entry(ctx, actor, "person.update", "person", person_id, after.label, changes=diff)
         )
+    ctx.reads.forget_person(person_id)
     if before.subject() != after.subject():
         ctx.decisions.invalidate(person_id)
         await nets.revalidate_memberships(ctx, after)
@@ -412,6 +413,7 @@ async def set_password(ctx: ServiceContext, actor: Actor, person_id: str, passwo
         await tx.people.set_password_hash(person_id, ctx.passwords.hash(password))
         await tx.sessions.delete_for_person(person_id)
         await tx.audit.append(audit_entry(ctx, actor, "person.password", "person", person_id))
+    ctx.reads.forget_person(person_id)
 
 
 def _diff(

@@ -8,6 +8,7 @@ waits on a connection: a full queue closes that connection with a reason instead
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from kyodo.policy import DecisionCache, Subject
 
 SLOW_CONSUMER = "slow consumer: the queue overflowed; reconnect with the last rev you saw"
+_CLOSED = (-1, "")  # wakes a reader waiting on an empty queue when its connection closes
 
 
 class LiveConnection:
@@ -30,7 +32,6 @@ class LiveConnection:
         self.nets: set[str] = set()
         self.queue: asyncio.Queue[tuple[int, str]] = asyncio.Queue(max_queue)
         self.closed_reason: str | None = None
-        self._closed = asyncio.Event()
 
     @property
     def person_id(self) -> str:
@@ -48,22 +49,18 @@ class LiveConnection:
     def close(self, reason: str) -> None:
         if self.closed_reason is None:
             self.closed_reason = reason
-            self._closed.set()
+            # A full queue has no reader waiting on it; an empty one may: wake it.
+            with contextlib.suppress(asyncio.QueueFull):
+                self.queue.put_nowait(_CLOSED)
 
     async def next(self) -> tuple[int, str] | None:
         """The next (rev, text) to send, or None once the connection is closed."""
         if self.closed_reason is not None:
             return None
-        if not self.queue.empty():
-            return self.queue.get_nowait()
-        getter = asyncio.ensure_future(self.queue.get())
-        closer = asyncio.ensure_future(self._closed.wait())
-        done, pending = await asyncio.wait({getter, closer}, return_when=asyncio.FIRST_COMPLETED)
-        for task in pending:
-            task.cancel()
-        if getter in done:
-            return getter.result()
-        return None
+        item = await self.queue.get()  # one await per event: no helper tasks on the hot path
+        if item is _CLOSED or self.closed_reason is not None:
+            return None
+        return item
 
 
 class LiveHub:

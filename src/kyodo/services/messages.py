@@ -6,6 +6,8 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+import structlog
+
 from kyodo.bus.events import MessageChanged
 from kyodo.domain.identity import Role
 from kyodo.domain.markdown import render_markdown
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
     from kyodo.services.ports import UnitOfWork
 
 MAX_TEXT = 20_000
+log = structlog.get_logger(__name__)
 
 
 def message_payload(ctx: ServiceContext, message: Message, author: str) -> dict[str, Any]:
@@ -93,7 +96,7 @@ async def post_message(
 ) -> Posted:
     """Post to a net: the author reads the label, the ceiling dominates it, the guard agrees (or
     an allowed override is justified and audited); stored and audited, then published."""
-    net, member = await _net_for(ctx, actor, net_id)
+    net, member = await _net_for(ctx, actor, net_id, cached=True)
     if member is None or member.role is NetRole.READ_ONLY:
         raise PermissionDenied("only members who may write can post in this net")
     text = _check_text(text)
@@ -139,27 +142,61 @@ async def post_message(
         created_at=now,
         reply_to=reply_to,
     )
-    async with ctx.db.transaction() as tx:
-        stored = await tx.messages.add(draft)
-        details: dict[str, Any] = {"net": net.name}
-        if findings:
-            details["guard_override"] = {
-                "justification": override_justification,
-                "findings": list(findings),
-            }
-        rev = await _stamp(
-            tx,
-            audit_entry(ctx, actor, "message.post", "message", str(stored.seq), label, **details),
-            stored.seq,
-        )
-        stored = replace(stored, rev=rev)
-        author = await _author(tx, actor.subject.id)
-    await ctx.bus.publish(
-        MessageChanged(
-            net_id, stored.seq, rev, "posted", label, message_payload(ctx, stored, author)
-        )
-    )
+    details: dict[str, Any] = {"net": net.name}
+    if findings:
+        details["guard_override"] = {
+            "justification": override_justification,
+            "findings": list(findings),
+        }
+    if actor.person is not None:
+        author = actor.person.username
+    else:
+        async with ctx.db.transaction(write=False) as tx:
+            author = await _author(tx, actor.subject.id)
+    entry = audit_entry(ctx, actor, "message.post", "message", "", label, **details)
+
+    async def write(batch: Sequence[_NewPost]) -> list[Message]:
+        return await _write_posts(ctx, batch)
+
+    stored = await ctx.group_commit.submit("message.post", write, _NewPost(draft, entry, author))
     return Posted(stored, findings)
+
+
+@dataclass(frozen=True, slots=True)
+class _NewPost:
+    draft: Message
+    entry: AuditEntry  # object_id filled in once the message has its seq
+    author: str
+
+
+async def _write_posts(ctx: ServiceContext, batch: Sequence[_NewPost]) -> list[Message]:
+    """Store posts in one transaction (each with its own audit record, whose seq is its rev),
+    then publish them in that order."""
+    async with ctx.db.transaction() as tx:
+        stored = await tx.messages.add_many([post.draft for post in batch])
+        entries = [
+            replace(post.entry, object_id=str(m.seq)) for post, m in zip(batch, stored, strict=True)
+        ]
+        records = await tx.audit.append_many(entries)
+        await tx.messages.set_revs([(m.seq, r.seq) for m, r in zip(stored, records, strict=True)])
+    stored = [replace(m, rev=r.seq) for m, r in zip(stored, records, strict=True)]
+    try:
+        for post, message in zip(batch, stored, strict=True):
+            await ctx.bus.publish(
+                MessageChanged(
+                    message.net_id,
+                    message.seq,
+                    message.rev,
+                    "posted",
+                    message.label,
+                    message_payload(ctx, message, post.author),
+                )
+            )
+    except Exception:
+        # Committed: a failure to tell live clients must not write the batch again (clients
+        # resume from their last rev and get what they missed).
+        log.exception("publishing posted messages failed", first_seq=stored[0].seq)
+    return stored
 
 
 async def _guard(

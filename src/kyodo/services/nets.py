@@ -15,6 +15,7 @@ from kyodo.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from kyodo.labels import label_to_dict, render_marking
 from kyodo.policy import Action, Resource, decide
 from kyodo.services.guard import audit_entry, require
+from kyodo.services.read_cache import Missing
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -102,14 +103,13 @@ async def create_net(
     return net
 
 
-async def _net_for(ctx: ServiceContext, actor: Actor, net_id: str) -> tuple[Net, Member | None]:
-    """The net and the actor's membership; NotFound unless a member or an administrator."""
-    async with ctx.db.transaction(write=False) as tx:
-        try:
-            net = await tx.nets.get(net_id)
-        except NotFound:
-            raise NotFound(f"no net {net_id!r}") from None
-        member = await tx.nets.member(net_id, actor.subject.id)
+async def _net_for(
+    ctx: ServiceContext, actor: Actor, net_id: str, *, cached: bool = False
+) -> tuple[Net, Member | None]:
+    """The net and the actor's membership; NotFound unless a member or an administrator.
+
+    `cached` may answer from the read cache (hot read paths and posting); changes read fresh."""
+    net, member = await _load_net(ctx, net_id, actor.subject.id, cached)
     if member is None and not _OVERSEERS & actor.subject.roles:
         await require(
             ctx,
@@ -121,6 +121,25 @@ async def _net_for(ctx: ServiceContext, actor: Actor, net_id: str) -> tuple[Net,
             object_id=net_id,
             hide=True,
         )
+    return net, member
+
+
+async def _load_net(
+    ctx: ServiceContext, net_id: str, person_id: str, cached: bool
+) -> tuple[Net, Member | None]:
+    if cached:
+        net = ctx.reads.nets.get(net_id)
+        member = ctx.reads.members.get((net_id, person_id))
+        if not isinstance(net, Missing) and not isinstance(member, Missing):
+            return net, member
+    async with ctx.db.transaction(write=False) as tx:
+        try:
+            net = await tx.nets.get(net_id)
+        except NotFound:
+            raise NotFound(f"no net {net_id!r}") from None
+        member = await tx.nets.member(net_id, person_id)
+    ctx.reads.nets.put(net_id, net)
+    ctx.reads.members.put((net_id, person_id), member)
     return net, member
 
 
@@ -211,6 +230,7 @@ async def add_member(
                 role=role.value,
             )
         )
+    ctx.reads.forget_member(net.id, person.id)
     await ctx.bus.publish(MembershipChanged(net.id, person.id, joined=True))
     return new
 
@@ -226,6 +246,7 @@ async def remove_member(ctx: ServiceContext, actor: Actor, net_id: str, person_i
         await tx.audit.append(
             audit_entry(ctx, actor, "net.remove_member", "net", net_id, net.entry, person=person_id)
         )
+    ctx.reads.forget_member(net_id, person_id)
     await ctx.bus.publish(MembershipChanged(net_id, person_id, joined=False, reason="removed"))
 
 
@@ -287,6 +308,7 @@ async def update_net(
         await tx.audit.append(
             audit_entry(ctx, actor, "net.update", "net", net_id, after.ceiling, changes=changes)
         )
+    ctx.reads.forget_net(net_id)
     return after
 
 
@@ -314,6 +336,7 @@ async def revalidate_memberships(ctx: ServiceContext, person: Person) -> list[st
                 )
             )
             removed.append(net.id)
+    ctx.reads.forget_person(person.id)
     await ctx.bus.publish(SubjectChanged(person.subject()))
     for net_id in removed:
         await ctx.bus.publish(

@@ -50,6 +50,10 @@ class SqlAuditStore:
         self._conn = conn
 
     async def append(self, entry: AuditEntry) -> AuditRecord:
+        return (await self.append_many([entry]))[0]
+
+    async def append_many(self, entries: Sequence[AuditEntry]) -> list[AuditRecord]:
+        """Chain the entries in order after the current head: one read and one insert."""
         if self._conn.dialect.name == "postgresql":
             # Held until commit: appenders in every process queue here, so seq and prev_hash
             # are read and written by one of them at a time. SQLite gets the same from
@@ -63,24 +67,35 @@ class SqlAuditStore:
             )
         ).first()
         seq, prev = (1, GENESIS_HASH) if last is None else (last[0] + 1, last[1])
-        record = seal(seq, audit_time(), entry, prev)
+        now = audit_time()
+        records = []
+        for offset, entry in enumerate(entries):
+            record = seal(seq + offset, now, entry, prev)
+            records.append(record)
+            prev = record.hash
         await self._conn.execute(
-            audit_log.insert().values(
-                seq=record.seq,
-                time=record.time,
-                actor=entry.actor,
-                action=entry.action,
-                object_type=entry.object_type,
-                object_id=entry.object_id,
-                decision=entry.decision,
-                label=None if entry.label is None else json.dumps(entry.label, ensure_ascii=False),
-                reasons=json.dumps(list(entry.reasons), ensure_ascii=False),
-                details=json.dumps(entry.details, ensure_ascii=False, sort_keys=True),
-                prev_hash=record.prev_hash,
-                hash=record.hash,
-            )
+            audit_log.insert(),
+            [
+                {
+                    "seq": r.seq,
+                    "time": r.time,
+                    "actor": r.entry.actor,
+                    "action": r.entry.action,
+                    "object_type": r.entry.object_type,
+                    "object_id": r.entry.object_id,
+                    "decision": r.entry.decision,
+                    "label": None
+                    if r.entry.label is None
+                    else json.dumps(r.entry.label, ensure_ascii=False),
+                    "reasons": json.dumps(list(r.entry.reasons), ensure_ascii=False),
+                    "details": json.dumps(r.entry.details, ensure_ascii=False, sort_keys=True),
+                    "prev_hash": r.prev_hash,
+                    "hash": r.hash,
+                }
+                for r in records
+            ],
         )
-        return record
+        return records
 
     async def list(self, query: AuditQuery, after: int | None, limit: int) -> Sequence[AuditRecord]:
         stmt = select(audit_log)

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, text, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, text, update
 
 from kyodo.domain.nets import Member, Message, MessageVersion, Net, NetRole
 from kyodo.errors import Conflict, NotFound
@@ -197,31 +197,50 @@ class SqlMessageStore:
         )
 
     async def add(self, message: Message) -> Message:
-        label_id = await self._labels.id_of(self._conn, message.label)
+        return (await self.add_many([message]))[0]
+
+    async def add_many(self, batch: Sequence[Message]) -> list[Message]:
+        """New messages (version 1, rev 0 until `set_revs`), in order: one statement per table."""
+        label_ids = [await self._labels.id_of(self._conn, m.label) for m in batch]
         result = await self._conn.execute(
-            insert(messages)
-            .values(
-                net_id=message.net_id,
-                author_id=message.author_id,
-                label_id=label_id,
-                text=message.text,
-                html=message.html,
-                reply_to=message.reply_to,
-                version=1,
-                created_at=message.created_at,
-                purged=False,
-                rev=0,
-            )
-            .returning(messages.c.seq)
+            insert(messages).returning(messages.c.seq, sort_by_parameter_order=True),
+            [
+                {
+                    "net_id": m.net_id,
+                    "author_id": m.author_id,
+                    "label_id": label_id,
+                    "text": m.text,
+                    "html": m.html,
+                    "reply_to": m.reply_to,
+                    "version": 1,
+                    "created_at": m.created_at,
+                    "purged": False,
+                    "rev": 0,
+                }
+                for m, label_id in zip(batch, label_ids, strict=True)
+            ],
         )
-        seq = int(result.scalar_one())
-        await self._add_version(
-            MessageVersion(
-                seq, 1, message.label, message.text, message.author_id, message.created_at
-            )
+        seqs = [int(row[0]) for row in result]
+        await self._conn.execute(
+            insert(message_versions),
+            [
+                {
+                    "message_seq": seq,
+                    "version": 1,
+                    "label_id": label_id,
+                    "text": m.text,
+                    "editor_id": m.author_id,
+                    "at": m.created_at,
+                }
+                for m, seq, label_id in zip(batch, seqs, label_ids, strict=True)
+            ],
         )
-        await self._index(seq, message.text)
-        return replace(message, seq=seq)
+        if self._conn.dialect.name == "sqlite":  # PostgreSQL indexes the column itself
+            await self._conn.execute(
+                text("INSERT INTO messages_fts (rowid, text) VALUES (:seq, :body)"),
+                [{"seq": seq, "body": m.text} for m, seq in zip(batch, seqs, strict=True)],
+            )
+        return [replace(m, seq=seq) for m, seq in zip(batch, seqs, strict=True)]
 
     async def _add_version(self, version: MessageVersion) -> None:
         await self._conn.execute(
@@ -246,7 +265,16 @@ class SqlMessageStore:
             )
 
     async def set_rev(self, seq: int, rev: int) -> None:
-        await self._conn.execute(update(messages).where(messages.c.seq == seq).values(rev=rev))
+        await self.set_revs([(seq, rev)])
+
+    async def set_revs(self, pairs: Sequence[tuple[int, int]]) -> None:
+        """Stamp messages with the audit seq of their latest change: (seq, rev) pairs."""
+        await self._conn.execute(
+            update(messages)
+            .where(messages.c.seq == bindparam("m_seq"))
+            .values(rev=bindparam("m_rev")),
+            [{"m_seq": seq, "m_rev": rev} for seq, rev in pairs],
+        )
 
     async def changes(
         self, net_ids: Sequence[str], reader: Subject, after_rev: int, limit: int

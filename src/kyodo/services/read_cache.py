@@ -1,0 +1,98 @@
+"""Short-lived, process-local copies of the hot reads: sessions, people, nets and memberships.
+
+Every request reads its session, its person, and for a net its membership; caching them takes
+two transactions off each post. A change made through this process's services forgets the
+entries it affects at once; a change made elsewhere (another instance, the CLI) is seen within
+`ttl` seconds, which bounds how long a revoked session or a removed member can keep acting there.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from kyodo.domain.identity import Person
+    from kyodo.domain.nets import Member, Net
+    from kyodo.services.ports import SessionRecord
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class Missing:
+    """The answer for a key that is not cached (distinct from a cached None)."""
+
+
+MISSING = Missing()
+
+
+class TtlMap(Generic[K, V]):
+    """A bounded map whose entries expire `ttl` seconds after they were stored."""
+
+    def __init__(
+        self, ttl: float, max_entries: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._clock = clock
+        self._entries: dict[K, tuple[float, V]] = {}
+
+    def get(self, key: K) -> V | Missing:
+        entry = self._entries.get(key)
+        if entry is None:
+            return MISSING
+        if entry[0] <= self._clock():
+            del self._entries[key]
+            return MISSING
+        return entry[1]
+
+    def put(self, key: K, value: V) -> None:
+        if self.ttl <= 0:
+            return
+        if len(self._entries) >= self.max_entries and key not in self._entries:
+            # Cheap bound: start again rather than track recency; a refill costs one read each.
+            self._entries.clear()
+        self._entries[key] = (self._clock() + self.ttl, value)
+
+    def forget(self, key: K) -> None:
+        self._entries.pop(key, None)
+
+    def forget_where(self, test: Callable[[K], bool]) -> None:
+        for key in [k for k in self._entries if test(k)]:
+            del self._entries[key]
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+class ReadCache:
+    """The four hot reads; `ttl` 0 turns caching off."""
+
+    def __init__(
+        self, ttl: float = 2.0, max_entries: int = 100_000, clock: Callable[[], float] | None = None
+    ) -> None:
+        now = clock or time.monotonic
+        self.sessions: TtlMap[str, SessionRecord] = TtlMap(ttl, max_entries, now)
+        self.people: TtlMap[str, Person] = TtlMap(ttl, max_entries, now)
+        self.nets: TtlMap[str, Net] = TtlMap(ttl, max_entries, now)
+        self.members: TtlMap[tuple[str, str], Member | None] = TtlMap(ttl, max_entries, now)
+
+    def forget_person(self, person_id: str) -> None:
+        """A person changed (clearance, roles, password, active): drop them and their sessions."""
+        self.people.forget(person_id)
+        self.sessions.clear()  # rare, and sessions are not indexed by person
+        self.members.forget_where(lambda key: key[1] == person_id)
+
+    def forget_net(self, net_id: str) -> None:
+        """A net or its membership changed."""
+        self.nets.forget(net_id)
+        self.members.forget_where(lambda key: key[0] == net_id)
+
+    def forget_member(self, net_id: str, person_id: str) -> None:
+        self.members.forget((net_id, person_id))
