@@ -17,6 +17,7 @@ from kyodo.errors import Unavailable
 from kyodo.scheme_files import load_registry
 from kyodo.services.context import ServiceContext
 from kyodo.services.live import LiveHub
+from kyodo.services.read_cache import ReadCache
 from kyodo.services.throttle import LoginThrottle
 from kyodo.settings import Settings
 from kyodo.spillage_files import load_rules
@@ -33,6 +34,7 @@ def build_context(settings: Settings) -> ServiceContext:
         session_ttl=timedelta(hours=settings.session_hours),
         retention_floor_days=settings.retention_floor_days,
         guard_rules=load_rules(settings.guard_rules_file, registry),
+        reads=ReadCache(settings.read_cache_seconds),
         throttle=LoginThrottle(
             settings.login_max_failures_per_account,
             settings.login_max_failures_per_address,
