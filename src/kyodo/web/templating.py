@@ -105,6 +105,7 @@ def render_page(
         "csrf_token": request.cookies.get(CSRF_COOKIE, ""),
         "is_security_officer": Role.SECURITY_OFFICER.value in roles,
         "may_override": Role.MAY_OVERRIDE.value in roles,
+        "records_officer": Role.RECORDS_OFFICER.value in roles,
         "page_label": banner.data,
         "banner": banner,
         "label": label,

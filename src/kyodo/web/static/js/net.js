@@ -8,6 +8,7 @@ const chat = document.getElementById("chat");
 const netId = chat.dataset.net;
 const me = chat.dataset.person;
 const mayOverride = chat.dataset.mayOverride === "true";
+const recordsOfficer = chat.dataset.records === "true";
 const list = document.getElementById("messages");
 const statusEl = document.getElementById("live-status");
 const messages = new Map(); // seq -> message payload
@@ -108,7 +109,7 @@ async function render(message) {
       { class: "actions" },
       el("button", { type: "button", class: "reply", text: t("reply"), onclick: () => startReply(message) }),
       mine ? el("button", { type: "button", class: "edit", text: t("edit"), onclick: () => startEdit(message, li) }) : null,
-      mine || message.version > 1
+      mine || (recordsOfficer && message.version > 1)
         ? el("button", { type: "button", class: "history", text: t("history"), onclick: () => showHistory(message, li) })
         : null,
       mine ? el("button", { type: "button", class: "delete", text: t("delete"), onclick: () => remove(message) }) : null,
@@ -283,10 +284,14 @@ async function remove(message) {
 function findingsList(findings) {
   const ul = el("ul", { class: "findings" });
   for (const finding of findings) {
+    const minimum = el("span", { class: "muted minimum", text: `(≥ ${finding.minimum})` });
     ul.append(el("li", {},
       el("mark", { text: finding.text }), " — ",
-      el("span", { text: `${finding.rule_name}: ${finding.explanation} ` }),
-      el("span", { class: "muted", text: `(≥ ${finding.minimum})` })));
+      el("span", { text: `${finding.rule_name}: ${finding.explanation} ` }), minimum));
+    // The minimum arrives as a marking in its own scheme; show it in the reader's.
+    postJSON("/web/labels/display", { labels: [finding.minimum] })
+      .then((answer) => { minimum.textContent = `(≥ ${answer.items[0].banner})`; })
+      .catch((err) => console.warn("label:", err));
   }
   return ul;
 }
