@@ -146,6 +146,9 @@ def test_pages_need_a_login_and_escape_what_they_show(web_server):
     html = web_server.api("us.j3").get(f"/nets/{created.json()['id']}").text
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    # A net that does not exist, or that one is not in, is the same 404.
+    assert web_server.api("journalist").get(f"/nets/{created.json()['id']}").status_code == 404
+    assert web_server.api("us.j3").get("/nets/no-such-net").status_code == 404
     # A form without the CSRF token is refused.
     posted = web_server.api("us.j3").post(
         "/nets/new",

@@ -26,6 +26,7 @@ from kyodo.web.templating import language_of, render_error, render_page
 router = APIRouter(include_in_schema=False)
 INITIAL_MESSAGES = 200
 PAGE = 500
+MAX_PAGES = 20
 
 
 @router.get("/nets", response_class=HTMLResponse)
@@ -169,15 +170,21 @@ def composer_labels(ctx: ServiceContext, actor: Actor, net: Net) -> list[Label]:
 @router.get("/nets/{net_id}", response_class=HTMLResponse)
 async def chat(request: Request, net_id: str, actor: PageActor) -> Response:
     """The chat view: the latest messages the person may read, members, the composer."""
-    ctx = context_of(request)
-    lang = language_of(request, actor)
     try:
-        net = await nets.get_net(ctx, actor, net_id)
+        return await _chat(request, net_id, actor)
     except KyodoError as exc:
         return render_error(request, actor, exc)
+
+
+async def _chat(request: Request, net_id: str, actor: Actor) -> Response:
+    ctx = context_of(request)
+    lang = language_of(request, actor)
+    net = await nets.get_net(ctx, actor, net_id)
     found: list[dict[str, Any]] = []
     after: int | None = None
-    while True:  # oldest first: follow the pages, keep the newest
+    # Oldest first: follow the pages, keep the newest. Bounded: whatever lies beyond comes
+    # through the stream's replay after the last rev shown.
+    for _ in range(MAX_PAGES):
         page = await messages.list_messages(ctx, actor, net_id, after=after, limit=PAGE)
         found.extend(page)
         found = found[-INITIAL_MESSAGES:]
