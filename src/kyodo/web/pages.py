@@ -128,7 +128,9 @@ async def home(request: Request) -> Response:
     my_nets = await nets.list_my_nets(ctx, actor)
     feeds = {f.id: f.name for f in await tracks.list_feeds(ctx, actor)}
     live = await tracks.list_tracks(ctx, actor, limit=5000)
-    by_feed = Counter(feeds.get(t.feed_id, t.feed_id) for t in live)
+    # A track may be readable in a feed whose entry label the person cannot read as a whole.
+    other = translations(language_of(request, actor)).gettext("Other feeds")
+    by_feed = Counter(feeds.get(t.feed_id, other) for t in live)
     by_affiliation = Counter(_affiliation(t.type) for t in live)
     # The counts are drawn from the tracks, so the page is as sensitive as the highest of them.
     page_label = join_all(*(t.label for t in live)) if live else None

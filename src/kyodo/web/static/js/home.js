@@ -10,7 +10,7 @@ if (list) {
     const seen = Number(localStorage.getItem(`kyodo.seen.${person}.${net}`) || 0);
     getJSON(`/api/v1/nets/${encodeURIComponent(net)}/messages?after=${seen}&limit=500`)
       .then((page) => {
-        const count = page.items.filter((m) => !m.deleted).length;
+        const count = page.items.filter((m) => !m.deleted && m.author_id !== person).length;
         const badge = item.querySelector(".unread");
         if (count > 0) {
           badge.textContent = `${count >= 500 ? "500+" : count} ${t("unread")}`;
