@@ -233,6 +233,7 @@ async def _chat(request: Request, net_id: str, actor: Actor) -> Response:
         ceiling=view(net.ceiling, ctx.registry, lang),
         entry=view(net.entry, ctx.registry, lang),
         messages_json=_json_for_script(shown),
+        names_json=_json_for_script({p.id: display_name(p, lang) for p in people.values()}),
         last_rev=max((m["rev"] for m in shown), default=0),
         members=member_rows,
         is_owner=is_owner,

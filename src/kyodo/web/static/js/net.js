@@ -15,6 +15,7 @@ const messages = new Map(); // seq -> message payload
 const displays = new Map(); // label key -> display promise
 let lastRev = Number(chat.dataset.rev || 0);
 let replyTo = null;
+const names = JSON.parse(document.getElementById("people-names").textContent);
 
 const labelKey = (label) => `${label.policy}|${label.marking}`;
 
@@ -77,7 +78,7 @@ async function render(message) {
   const head = el(
     "div",
     { class: "head" },
-    el("span", { class: "author", text: message.author }),
+    el("span", { class: "author", text: names[message.author_id] || message.author, title: message.author }),
     el("time", { datetime: message.created_at, text: zulu(message.created_at) }),
     el("span", { class: "seq muted", text: `#${message.seq}` }),
     message.version > 1 && !message.deleted
