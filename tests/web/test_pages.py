@@ -85,6 +85,11 @@ def test_create_net_with_label_picker_preview(
     )
     page.click("#add-member button[type=submit]")
     expect(page.locator("#status-message")).to_contain_text("clearance")
+    page.select_option("#member-person", label="Col. Ken Sato (JJOC J3) (jp.j3, JPN)")
+    page.click("#add-member button[type=submit]")
+    jp = page.locator(f"#members li[data-person='{web_server.person_id('jp.j3')}']")
+    expect(jp).to_contain_text("JPN")
+    expect(jp).to_contain_text("KIMITSU")
     assert console_errors(page) == []
 
 
