@@ -54,6 +54,9 @@ class Settings(BaseSettings):
         description="How long sessions, people and memberships read from the database are reused "
         "(0: never); changes made on another instance show within this time.",
     )
+    track_history: int = Field(
+        default=1000, ge=1, description="Positions kept per track for replay (the newest)."
+    )
     ws_deflate: bool = Field(
         default=False,
         description="Offer permessage-deflate on the WebSocket stream. Off: live frames are "

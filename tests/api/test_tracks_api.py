@@ -159,6 +159,7 @@ async def test_history_is_bounded(ctx: ServiceContext, operator: Actor) -> None:
         ctx, admin, name="f", ceiling=parse_marking("SECRET//NOFORN", ctx.registry)
     )
     now = datetime.now(UTC)
+    ctx.track_history_limit = 5  # the `track_history` setting
     for n in range(12):
         await tracks.report_track(
             ctx,
@@ -172,8 +173,9 @@ async def test_history_is_bounded(ctx: ServiceContext, operator: Actor) -> None:
                 start=now,
                 stale=now + timedelta(minutes=5),
             ),
-            history_limit=5,
+            wait=n % 2 == 0,  # CoT reports are written behind their delivery, in order
         )
+    await ctx.group_commit.flush()
     _, positions = await tracks.track_history(ctx, admin, "t")
     assert [p.lat for p in positions] == [17.0, 18.0, 19.0, 20.0, 21.0]
     assert (await find_person(ctx, "boss")).username == "boss"

@@ -35,6 +35,7 @@ def build_context(settings: Settings) -> ServiceContext:
         retention_floor_days=settings.retention_floor_days,
         guard_rules=load_rules(settings.guard_rules_file, registry),
         reads=ReadCache(settings.read_cache_seconds),
+        track_history_limit=settings.track_history,
         throttle=LoginThrottle(
             settings.login_max_failures_per_account,
             settings.login_max_failures_per_address,
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None, context: ServiceContext | None 
         app.state.tak = tak
         yield
         await tak.stop()
+        await ctx.group_commit.flush()  # positions written behind their delivery
         ctx.bus.unsubscribe(hub.handle)
         if context is None:
             await ctx.db.dispose()

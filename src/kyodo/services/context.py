@@ -41,6 +41,7 @@ class ServiceContext:
     bus: Bus = field(default_factory=InProcessBus)
     guard_rules: RuleSet = field(default_factory=default_rules)
     retention_floor_days: int = 365
+    track_history_limit: int = 1000
     reads: ReadCache = field(default_factory=ReadCache)
     group_commit: GroupCommit = field(default_factory=GroupCommit)
 

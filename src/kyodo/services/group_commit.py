@@ -38,6 +38,12 @@ class GroupCommit:
         self, kind: str, write: Callable[[Sequence[T]], Awaitable[Sequence[R]]], item: T
     ) -> R:
         """Write `item` with `write` (which gets a batch, returns one result per item, in order)."""
+        return await self.enqueue(kind, write, item)
+
+    def enqueue(
+        self, kind: str, write: Callable[[Sequence[T]], Awaitable[Sequence[R]]], item: T
+    ) -> asyncio.Future[R]:
+        """Queue `item` and return the future of its result, for callers that do not wait."""
         queue: _Queue[T, R] | None = self._queues.get(kind)
         if queue is None or queue.runner is None:
             queue = _Queue(write)
@@ -46,7 +52,12 @@ class GroupCommit:
         queue.pending.append((item, future))
         if queue.runner is None:
             queue.runner = asyncio.create_task(self._drain(queue))
-        return await future
+        return future
+
+    async def flush(self) -> None:
+        """Wait until everything queued so far is written (at shutdown, and in tests)."""
+        while runners := [q.runner for q in self._queues.values() if q.runner is not None]:
+            await asyncio.gather(*runners, return_exceptions=True)
 
     async def _drain(self, queue: _Queue[T, R]) -> None:
         try:

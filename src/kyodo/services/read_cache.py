@@ -1,4 +1,4 @@
-"""Short-lived, process-local copies of the hot reads: sessions, people, nets and memberships.
+"""Short-lived, process-local copies of the hot reads: sessions, people, nets, memberships, feeds.
 
 Every request reads its session, its person, and for a net its membership; caching them takes
 two transactions off each post. A change made through this process's services forgets the
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
     from kyodo.domain.identity import Person
     from kyodo.domain.nets import Member, Net
+    from kyodo.domain.tracks import Feed
     from kyodo.services.ports import SessionRecord
 
 K = TypeVar("K")
@@ -72,7 +73,7 @@ class TtlMap(Generic[K, V]):
 
 
 class ReadCache:
-    """The four hot reads; `ttl` 0 turns caching off."""
+    """The hot reads; `ttl` 0 turns caching off."""
 
     def __init__(
         self, ttl: float = 2.0, max_entries: int = 100_000, clock: Callable[[], float] | None = None
@@ -82,6 +83,7 @@ class ReadCache:
         self.people: TtlMap[str, Person] = TtlMap(ttl, max_entries, now)
         self.nets: TtlMap[str, Net] = TtlMap(ttl, max_entries, now)
         self.members: TtlMap[tuple[str, str], Member | None] = TtlMap(ttl, max_entries, now)
+        self.feeds: TtlMap[str, Feed] = TtlMap(ttl, max_entries, now)
 
     def forget_person(self, person_id: str) -> None:
         """A person changed (clearance, roles, password, active): drop them and their sessions."""

@@ -7,6 +7,8 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import structlog
+
 from kyodo.audit.chain import AuditEntry
 from kyodo.bus.events import TrackChanged
 from kyodo.domain.identity import Role
@@ -16,8 +18,12 @@ from kyodo.errors import InvalidInput, NotFound, PermissionDenied
 from kyodo.labels import label_to_dict, render_marking
 from kyodo.policy import Action, Resource
 from kyodo.services.guard import audit_entry, require, require_role
+from kyodo.services.read_cache import Missing
+
+log = structlog.get_logger(__name__)
 
 if TYPE_CHECKING:
+    import asyncio
     from collections.abc import Sequence
     from datetime import datetime
 
@@ -137,22 +143,22 @@ async def report_track(
     feed_id: str,
     report: TrackReport,
     *,
-    history_limit: int = 1000,
     origin: str | None = None,
+    wait: bool = True,
 ) -> Track:
     """Store a position report in a feed: the feed's default label if none is given, refused
-    (and audited) above the feed's ceiling or if the reporter cannot read the label."""
+    (and audited) above the feed's ceiling or if the reporter cannot read the label.
+
+    With `wait` the report is stored before it is published. Without (CoT feeds), it is
+    published at once and written with the next batch: a position is live for seconds, and
+    waiting for the disk would put the database between every sender and every receiver."""
     if not _UID.match(report.uid):
         raise InvalidInput("a track uid is 1-200 letters, digits or . : - _ @ /")
     if not _TYPE.match(report.type) or len(report.type) > 100:
         raise InvalidInput(f"{report.type!r} is not a CoT type (e.g. a-f-S-C-L-CC)")
     if report.stale < report.start:
         raise InvalidInput("stale must not be before start")
-    async with ctx.db.transaction(write=False) as tx:
-        try:
-            feed = await tx.feeds.get(feed_id)
-        except NotFound:
-            raise InvalidInput(f"no feed {feed_id!r}") from None
+    feed = await _feed(ctx, feed_id)
     label = report.label or feed.default_label
     if not feed.ceiling.dominates(label):
         async with ctx.db.transaction() as tx:
@@ -195,27 +201,59 @@ async def report_track(
         detail_xml=report.detail_xml,
         updated_at=ctx.clock(),
     )
-    async with ctx.db.transaction() as tx:
-        created = await tx.tracks.upsert(track, history_limit)
-        if created:
-            # Positions are not audited one by one (a feed sends many per second); the first
-            # sighting and every refusal are.
-            await tx.audit.append(
-                audit_entry(
-                    ctx,
-                    actor,
-                    "track.create",
-                    "track",
-                    track.uid,
-                    label,
-                    feed=feed.name,
-                    type=track.type,
-                )
-            )
-    await ctx.bus.publish(
-        TrackChanged(track.uid, label, track_payload(ctx, track), track, origin=origin)
+    # Positions are not audited one by one (a feed sends many per second); the first sighting
+    # and every refusal are.
+    first = audit_entry(
+        ctx, actor, "track.create", "track", track.uid, label, feed=feed.name, type=track.type
     )
+
+    async def write(batch: Sequence[_Report]) -> list[bool]:
+        return await _write_reports(ctx, batch)
+
+    stored = ctx.group_commit.enqueue("track.report", write, _Report(track, first))
+    changed = TrackChanged(track.uid, label, track_payload(ctx, track), track, origin=origin)
+    if wait:
+        await stored
+    else:
+        stored.add_done_callback(_log_failed_write)
+    await ctx.bus.publish(changed)
     return track
+
+
+@dataclass(frozen=True, slots=True)
+class _Report:
+    track: Track
+    first_sighting: AuditEntry  # appended only if the uid is new
+
+
+async def _write_reports(ctx: ServiceContext, batch: Sequence[_Report]) -> list[bool]:
+    async with ctx.db.transaction() as tx:
+        created = await tx.tracks.upsert_many([r.track for r in batch], ctx.track_history_limit)
+        firsts = [r.first_sighting for r, new in zip(batch, created, strict=True) if new]
+        if firsts:
+            await tx.audit.append_many(firsts)
+    return created
+
+
+def _log_failed_write(stored: asyncio.Future[bool]) -> None:
+    if stored.cancelled():
+        return
+    error = stored.exception()
+    if error is not None:
+        log.error("a position report could not be stored", error=str(error))
+
+
+async def _feed(ctx: ServiceContext, feed_id: str) -> Feed:
+    cached = ctx.reads.feeds.get(feed_id)
+    if not isinstance(cached, Missing):
+        return cached
+    async with ctx.db.transaction(write=False) as tx:
+        try:
+            feed = await tx.feeds.get(feed_id)
+        except NotFound:
+            raise InvalidInput(f"no feed {feed_id!r}") from None
+    ctx.reads.feeds.put(feed_id, feed)
+    return feed
 
 
 async def list_tracks(

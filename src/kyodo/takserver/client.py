@@ -110,6 +110,12 @@ class CotClient:
         try:
             while self.closed is None:
                 data = await self.queue.get()
+                if not self.queue.empty():
+                    # Whatever queued meanwhile goes in the same write: one syscall, not many.
+                    chunks = [data]
+                    while not self.queue.empty():
+                        chunks.append(self.queue.get_nowait())
+                    data = b"".join(chunks)
                 self.writer.write(data)
                 if self.writer.transport.get_write_buffer_size() > 1 << 20:
                     await self.writer.drain()

@@ -234,6 +234,9 @@ class TakServer:
                     break
                 for event in events:
                     await self._receive(client, event)
+                    # Let the receivers' writers run between events: a burst from one sender
+                    # must not fill the queues of clients that read as fast as they can.
+                    await asyncio.sleep(0)
         finally:
             self.clients.discard(client)
             client.close("disconnected")
@@ -298,7 +301,9 @@ class TakServer:
             how=event.how,
             detail_xml=detail.xml,
         )
-        await tracks.report_track(self.ctx, client.actor, self.feed_id, report, origin=client.id)
+        await tracks.report_track(
+            self.ctx, client.actor, self.feed_id, report, origin=client.id, wait=False
+        )
 
     async def _chat(self, client: CotClient, event: Event) -> None:
         chat = event.chat

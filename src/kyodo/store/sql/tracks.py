@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 
 from kyodo.domain.tracks import Feed, Position, Track
 from kyodo.errors import Conflict, NotFound
@@ -21,6 +21,32 @@ if TYPE_CHECKING:
     from kyodo.labels import Label
     from kyodo.policy import Subject
     from kyodo.store.sql.labels import LabelRows
+
+
+def _track_values(track: Track, label_id: int) -> dict[str, Any]:
+    p = track.position
+    return {
+        "uid": track.uid,
+        "type": track.type,
+        "sidc": track.sidc,
+        "callsign": track.callsign,
+        "lat": p.lat,
+        "lon": p.lon,
+        "hae": p.hae,
+        "ce": p.ce,
+        "le": p.le,
+        "course": p.course,
+        "speed": p.speed,
+        "time": p.time,
+        "start": track.start,
+        "stale": track.stale,
+        "how": track.how,
+        "remarks": track.remarks,
+        "detail_xml": track.detail_xml,
+        "label_id": label_id,
+        "feed_id": track.feed_id,
+        "updated_at": track.updated_at or p.time,
+    }
 
 
 def _utc(moment: datetime) -> datetime:
@@ -127,63 +153,68 @@ class SqlTrackStore:
         return self._track(row)
 
     async def upsert(self, track: Track, history_limit: int) -> bool:
-        """Store the latest state and append its position to the history (trimmed to the
-        newest `history_limit`). True if the uid was new."""
-        label_id = await self._labels.id_of(self._conn, track.label)
-        p = track.position
-        values = {
-            "type": track.type,
-            "sidc": track.sidc,
-            "callsign": track.callsign,
-            "lat": p.lat,
-            "lon": p.lon,
-            "hae": p.hae,
-            "ce": p.ce,
-            "le": p.le,
-            "course": p.course,
-            "speed": p.speed,
-            "time": p.time,
-            "start": track.start,
-            "stale": track.stale,
-            "how": track.how,
-            "remarks": track.remarks,
-            "detail_xml": track.detail_xml,
-            "label_id": label_id,
-            "feed_id": track.feed_id,
-            "updated_at": track.updated_at or p.time,
-        }
-        result = await self._conn.execute(
-            update(tracks).where(tracks.c.uid == track.uid).values(**values)
+        return (await self.upsert_many([track], history_limit))[0]
+
+    async def upsert_many(self, batch: Sequence[Track], history_limit: int) -> list[bool]:
+        """Store the latest state of each uid, append every position to its history (trimmed
+        to the newest `history_limit`), with one statement per kind of change. For each report,
+        True if it was the first sighting of its uid."""
+        label_ids = [await self._labels.id_of(self._conn, t.label) for t in batch]
+        uids = list(dict.fromkeys(t.uid for t in batch))
+        known = set(
+            (await self._conn.execute(select(tracks.c.uid).where(tracks.c.uid.in_(uids))))
+            .scalars()
+            .all()
         )
-        created = not result.rowcount
-        if created:
-            await self._conn.execute(insert(tracks).values(uid=track.uid, **values))
-        await self._conn.execute(
-            insert(track_history).values(
-                uid=track.uid,
-                lat=p.lat,
-                lon=p.lon,
-                hae=p.hae,
-                course=p.course,
-                speed=p.speed,
-                time=p.time,
-                label_id=label_id,
-            )
-        )
-        newest = (
-            select(track_history.c.id)
-            .where(track_history.c.uid == track.uid)
-            .order_by(track_history.c.id.desc())
-            .offset(history_limit)
-            .limit(1)
-        )
-        cutoff = (await self._conn.execute(newest)).scalar_one_or_none()
-        if cutoff is not None:
+        latest: dict[str, dict[str, Any]] = {}
+        created: list[bool] = []
+        for track, label_id in zip(batch, label_ids, strict=True):
+            created.append(track.uid not in known and track.uid not in latest)
+            latest[track.uid] = _track_values(track, label_id)
+        new = [v for uid, v in latest.items() if uid not in known]
+        old = [{"t_uid": uid, **v} for uid, v in latest.items() if uid in known]
+        for values in old:
+            del values["uid"]
+        if new:
+            await self._conn.execute(insert(tracks), new)
+        if old:
             await self._conn.execute(
-                delete(track_history).where(
-                    and_(track_history.c.uid == track.uid, track_history.c.id <= cutoff)
-                )
+                update(tracks)
+                .where(tracks.c.uid == bindparam("t_uid"))
+                .values({key: bindparam(key) for key in old[0] if key != "t_uid"}),
+                old,
             )
+        await self._conn.execute(
+            insert(track_history),
+            [
+                {
+                    "uid": t.uid,
+                    "lat": t.position.lat,
+                    "lon": t.position.lon,
+                    "hae": t.position.hae,
+                    "course": t.position.course,
+                    "speed": t.position.speed,
+                    "time": t.position.time,
+                    "label_id": label_id,
+                }
+                for t, label_id in zip(batch, label_ids, strict=True)
+            ],
+        )
+        # The cut-off is looked up once per uid (a walk of its index), not per row.
+        cutoff = (
+            select(track_history.c.id)
+            .where(track_history.c.uid == bindparam("h_uid"))
+            .order_by(track_history.c.id.desc())
+            .offset(bindparam("h_keep"))
+            .limit(1)
+            .scalar_subquery()
+        )
+        await self._conn.execute(
+            delete(track_history).where(
+                and_(track_history.c.uid == bindparam("h_uid"), track_history.c.id <= cutoff)
+            ),
+            [{"h_uid": uid, "h_keep": history_limit} for uid in uids],
+        )
         return created
 
     async def list(
