@@ -47,6 +47,10 @@ def clearance_text(person: Person, registry: SchemeRegistry, lang: str) -> str:
         return person.clearance
     if level.banner != level.id:
         return f"{level.banner} {level.id}" if lang == "ja" else f"{level.id} ({level.banner})"
+    japanese = registry.schemes.get("JPN")
+    equivalent = japanese.level_at_rank(level.rank) if japanese and lang == "ja" else None
+    if equivalent is not None and level.rank > 0:
+        return f"{level.id}（{equivalent.banner}相当）"
     return level.id
 
 
