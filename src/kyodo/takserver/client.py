@@ -1,9 +1,8 @@
-"""One TAK client: reads its stream (XML or TAK protocol 1), writes from a bounded queue."""
+"""One TAK client: reads its stream (XML or TAK protocol 1), writes through a bounded buffer."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import TYPE_CHECKING
 
 import structlog
@@ -16,13 +15,17 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("kyodo.cot")
 READ_BYTES = 65536
+EVENT_BYTES = 2048  # a typical labelled event, to turn the queue setting (events) into bytes
 
 
 class CotClient:
-    """A connection's identity, its reader (XML until TAK protocol 1 is agreed) and its queue.
+    """A connection's identity, its reader (XML until TAK protocol 1 is agreed) and its output.
 
-    The writer task drains a bounded queue; a client whose queue overflows is dropped with a log
-    line so that it never slows the others.
+    Output is written straight to the socket's transport, everything offered in one turn of the
+    event loop in one write (no task or queue per event: at 50,000 deliveries a second those cost
+    more than the writes). What the client has not read stays in the transport's buffer; a client
+    whose buffer passes `max_queue` events' worth of bytes is dropped with a log line, so it
+    never slows the others.
     """
 
     def __init__(
@@ -42,7 +45,8 @@ class CotClient:
         self.id = f"{peer}#{id(self):x}"
         self.proto = False
         self.events: XmlEventReader | TakEventReader = XmlEventReader()
-        self.queue: asyncio.Queue[bytes] = asyncio.Queue(max_queue)
+        self.max_buffer = max_queue * EVENT_BYTES
+        self._pending: list[bytes] = []
         self.max_refusals = max_refusals
         self.closed: str | None = None
 
@@ -55,21 +59,39 @@ class CotClient:
             self.events.feed(leftover)
 
     def offer(self, data: bytes) -> None:
-        """Queue bytes for the client without waiting; overflow drops the client."""
+        """Send bytes to the client without waiting (in this turn of the event loop)."""
+        if self.closed is not None:
+            return
+        if not self._pending:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._pending.append(data)
+
+    def _flush(self) -> None:
+        data = b"".join(self._pending)
+        self._pending.clear()
         if self.closed is not None:
             return
         try:
-            self.queue.put_nowait(data)
-        except asyncio.QueueFull:
+            self.writer.write(data)
+        except (ConnectionError, OSError, RuntimeError):
+            self.close("connection lost")
+            return
+        if self.writer.transport.get_write_buffer_size() > self.max_buffer:
             log.warning(
-                "cot client dropped: queue overflow", peer=self.peer, actor=self.actor.audit_name
+                "cot client dropped: it does not read what it is sent",
+                peer=self.peer,
+                actor=self.actor.audit_name,
             )
-            self.close("slow consumer")
+            self.close("slow consumer", abort=True)
 
-    def close(self, reason: str) -> None:
+    def close(self, reason: str, *, abort: bool = False) -> None:
         if self.closed is None:
             self.closed = reason
-            self.writer.close()
+            self._pending.clear()
+            if abort:  # close() would wait for the unread buffer to drain, maybe for ever
+                self.writer.transport.abort()
+            else:
+                self.writer.close()
 
     async def read(self) -> list[Event] | None:
         """The next events (None at the end of the stream); refusals are logged and counted,
@@ -104,23 +126,3 @@ class CotClient:
             )
             return None
         return batch.items
-
-    async def write_loop(self) -> None:
-        """Send queued bytes until the client goes away."""
-        try:
-            while self.closed is None:
-                data = await self.queue.get()
-                if not self.queue.empty():
-                    # Whatever queued meanwhile goes in the same write: one syscall, not many.
-                    chunks = [data]
-                    while not self.queue.empty():
-                        chunks.append(self.queue.get_nowait())
-                    data = b"".join(chunks)
-                self.writer.write(data)
-                if self.writer.transport.get_write_buffer_size() > 1 << 20:
-                    await self.writer.drain()
-        except (ConnectionError, OSError):
-            self.close("connection lost")
-        finally:
-            with contextlib.suppress(ConnectionError, OSError):
-                self.writer.close()
