@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from kyodo.errors import LabelError
 from kyodo.labels import SchemeRegistry
 from kyodo.services import identity
-from kyodo.web.i18n import N_
+from kyodo.web.i18n import N_, translations
 
 if TYPE_CHECKING:
     from kyodo.domain.identity import Person
@@ -50,7 +50,8 @@ def clearance_text(person: Person, registry: SchemeRegistry, lang: str) -> str:
     japanese = registry.schemes.get("JPN")
     equivalent = japanese.level_at_rank(level.rank) if japanese and lang == "ja" else None
     if equivalent is not None and level.rank > 0:
-        return f"{level.id}（{equivalent.banner}相当）"
+        text = translations(lang).gettext("%(level)s (equivalent to %(japanese)s)")
+        return text % {"level": level.id, "japanese": equivalent.banner}
     return level.id
 
 
