@@ -65,3 +65,28 @@ async def test_demo_picture_has_tracks_of_both_nations_filtered_per_reader(
     yokosuka = next(t for t in everything if t.uid == "demo.cvn73")
     assert (yokosuka.position.lat, yokosuka.position.lon) == (35.2932, 139.671293)
     assert "Sources:" in yokosuka.remarks
+
+
+async def test_demo_nets_are_vetted_and_filtered_per_reader(
+    ctx: ServiceContext, operator: Actor
+) -> None:
+    from kyodo.services import messages, nets
+    from kyodo.services.actor import person_actor
+
+    await load_demo(ctx, operator)
+    await load_demo(ctx, operator)  # idempotent: nets are not made twice
+
+    async def actor(username: str) -> Actor:
+        return person_actor(await identity.find_person(ctx, username), "api")
+
+    us, jp, aus = await actor("us.j3"), await actor("jp.j3"), await actor("liaison.aus")
+    assert sorted(n.name for n in await nets.list_my_nets(ctx, us)) == [
+        "HQ Staff Admin",
+        "J3 Combined Operations",
+    ]
+    assert [n.name for n in await nets.list_my_nets(ctx, aus)] == ["HQ Staff Admin"]
+    combined = next(n for n in await nets.list_my_nets(ctx, us) if n.name.startswith("J3"))
+    us_texts = [m["text"] for m in await messages.list_messages(ctx, us, combined.id)]
+    jp_texts = [m["text"] for m in await messages.list_messages(ctx, jp, combined.id)]
+    assert len(us_texts) == 4 and len(jp_texts) == 3  # the NOFORN message reaches US staff only
+    assert not any("US-only" in text for text in jp_texts)

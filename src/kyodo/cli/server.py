@@ -121,8 +121,9 @@ def demo(host: HostOpt = None, port: PortOpt = None, database_url: DatabaseOpt =
         )
     console.print(table)
     console.print(
-        f"Open [bold]http://{settings.host}:{settings.port}/api/docs[/] in a browser; log in "
-        "there with POST /api/v1/auth/login, or use the API with a token."
+        f"Open [bold]http://{settings.host}:{settings.port}/[/] in a browser and log in as one of "
+        f"these people; the API and its documentation: http://{settings.host}:{settings.port}"
+        "/api/docs"
     )
     _serve(settings)
 

@@ -9,8 +9,11 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from kyodo.domain.identity import Org
+from kyodo.domain.nets import NetRole
 from kyodo.errors import Conflict, NotFound
-from kyodo.services import identity
+from kyodo.labels import parse_marking
+from kyodo.services import identity, messages, nets
+from kyodo.services.actor import person_actor
 
 if TYPE_CHECKING:
     from kyodo.services.actor import Actor
@@ -100,7 +103,48 @@ async def load_demo(ctx: ServiceContext, actor: Actor) -> list[DemoLogin]:
                 data_in.roles,
             )
         )
+    await load_nets(ctx)
     return logins
+
+
+async def load_nets(ctx: ServiceContext) -> int:
+    """The demo nets with their members and a few messages, created by their owners through
+    the services (membership is vetted as for anyone); returns how many were created."""
+    created = 0
+    for record in _read("nets.json")["nets"]:
+        async with ctx.db.transaction(write=False) as tx:
+            try:
+                await tx.nets.get_by_name(record["name"])
+                continue
+            except NotFound:
+                pass
+        owner = await _person(ctx, record["owner"])
+        ceiling = parse_marking(record["ceiling"], ctx.registry)
+        net = await nets.create_net(
+            ctx,
+            owner,
+            name=record["name"],
+            purpose=record["purpose"],
+            ceiling=ceiling,
+            entry=parse_marking(record["entry"], ctx.registry) if "entry" in record else None,
+            default_label=parse_marking(record["default_label"], ctx.registry)
+            if "default_label" in record
+            else None,
+        )
+        for username, role in record["members"]:
+            member = await _person(ctx, username)
+            await nets.add_member(ctx, owner, net.id, member.subject.id, NetRole(role))
+        for username, text, marking in record["messages"]:
+            label = parse_marking(marking, ctx.registry) if marking else None
+            await messages.post_message(
+                ctx, await _person(ctx, username), net.id, text, label=label
+            )
+        created += 1
+    return created
+
+
+async def _person(ctx: ServiceContext, username: str) -> Actor:
+    return person_actor(await identity.find_person(ctx, username), "demo")
 
 
 async def load_picture(ctx: ServiceContext, actor: Actor) -> int:
