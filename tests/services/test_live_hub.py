@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 
-from kyodo.bus.events import MembershipChanged, MessageChanged, SubjectChanged
+from kyodo.bus.events import MembershipChanged, MessageChanged, SessionEnded, SubjectChanged
 from kyodo.bus.memory import InProcessBus
 from kyodo.labels import parse_marking
 from kyodo.policy import DecisionCache, make_subject
 from kyodo.scheme_files import default_registry
-from kyodo.services.live import SLOW_CONSUMER, LiveHub
+from kyodo.services.live import SESSION_ENDED, SLOW_CONSUMER, LiveHub
 
 REGISTRY = default_registry()
 US = make_subject(REGISTRY, id="us", nation="USA", clearance="TOP SECRET", grants=["SI"])
@@ -101,3 +101,16 @@ async def test_next_wakes_up_when_an_event_arrives() -> None:
     hub.handle(_event(7, "UNCLASSIFIED"))
     item = await asyncio.wait_for(waiter, 1)
     assert item is not None and item[0] == 7
+
+
+async def test_the_end_of_a_session_closes_the_connections_opened_with_it() -> None:
+    hub = LiveHub(DecisionCache(), max_queue=10)
+    browser, script, other_person = hub.connect(US, "s1"), hub.connect(US, "t1"), hub.connect(JP)
+    waiting = asyncio.ensure_future(browser.next())
+    await asyncio.sleep(0)
+    hub.handle(SessionEnded("us", "s1"))  # logout of that browser session
+    assert await asyncio.wait_for(waiting, 1) is None  # a waiting reader wakes up
+    assert browser.closed_reason == SESSION_ENDED
+    assert script.closed_reason is None and other_person.closed_reason is None
+    hub.handle(SessionEnded("us"))  # every session of the person (disabled, new password)
+    assert script.closed_reason == SESSION_ENDED and other_person.closed_reason is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 
+from kyodo.bus.events import SessionEnded
 from kyodo.services.actor import Actor
 from kyodo.services.context import ServiceContext
 from kyodo.services.read_cache import MISSING, ReadCache, TtlMap
@@ -57,10 +58,16 @@ async def test_logout_and_a_disabled_account_end_a_cached_session_at_once(
 ) -> None:
     person = await add_person(ctx, operator, "cached.user")
     await add_person(ctx, operator, "cached.admin", roles=("admin",))
+    ended: list[SessionEnded] = []
+    ctx.bus.subscribe(
+        lambda event: ended.append(event) if isinstance(event, SessionEnded) else None
+    )
     headers = await login(client, "cached.user")
     assert (await client.get("/api/v1/me")).status_code == 200  # now cached
     assert (await client.post("/api/v1/auth/logout", headers=headers)).status_code == 204
     assert (await client.get("/api/v1/me")).status_code == 401
+    assert [e.person_id for e in ended] == [person.id]  # live connections are told, too
+    assert ended[0].session_hash is not None
     token = await bearer(client, "cached.user")
     assert (await client.get("/api/v1/me", headers=token)).status_code == 200
     admin = await bearer(client, "cached.admin")
@@ -69,3 +76,4 @@ async def test_logout_and_a_disabled_account_end_a_cached_session_at_once(
     )
     assert disabled.status_code == 200, disabled.text
     assert (await client.get("/api/v1/me", headers=token)).status_code == 401
+    assert ended[-1] == SessionEnded(person.id)  # all of a disabled person's sessions

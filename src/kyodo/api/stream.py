@@ -6,7 +6,8 @@ Protocol (JSON text frames). The client sends `{"op": "subscribe", "nets": [ids]
 every readable change after REV in order, sends `{"type": "subscribed", "nets": [...], "rev": N}`,
 then live events: `message` (kind posted/edited/deleted), `message.hidden` (an edit raised the label
 above you), `net.left` (you were removed). A slow client is closed with code 4008; it reconnects
-with the last rev it saw and misses nothing and receives nothing twice.
+with the last rev it saw and misses nothing and receives nothing twice. A connection whose session
+or token ends (logout, account disabled, new password) is closed with code 4401.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from kyodo.api.deps import SESSION_COOKIE
 from kyodo.errors import KyodoError, Unauthenticated
 from kyodo.services import auth, messages, nets, tracks
+from kyodo.services.live import SESSION_ENDED
 
 if TYPE_CHECKING:
     from kyodo.services.actor import Actor
@@ -63,7 +65,7 @@ async def stream(websocket: WebSocket) -> None:
         await websocket.close(code=CLOSE_UNAUTHENTICATED, reason=exc.message[:120])
         return
     await websocket.accept()
-    conn = hub.connect(actor.subject)
+    conn = hub.connect(actor.subject, actor.session_hash)
     try:
         try:
             request = json.loads(
@@ -160,7 +162,10 @@ async def _pump(websocket: WebSocket, conn: LiveConnection, replayed: int) -> No
             item = await conn.next()
             if item is None:
                 if conn.closed_reason and conn.closed_reason != "disconnected":
-                    await websocket.close(code=CLOSE_SLOW, reason=conn.closed_reason[:120])
+                    code = (
+                        CLOSE_UNAUTHENTICATED if conn.closed_reason == SESSION_ENDED else CLOSE_SLOW
+                    )
+                    await websocket.close(code=code, reason=conn.closed_reason[:120])
                 return
             rev, wire = item
             if rev and rev <= replayed:

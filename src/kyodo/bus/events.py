@@ -26,6 +26,7 @@ class MessageChanged:
     label: Label
     payload: dict[str, Any] = field(compare=False)
     previous: Label | None = None
+    origin: str | None = None  # the connection it came in on, e.g. a TAK client (not echoed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +47,15 @@ class SubjectChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class SessionEnded:
+    """A session or token ended (logout), or all of a person's did (disabled, new password):
+    live connections opened with it must stop. `session_hash` None means all of the person's."""
+
+    person_id: str
+    session_hash: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class TrackChanged:
     """A track's position or state changed; `payload` is its client form, `track` the model
     (for transports that re-serialise it, such as CoT)."""
@@ -57,4 +67,4 @@ class TrackChanged:
     origin: str | None = None  # the connection that reported it (not echoed back to it)
 
 
-Event = MessageChanged | MembershipChanged | SubjectChanged | TrackChanged
+Event = MessageChanged | MembershipChanged | SubjectChanged | SessionEnded | TrackChanged

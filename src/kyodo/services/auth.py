@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from kyodo.audit.chain import AuditEntry
+from kyodo.bus.events import SessionEnded
 from kyodo.errors import NotFound, PermissionDenied, Unauthenticated
 from kyodo.services.actor import person_actor
 from kyodo.services.guard import audit_entry
@@ -158,6 +159,7 @@ async def logout(ctx: ServiceContext, actor: Actor) -> None:
         await tx.sessions.delete(actor.session_hash)
         await tx.audit.append(audit_entry(ctx, actor, "auth.logout", "person", actor.subject.id))
     ctx.reads.sessions.forget(actor.session_hash)
+    await ctx.bus.publish(SessionEnded(actor.subject.id, actor.session_hash))
 
 
 async def create_api_token(ctx: ServiceContext, actor: Actor, name: str) -> str:

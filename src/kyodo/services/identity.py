@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Generic, TypeVar
 
+from kyodo.bus.events import SessionEnded
 from kyodo.domain.identity import Org, Person, Role
 from kyodo.errors import InvalidInput, KyodoError, NotFound
 from kyodo.policy import Action, Resource, make_subject
@@ -390,6 +391,8 @@ async def update_person(
             audit_entry(ctx, actor, "person.update", "person", person_id, after.label, changes=diff)
         )
     ctx.reads.forget_person(person_id)
+    if not after.active:
+        await ctx.bus.publish(SessionEnded(person_id))
     if before.subject() != after.subject():
         ctx.decisions.invalidate(person_id)
         await nets.revalidate_memberships(ctx, after)
@@ -414,6 +417,7 @@ async def set_password(ctx: ServiceContext, actor: Actor, person_id: str, passwo
         await tx.sessions.delete_for_person(person_id)
         await tx.audit.append(audit_entry(ctx, actor, "person.password", "person", person_id))
     ctx.reads.forget_person(person_id)
+    await ctx.bus.publish(SessionEnded(person_id))
 
 
 def _diff(

@@ -12,7 +12,13 @@ import contextlib
 import json
 from typing import TYPE_CHECKING, Any
 
-from kyodo.bus.events import MembershipChanged, MessageChanged, SubjectChanged, TrackChanged
+from kyodo.bus.events import (
+    MembershipChanged,
+    MessageChanged,
+    SessionEnded,
+    SubjectChanged,
+    TrackChanged,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -21,14 +27,16 @@ if TYPE_CHECKING:
     from kyodo.policy import DecisionCache, Subject
 
 SLOW_CONSUMER = "slow consumer: the queue overflowed; reconnect with the last rev you saw"
+SESSION_ENDED = "the session has ended; log in again"
 _CLOSED = (-1, "")  # wakes a reader waiting on an empty queue when its connection closes
 
 
 class LiveConnection:
     """One client's subscription: its person, nets, and queue of wire-ready JSON texts."""
 
-    def __init__(self, subject: Subject, max_queue: int) -> None:
+    def __init__(self, subject: Subject, max_queue: int, session_hash: str | None = None) -> None:
         self.subject = subject
+        self.session_hash = session_hash
         self.nets: set[str] = set()
         self.queue: asyncio.Queue[tuple[int, str]] = asyncio.Queue(max_queue)
         self.closed_reason: str | None = None
@@ -73,9 +81,10 @@ class LiveHub:
         self._by_person: dict[str, set[LiveConnection]] = {}
         self._track_watchers: set[LiveConnection] = set()
 
-    def connect(self, subject: Subject) -> LiveConnection:
-        """A new connection for a person (not yet subscribed to any net)."""
-        conn = LiveConnection(subject, self.max_queue)
+    def connect(self, subject: Subject, session_hash: str | None = None) -> LiveConnection:
+        """A new connection for a person (not yet subscribed to any net), opened with the
+        session or token whose end closes it."""
+        conn = LiveConnection(subject, self.max_queue, session_hash)
         self._by_person.setdefault(subject.id, set()).add(conn)
         return conn
 
@@ -112,6 +121,10 @@ class LiveHub:
         elif isinstance(event, SubjectChanged):
             for conn in self._by_person.get(event.subject.id, ()):
                 conn.subject = event.subject
+        elif isinstance(event, SessionEnded):
+            for conn in tuple(self._by_person.get(event.person_id, ())):
+                if event.session_hash is None or conn.session_hash == event.session_hash:
+                    conn.close(SESSION_ENDED)
 
     def _message(self, event: MessageChanged) -> None:
         wire: str | None = None
