@@ -67,3 +67,23 @@ def test_a_geochat_with_no_message_id_anywhere_is_refused() -> None:
 
 def test_other_types_are_not_chats() -> None:
     assert make_event(type="b-t-f-d", detail=Detail("<__chat chatroom='R'/>")).chat is None
+
+
+def test_a_message_written_as_geochat_reads_back_the_same() -> None:
+    from kyodo.cot.chat import geochat_detail, geochat_uid
+
+    sent = GeoChat(
+        room='Harbor "A" & <B>',
+        room_id='Harbor "A" & <B>',
+        sender_uid="KYODO-1f2e",
+        sender_callsign="us.watch",
+        message_id="kyodo-42",
+        text="Pier 3 <closed> & guarded\nuntil 1800",
+    )
+    detail = geochat_detail(sent, "2024-05-01T03:05:00.000Z")
+    event = make_event(uid=geochat_uid(sent), type="b-t-f", detail=detail)
+    assert event.chat == sent
+    remarks = detail.find("remarks")
+    assert remarks is not None and remarks.get("time") == "2024-05-01T03:05:00.000Z"
+    link = detail.find("link")
+    assert link is not None and link.get("relation") == "p-p"

@@ -11,12 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from kyodo.cot import xmltext
+from kyodo.cot.detail import Detail
 from kyodo.cot.errors import CotError
 
 if TYPE_CHECKING:
     import xml.etree.ElementTree as ET
-
-    from kyodo.cot.detail import Detail
 
 GEOCHAT_TYPE = "b-t-f"
 _PREFIX = "GeoChat."
@@ -62,6 +62,26 @@ def read_geochat(uid: str, detail: Detail) -> GeoChat:
         message_id=message_id,
         text=detail.remarks or "",
         recipients=detail.recipients,
+    )
+
+
+def geochat_uid(chat: GeoChat) -> str:
+    """The uid ATAK gives a chat message: `GeoChat.<senderUid>.<room id>.<messageId>`."""
+    return f"{_PREFIX}{chat.sender_uid}.{chat.room_id}.{chat.message_id}"
+
+
+def geochat_detail(chat: GeoChat, time: str) -> Detail:
+    """The `<detail>` of a chat message to a room, as ATAK writes one (`time` is the CoT text
+    of when it was sent); `read_geochat` reads back the same message."""
+    a = xmltext.attribute
+    room, room_id, sender = a(chat.room), a(chat.room_id), a(chat.sender_uid)
+    return Detail(
+        f'<__chat parent="RootContactGroup" groupOwner="false" messageId="{a(chat.message_id)}"'
+        f' chatroom="{room}" id="{room_id}" senderCallsign="{a(chat.sender_callsign)}">'
+        f'<chatgrp uid0="{sender}" uid1="{room_id}" id="{room_id}"/></__chat>'
+        f'<link uid="{sender}" type="a-f-G-U-C" relation="p-p"/>'
+        f'<remarks source="KYODO.{sender}" to="{room_id}" time="{a(time)}">'
+        f"{xmltext.text(chat.text)}</remarks>"
     )
 
 

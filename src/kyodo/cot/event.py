@@ -6,12 +6,16 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from kyodo.cot import xmltext
 from kyodo.cot.chat import GEOCHAT_TYPE, GeoChat, read_geochat
 from kyodo.cot.detail import EMPTY, Detail
 from kyodo.cot.errors import CotError
 from kyodo.domain.symbols import sidc_for
+
+if TYPE_CHECKING:
+    from kyodo.cot.passthrough import Source
 
 UNKNOWN = 9999999.0  # CoT's value for an unknown hae, ce or le
 _TYPE = re.compile(r"[a-zA-Z0-9]+(?:-[a-zA-Z0-9.]+)*")
@@ -89,6 +93,10 @@ class Event:
     meaning as a Kyodo label is `kyodo.cot.labelling`'s business); `extra` keeps any other
     attribute (`qos`, `opex`…) in order so that an event passes through unchanged. `point` may
     be absent only on `t-…` (tasking and control) events such as pings.
+
+    `source` is set by `parse_event` only: the bytes the event was read from, so that it can be
+    passed on as received (`kyodo.cot.passthrough`). It is not an init field, so a copy made
+    with `dataclasses.replace` (whose fields may differ from those bytes) has none.
     """
 
     uid: str
@@ -105,6 +113,7 @@ class Event:
     version: str = "2.0"
     extra: tuple[tuple[str, str], ...] = ()
     chat: GeoChat | None = field(init=False, default=None, compare=False)
+    source: Source | None = field(init=False, default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.uid.strip():

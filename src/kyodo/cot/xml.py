@@ -6,7 +6,8 @@ What passes through unchanged: the content of `<detail>` byte for byte, every at
 sender gave them; finer fractions are cut), the `<point>` numbers (shortest exact form, so
 `10` becomes `10.0`), and the releasability attribute (read from `releasableTo`,
 `releaseableTo` or `rel_to`, written as `releasableTo`). Parse, write and parse again gives
-the same `Event`.
+the same `Event`. A parsed event also keeps the bytes it was read from (`Event.source`), so
+that `kyodo.cot.passthrough` can pass it on exactly as received, but for its label.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from kyodo.cot import xmltext
 from kyodo.cot.detail import EMPTY, Detail
 from kyodo.cot.errors import CotError
 from kyodo.cot.event import RELEASABLE_TO_NAMES, UNKNOWN, Event, Point, parse_time
-from kyodo.cot.safexml import parse_xml
+from kyodo.cot.passthrough import Source
+from kyodo.cot.safexml import Span, parse_xml
 
 if TYPE_CHECKING:
     import xml.etree.ElementTree as ET
@@ -49,10 +51,12 @@ def parse_event(data: bytes, *, max_bytes: int = MAX_EVENT_BYTES) -> Event:
         raise CotError(f"<event> lacks {', '.join(missing)}")
     point: Point | None = None
     detail = EMPTY
+    detail_element: ET.Element | None = None
     for child in root:
         if child.tag == "point" and point is None:
             point = _point(child)
-        elif child.tag == "detail" and detail is EMPTY:
+        elif child.tag == "detail" and detail_element is None:
+            detail_element = child
             detail = _detail(parsed, child)
         else:
             raise CotError(f"<event> may hold one <point> and one <detail>, not <{child.tag}>")
@@ -62,7 +66,7 @@ def parse_event(data: bytes, *, max_bytes: int = MAX_EVENT_BYTES) -> Event:
         if attributes["start"] == attributes["time"]
         else parse_time(attributes["start"], "start")
     )
-    return Event(
+    event = Event(
         uid=attributes["uid"],
         type=attributes["type"],
         how=attributes["how"],
@@ -81,6 +85,10 @@ def parse_event(data: bytes, *, max_bytes: int = MAX_EVENT_BYTES) -> Event:
             if name not in _HANDLED
         ),
     )
+    source = _source(parsed, detail_element)
+    if source is not None:
+        object.__setattr__(event, "source", source)
+    return event
 
 
 def serialise_event(event: Event, *, declaration: bool = False) -> bytes:
@@ -98,6 +106,21 @@ def serialise_event(event: Event, *, declaration: bool = False) -> bytes:
     detail = f"<detail>{xml}</detail>" if xml else "<detail/>"
     body = f"<event{attributes}>{point}{detail}</event>".encode()
     return DECLARATION + body if declaration else body
+
+
+def _source(parsed: Parsed, detail: ET.Element | None) -> Source | None:
+    """Where the event lies in the bytes parsed, for `kyodo.cot.passthrough`."""
+    root = parsed.span(parsed.root)
+    if root.inner_start == root.end:
+        return None  # <event …/>: a control event at most, never passed on
+    at = root.start
+    # The splitter hands over exactly one event: then its bytes need no copy.
+    data = parsed.data if (at, root.end) == (0, len(parsed.data)) else parsed.data[at : root.end]
+    span = None
+    if detail is not None:
+        d = parsed.span(detail)
+        span = Span(d.start - at, d.end - at, d.inner_start - at, d.inner_end - at)
+    return Source(data, root.inner_start - at, root.inner_end - at, span)
 
 
 def _releasability(attributes: dict[str, str]) -> str | None:

@@ -93,9 +93,11 @@ async def post_message(
     label: Label | None = None,
     reply_to: int | None = None,
     override_justification: str | None = None,
+    origin: str | None = None,
 ) -> Posted:
     """Post to a net: the author reads the label, the ceiling dominates it, the guard agrees (or
-    an allowed override is justified and audited); stored and audited, then published."""
+    an allowed override is justified and audited); stored and audited, then published (with
+    `origin`, the connection it came from, so that transport is not sent it back)."""
     net, member = await _net_for(ctx, actor, net_id, cached=True)
     if member is None or member.role is NetRole.READ_ONLY:
         raise PermissionDenied("only members who may write can post in this net")
@@ -158,7 +160,9 @@ async def post_message(
     async def write(batch: Sequence[_NewPost]) -> list[Message]:
         return await _write_posts(ctx, batch)
 
-    stored = await ctx.group_commit.submit("message.post", write, _NewPost(draft, entry, author))
+    stored = await ctx.group_commit.submit(
+        "message.post", write, _NewPost(draft, entry, author, origin)
+    )
     return Posted(stored, findings)
 
 
@@ -167,6 +171,7 @@ class _NewPost:
     draft: Message
     entry: AuditEntry  # object_id filled in once the message has its seq
     author: str
+    origin: str | None = None
 
 
 async def _write_posts(ctx: ServiceContext, batch: Sequence[_NewPost]) -> list[Message]:
@@ -190,6 +195,7 @@ async def _write_posts(ctx: ServiceContext, batch: Sequence[_NewPost]) -> list[M
                     "posted",
                     message.label,
                     message_payload(ctx, message, post.author),
+                    origin=post.origin,
                 )
             )
     except Exception:

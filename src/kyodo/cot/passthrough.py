@@ -1,0 +1,98 @@
+"""An event received as CoT XML passed on byte for byte, but for the label Kyodo must set.
+
+What changes (and nothing else, see docs/cot-labels.md): in the `<event>` start tag, the values
+of `access` and `caveat` are replaced in place (removed when the label has none, added after
+the last attribute when the sender gave none); the first releasability attribute
+(`releasableTo`, `releaseableTo` or `rel_to`) becomes `releasableTo` with the label's value in
+its place and any other spelling is removed (added after the last attribute when absent). In
+`<detail>`, every `ConfidentialityLabel` child is removed and the label's element is appended as
+its last child (a `<detail/>` is opened for it, and a missing `<detail>` is added as the last
+child of `<event>`). The XML declaration the sender put before the event is not passed on.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from kyodo.cot import xmltext
+from kyodo.cot.event import RELEASABLE_TO_NAMES
+from kyodo.cot.labelling import LABEL_TAG, label_attributes, label_element_xml
+
+if TYPE_CHECKING:
+    from kyodo.cot.event import Event
+    from kyodo.cot.safexml import Span
+    from kyodo.labels import Label, SchemeRegistry
+
+# One attribute of a start tag that expat accepted: white space, name, "=", quoted value.
+_ATTRIBUTE = re.compile(rb"(\s+)([^\s=/>]+)\s*=\s*(?:\"[^\"]*\"|'[^']*')")
+_EVENT_NAME = b"<event"
+_EMPTY_END = re.compile(rb"\s*/>\Z")
+_RELEASABLE = RELEASABLE_TO_NAMES[0]
+_LABEL_NAMES = frozenset({"access", "caveat", *RELEASABLE_TO_NAMES})
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Source:
+    """The bytes an event was parsed from: `data` is its `<event>` element as received (from
+    `<event` to `</event>`), `tag_end` where the start tag ends, `content_end` where
+    `</event>` begins, `detail` where `<detail>` is (None without one); offsets into `data`."""
+
+    data: bytes
+    tag_end: int
+    content_end: int
+    detail: Span | None
+
+
+def relabelled_xml(event: Event, label: Label, registry: SchemeRegistry) -> bytes | None:
+    """The event's XML as received with `label` set in place of its own; None when the event
+    was not parsed from XML (it has no `source`), and must be written from its fields."""
+    source = event.source
+    if source is None:
+        return None
+    data = source.data
+    wanted = label_attributes(label, registry)
+    start_tag = _start_tag(
+        data[: source.tag_end],
+        {"access": wanted.access, "caveat": wanted.caveat, _RELEASABLE: wanted.releasable_to},
+    )
+    # The parsed detail is the text of `<detail>` as received; only label elements leave it.
+    inner = (event.detail.without(LABEL_TAG).xml + label_element_xml(label, registry)).encode()
+    span = source.detail
+    if span is None:
+        end = source.content_end
+        body = [data[source.tag_end : end], b"<detail>", inner, b"</detail>", data[end:]]
+    elif span.inner_start == span.end:  # <detail/>: open it for the label element
+        opening = _EMPTY_END.sub(b">", data[span.start : span.end])
+        body = [data[source.tag_end : span.start], opening, inner, b"</detail>", data[span.end :]]
+    else:
+        body = [data[source.tag_end : span.inner_start], inner, data[span.inner_end :]]
+    return b"".join([start_tag, *body])
+
+
+def _start_tag(tag: bytes, values: dict[str, str | None]) -> bytes:
+    """The `<event …>` start tag with the label attributes set to `values` (None: absent);
+    every other attribute, and all white space, kept as it was."""
+    pending = dict(values)
+    parts = [_EVENT_NAME]
+    at = len(_EVENT_NAME)
+    while (found := _ATTRIBUTE.match(tag, at)) is not None:
+        at = found.end()
+        name = found.group(2).decode()
+        if name not in _LABEL_NAMES:
+            parts.append(found.group())
+            continue
+        # The releasability attribute keeps the place of the first spelling the sender used.
+        key = _RELEASABLE if name in RELEASABLE_TO_NAMES else name
+        if key in pending and (value := pending.pop(key)) is not None:
+            parts.append(found.group(1) + _attribute(key, value))
+        else:
+            pending.pop(key, None)
+    parts.extend(b" " + _attribute(k, v) for k, v in pending.items() if v is not None)
+    parts.append(tag[at:])  # white space before ">"
+    return b"".join(parts)
+
+
+def _attribute(name: str, value: str) -> bytes:
+    return f'{name}="{xmltext.attribute(value)}"'.encode()
