@@ -87,3 +87,10 @@ def test_a_message_written_as_geochat_reads_back_the_same() -> None:
     assert remarks is not None and remarks.get("time") == "2024-05-01T03:05:00.000Z"
     link = detail.find("link")
     assert link is not None and link.get("relation") == "p-p"
+
+
+def test_characters_xml_cannot_carry_are_replaced() -> None:
+    from kyodo.cot.chat import geochat_detail
+
+    sent = GeoChat("Net", "Net", "KYODO-1", "us.watch", "kyodo-1", "bell\x07 and \x1b[0m")
+    assert geochat_detail(sent, "2024-05-01T03:05:00.000Z").remarks == "bell\ufffd and \ufffd[0m"

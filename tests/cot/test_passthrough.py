@@ -109,6 +109,8 @@ def test_a_changed_copy_has_no_source_and_is_written_from_its_fields(
     assert parse_event(serialise_event(event)) == event  # the source takes no part in equality
 
 
-def test_an_empty_event_element_has_no_source() -> None:
+def test_an_empty_event_element_is_written_from_its_fields(registry: SchemeRegistry) -> None:
     ping = b'<event version="2.0" uid="ping" type="t-x-c-t" how="h-g-i-g-o" ' + TIMES + b"/>"
-    assert parse_event(ping).source is None
+    assert (
+        relabelled_xml(parse_event(ping), parse_marking("UNCLASSIFIED", registry), registry) is None
+    )

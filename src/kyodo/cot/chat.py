@@ -72,8 +72,12 @@ def geochat_uid(chat: GeoChat) -> str:
 
 def geochat_detail(chat: GeoChat, time: str) -> Detail:
     """The `<detail>` of a chat message to a room, as ATAK writes one (`time` is the CoT text
-    of when it was sent); `read_geochat` reads back the same message."""
-    a = xmltext.attribute
+    of when it was sent); `read_geochat` reads back the same message, but for characters XML
+    cannot carry, which become U+FFFD."""
+
+    def a(value: str) -> str:
+        return xmltext.attribute(xmltext.scrub(value))
+
     room, room_id, sender = a(chat.room), a(chat.room_id), a(chat.sender_uid)
     return Detail(
         f'<__chat parent="RootContactGroup" groupOwner="false" messageId="{a(chat.message_id)}"'
@@ -81,7 +85,7 @@ def geochat_detail(chat: GeoChat, time: str) -> Detail:
         f'<chatgrp uid0="{sender}" uid1="{room_id}" id="{room_id}"/></__chat>'
         f'<link uid="{sender}" type="a-f-G-U-C" relation="p-p"/>'
         f'<remarks source="KYODO.{sender}" to="{room_id}" time="{a(time)}">'
-        f"{xmltext.text(chat.text)}</remarks>"
+        f"{xmltext.text(xmltext.scrub(chat.text))}</remarks>"
     )
 
 

@@ -21,8 +21,10 @@ from kyodo.cot.event import RELEASABLE_TO_NAMES
 from kyodo.cot.labelling import LABEL_TAG, label_attributes, label_element_xml
 
 if TYPE_CHECKING:
+    import xml.etree.ElementTree as ET
+
     from kyodo.cot.event import Event
-    from kyodo.cot.safexml import Span
+    from kyodo.cot.safexml import Parsed
     from kyodo.labels import Label, SchemeRegistry
 
 # One attribute of a start tag that expat accepted: white space, name, "=", quoted value.
@@ -35,14 +37,12 @@ _LABEL_NAMES = frozenset({"access", "caveat", *RELEASABLE_TO_NAMES})
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Source:
-    """The bytes an event was parsed from: `data` is its `<event>` element as received (from
-    `<event` to `</event>`), `tag_end` where the start tag ends, `content_end` where
-    `</event>` begins, `detail` where `<detail>` is (None without one); offsets into `data`."""
+    """What an event was parsed from: the parsed document (its bytes and where its elements
+    lie) and its `<detail>` element (None without one). Where the parts are is worked out only
+    when the event is passed on, so parsing pays next to nothing for it."""
 
-    data: bytes
-    tag_end: int
-    content_end: int
-    detail: Span | None
+    parsed: Parsed
+    detail: ET.Element | None
 
 
 def relabelled_xml(event: Event, label: Label, registry: SchemeRegistry) -> bytes | None:
@@ -51,23 +51,29 @@ def relabelled_xml(event: Event, label: Label, registry: SchemeRegistry) -> byte
     source = event.source
     if source is None:
         return None
-    data = source.data
+    parsed = source.parsed
+    data = parsed.data
+    root = parsed.span(parsed.root)
+    if root.inner_start == root.end:
+        return None  # <event …/>: a control event at most, never passed on
     wanted = label_attributes(label, registry)
     start_tag = _start_tag(
-        data[: source.tag_end],
+        data[root.start : root.inner_start],
         {"access": wanted.access, "caveat": wanted.caveat, _RELEASABLE: wanted.releasable_to},
     )
     # The parsed detail is the text of `<detail>` as received; only label elements leave it.
     inner = (event.detail.without(LABEL_TAG).xml + label_element_xml(label, registry)).encode()
-    span = source.detail
-    if span is None:
-        end = source.content_end
-        body = [data[source.tag_end : end], b"<detail>", inner, b"</detail>", data[end:]]
-    elif span.inner_start == span.end:  # <detail/>: open it for the label element
-        opening = _EMPTY_END.sub(b">", data[span.start : span.end])
-        body = [data[source.tag_end : span.start], opening, inner, b"</detail>", data[span.end :]]
+    content, end = root.inner_start, root.end
+    if source.detail is None:
+        at = root.inner_end
+        body = [data[content:at], b"<detail>", inner, b"</detail>", data[at:end]]
     else:
-        body = [data[source.tag_end : span.inner_start], inner, data[span.inner_end :]]
+        span = parsed.span(source.detail)
+        if span.inner_start == span.end:  # <detail/>: open it for the label element
+            opening = _EMPTY_END.sub(b">", data[span.start : span.end])
+            body = [data[content : span.start], opening, inner, b"</detail>", data[span.end : end]]
+        else:
+            body = [data[content : span.inner_start], inner, data[span.inner_end : end]]
     return b"".join([start_tag, *body])
 
 

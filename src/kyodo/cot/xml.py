@@ -19,7 +19,7 @@ from kyodo.cot.detail import EMPTY, Detail
 from kyodo.cot.errors import CotError
 from kyodo.cot.event import RELEASABLE_TO_NAMES, UNKNOWN, Event, Point, parse_time
 from kyodo.cot.passthrough import Source
-from kyodo.cot.safexml import Span, parse_xml
+from kyodo.cot.safexml import parse_xml
 
 if TYPE_CHECKING:
     import xml.etree.ElementTree as ET
@@ -85,9 +85,7 @@ def parse_event(data: bytes, *, max_bytes: int = MAX_EVENT_BYTES) -> Event:
             if name not in _HANDLED
         ),
     )
-    source = _source(parsed, detail_element)
-    if source is not None:
-        object.__setattr__(event, "source", source)
+    object.__setattr__(event, "source", Source(parsed, detail_element))
     return event
 
 
@@ -106,21 +104,6 @@ def serialise_event(event: Event, *, declaration: bool = False) -> bytes:
     detail = f"<detail>{xml}</detail>" if xml else "<detail/>"
     body = f"<event{attributes}>{point}{detail}</event>".encode()
     return DECLARATION + body if declaration else body
-
-
-def _source(parsed: Parsed, detail: ET.Element | None) -> Source | None:
-    """Where the event lies in the bytes parsed, for `kyodo.cot.passthrough`."""
-    root = parsed.span(parsed.root)
-    if root.inner_start == root.end:
-        return None  # <event …/>: a control event at most, never passed on
-    at = root.start
-    # The splitter hands over exactly one event: then its bytes need no copy.
-    data = parsed.data if (at, root.end) == (0, len(parsed.data)) else parsed.data[at : root.end]
-    span = None
-    if detail is not None:
-        d = parsed.span(detail)
-        span = Span(d.start - at, d.end - at, d.inner_start - at, d.inner_end - at)
-    return Source(data, root.inner_start - at, root.inner_end - at, span)
 
 
 def _releasability(attributes: dict[str, str]) -> str | None:

@@ -28,6 +28,12 @@ def xml_forbidden(value: str) -> bool:
     return _FORBIDDEN.search(value) is not None
 
 
+def scrub(value: str) -> str:
+    """Text with each character XML cannot carry replaced by U+FFFD, for text Kyodo did not get
+    as XML (a net message may hold control characters)."""
+    return _FORBIDDEN.sub("\ufffd", value)
+
+
 def attribute(value: str) -> str:
     """Text escaped for a double-quoted attribute; tab, CR and LF as character references so a
     reader's attribute-value normalisation gives back exactly this value."""
