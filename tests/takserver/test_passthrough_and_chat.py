@@ -238,9 +238,10 @@ async def test_net_messages_go_to_members_tak_clients_that_may_read_them(
     ]
     assert got[0].chat.room_id == "Harbor"  # type: ignore[attr-defined]
     assert got[0].uid != got[1].uid  # type: ignore[attr-defined]
-    got = await jp_tak.expect(1)
-    assert _chat_of(got[0], ctx)[2] == "Pier 3 closed & guarded"
+    await jp_tak.expect(1)
     await asyncio.gather(jp_tak.quiet(), outsider.quiet(), anonymous.quiet())
+    assert [_chat_of(e, ctx)[2] for e in jp_tak.got] == ["Pier 3 closed & guarded"]
+    assert outsider.got == anonymous.got == []
     for peer in (us_tak, jp_tak, outsider, anonymous):
         peer.close()
 
