@@ -313,3 +313,25 @@ async def test_only_new_messages_are_sent(
     await messages.delete_message(ctx, person_actor(owner, "session"), posted.message.seq)
     await peer.quiet()
     peer.close()
+
+
+async def test_a_lowered_clearance_holds_for_a_connected_client(
+    tak: TakServer, ctx: ServiceContext, operator: Actor, tmp_path: Path
+) -> None:
+    from kyodo.services import identity
+
+    await add_person(ctx, operator, "us.sender2", clearance="SECRET")
+    watcher = await add_person(ctx, operator, "us.lowered", clearance="SECRET")
+    sender = await tls(tak, tmp_path, "us.sender2", ctx, operator)
+    peer = await tls(tak, tmp_path, "us.lowered", ctx, operator)
+    await asyncio.sleep(0.2)
+    sender.send(odd_event("before", b' access="SECRET" releasableTo="USA JPN"'))
+    await peer.expect(1)
+    changes = identity.PersonChanges(clearance="UNCLASSIFIED")
+    await identity.update_person(ctx, operator, watcher.id, changes)
+    sender.send(odd_event("after", b' access="SECRET" releasableTo="USA JPN"'))
+    sender.send(odd_event("open", b' access="UNCLASSIFIED"'))
+    await peer.expect(2)
+    await peer.quiet()
+    assert [e.uid for e in peer.got] == ["before", "open"]  # type: ignore[attr-defined]
+    sender.close(), peer.close()

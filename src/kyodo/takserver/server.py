@@ -17,12 +17,13 @@ import hashlib
 import ssl
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import structlog
 
-from kyodo.bus.events import MembershipChanged, MessageChanged, TrackChanged
+from kyodo.bus.events import MembershipChanged, MessageChanged, SubjectChanged, TrackChanged
 from kyodo.cot import (
     CotError,
     Detail,
@@ -362,10 +363,16 @@ class TakServer:
         )
 
     def handle(self, event: BusEvent) -> None:
-        """The bus handler: each track change to every client that may read it; posted
-        messages and membership changes to the chat task."""
+        """The bus handler: each track change to every client that may read it; a person's new
+        clearance to their clients; posted messages and membership changes to the chat task."""
         if isinstance(event, TrackChanged):
             self._track_changed(event)
+        elif isinstance(event, SubjectChanged):
+            # A lowered clearance (or a deactivated person) holds from the next event on, not
+            # from the next connection.
+            for client in self.clients:
+                if client.actor.subject.id == event.subject.id:
+                    client.actor = replace(client.actor, subject=event.subject)
         elif isinstance(event, MembershipChanged) or (
             isinstance(event, MessageChanged) and event.kind == "posted"
         ):
