@@ -30,6 +30,9 @@ import websockets
 from rich.console import Console
 from rich.table import Table
 
+import _profile
+from _profile import Profile
+
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
@@ -900,210 +903,26 @@ class Load:
 # ---------------------------------------------------------------------------------------------
 
 
-def _py_spy() -> str | None:
-    here = Path(sys.executable).with_name("py-spy")
-    if here.exists():
-        return str(here)
-    import shutil
-
-    return shutil.which("py-spy")
-
-
-@dataclass
-class Profile:
-    backend: str
-    svg: Path
-    raw: Path
-    samples: int = 0
-    self_top: list[tuple[str, float]] = field(default_factory=list)
-    inclusive_top: list[tuple[str, float]] = field(default_factory=list)
-    packages: list[tuple[str, float]] = field(default_factory=list)
-    threads: list[tuple[str, float]] = field(default_factory=list)
-    on_stack: list[tuple[str, float]] = field(default_factory=list)
-    db_sites: list[tuple[str, float]] = field(default_factory=list)
-    idle_samples: int = 0
-    native: Path | None = None
-    native_samples: int = 0
-    native_shares: list[tuple[tuple[str, str], int]] = field(default_factory=list)
-    step: Step | None = None
-
-
-def _frame_name(frame: str) -> tuple[str, str, str]:
-    """(function (file), function (file:line), package) of a py-spy frame 'f (mod/file.py:N)'."""
-    func, _, where = frame.rpartition(" (")
-    path, _, line = where.rstrip(")").rpartition(":")
-    if not path:
-        path, line = line, ""
-    for marker in ("site-packages/", "/src/"):  # py-spy usually shortens paths already
-        if marker in path:
-            path = path.split(marker, 1)[1]
-    parts = path.split("/")
-    if parts[0] == "kyodo" and len(parts) > 2:
-        package = f"kyodo.{parts[1]}"
-    else:
-        package = parts[0].removesuffix(".py") or "?"
-    name = func or frame
-    return f"{name} ({path})", f"{name} ({path}:{line})", package
-
-
-# Leaf frames where a thread waits rather than works; py-spy (no --native) can count them as
-# active: the event loop in uvloop's epoll (Runner.run), idle aiosqlite/anyio worker threads.
-WAITING_FUNCS = frozenset({"Runner.run (asyncio/runners.py)", "Condition.wait (threading.py)"})
-WAITING_LINES = frozenset({"_connection_worker_thread (aiosqlite/core.py:59)"})
-
-
-def _native_state(stack: str) -> tuple[str, str]:
-    """(thread, state) of one thread's stack in the `--native --idle` sample."""
-    if "_connection_worker_thread" in stack:
-        if "sqlite3InvokeBusyHandler" in stack:
-            return "SQLite worker threads", "sleeping in SQLite's busy handler (write lock wait)"
-        if "aiosqlite/core.py:59" in stack:
-            return "SQLite worker threads", "idle (no query queued)"
-        return "SQLite worker threads", "running SQL"
-    if "Thread._bootstrap" in stack:
-        idle = "Condition.wait" in stack or "Queue.get" in stack
-        return "other threads", "idle" if idle else "running"
-    leaf = stack.rsplit(";", 1)[-1]
-    if "epoll" in leaf:
-        return "event loop thread", "idle in epoll"
-    if "gc_collect" in stack:
-        return "event loop thread", "running: garbage collector"
-    if "deflate" in stack:
-        return "event loop thread", "running: zlib deflate (WebSocket compression)"
-    return "event loop thread", "running"
-
-
-DB_PACKAGES = frozenset({"sqlalchemy", "aiosqlite", "asyncpg"})
-
-
-def _db_site(names: list[tuple[str, str, str]]) -> str:
-    """The Kyodo line that issued the database work of a sample (innermost Kyodo frame)."""
-    if names[0][0].startswith("Thread._bootstrap"):
-        return "SQLite worker threads (the sqlite3 C calls of every query)"
-    site = next(
-        (n[1] for n in reversed(names) if n[2].startswith("kyodo")),
-        "SQLAlchemy/driver code in a greenlet (per-statement cache key, compile, result set-up; "
-        "py-spy does not see the calling stack)",
-    )
-    if any("ping" in n[0].split(" (")[0].lower() for n in names):
-        return f"pool pre-ping at checkout, {site}"
-    return site
-
-
-def analyse_raw(profile: Profile) -> None:
-    """Self and inclusive shares from py-spy's collapsed stacks ('a;b;c count' per line)."""
-    own: Counter[str] = Counter()
-    inclusive: Counter[str] = Counter()
-    packages: Counter[str] = Counter()
-    on_stack: Counter[str] = Counter()
-    db_sites: Counter[str] = Counter()
-    threads: Counter[str] = Counter()
-    total = 0
-    for line in profile.raw.read_text(errors="replace").splitlines():
-        stack, _, count_text = line.rpartition(" ")
-        if not stack or not count_text.isdigit():
-            continue
-        count = int(count_text)
-        frames = [
-            f for f in stack.split(";") if " (" in f and not f.startswith(("process ", "thread ("))
-        ]
-        if not frames:
-            continue
-        names = [_frame_name(f) for f in frames]
-        leaf = names[-1]
-        if leaf[0] in WAITING_FUNCS or leaf[1] in WAITING_LINES:
-            profile.idle_samples += count
-            continue
-        total += count
-        root = names[0][0]
-        threads["event loop thread" if "Thread._bootstrap" not in root else "other threads"] += (
-            count
-        )
-        own[leaf[1]] += count
-        packages[leaf[2]] += count
-        for name in {n[0] for n in names}:
-            inclusive[name] += count
-        for package in {n[2] for n in names}:
-            on_stack[package] += count
-        if any(n[2] in DB_PACKAGES for n in names):
-            db_sites[_db_site(names)] += count
-    profile.samples = total
-    if total:
-        profile.threads = [(k, v / total) for k, v in threads.most_common()]
-        profile.self_top = [(k, v / total) for k, v in own.most_common(25)]
-        profile.inclusive_top = [
-            (k, v / total) for k, v in inclusive.most_common() if "(kyodo/" in k
-        ][:30]
-        profile.db_sites = [(k, v / total) for k, v in db_sites.most_common(15)]
-        profile.on_stack = [
-            (k, v / total)
-            for k, v in on_stack.most_common()
-            if k not in ("<frozen runpy>", "typer", "threading", "asyncio", "kyodo.cli")
-        ][:20]
-        profile.packages = [(k, v / total) for k, v in packages.most_common(15)]
-
-
-def analyse_native(profile: Profile) -> None:
-    """What each thread was doing in the `--native --idle` sample: running, idle, or (SQLite)
-    asleep in the busy handler waiting for another connection's write lock."""
-    if profile.native is None or not profile.native.exists():
-        return
-    found: Counter[tuple[str, str]] = Counter()
-    for line in profile.native.read_text(errors="replace").splitlines():
-        stack, _, count_text = line.rpartition(" ")
-        if count_text.isdigit():
-            found[_native_state(stack)] += int(count_text)
-    profile.native_samples = sum(found.values())
-    profile.native_shares = sorted(found.items())
-
-
 async def profile_step(load: Load, backend: str, server: Server, seconds: float) -> Profile | None:
-    spy = _py_spy()
-    if spy is None:
+    if _profile.py_spy() is None:
         console.print("[yellow]py-spy not found: no profile[/]")
         return None
-    OUT_DIR.mkdir(parents=True, exist_ok=True)
     profile = Profile(
-        backend, OUT_DIR / f"chat-profile-{backend}.svg", OUT_DIR / f"chat-profile-{backend}.txt"
+        backend,
+        OUT_DIR / f"chat-profile-{backend}.svg",
+        OUT_DIR / f"chat-profile-{backend}.txt",
+        native=OUT_DIR / f"chat-profile-{backend}-native.txt",
     )
-    duration = str(max(1, int(seconds) - 1))
-    # Blocking mode (py-spy pauses the server ~100 times a second): with --nonblocking the
-    # stacks read from a running process are less accurate.
-    common = ["--pid", str(server.pid), "--duration", duration, "--rate", "100"]
-    profile.native = OUT_DIR / f"chat-profile-{backend}-native.txt"
-    # Native unwinding of every thread pauses the server longest: a few samples a second.
-    native = [
-        *("--pid", str(server.pid), "--duration", duration, "--rate", "5", "--native", "--idle")
-    ]
-    commands = [
-        [spy, "record", "-o", str(profile.svg), *common, "--nonblocking"],  # the picture only
-        [spy, "record", "--format", "raw", "-o", str(profile.raw), *common],
-        [spy, "record", "--format", "raw", "-o", str(profile.native), *native],
-    ]
     waited = await load.wait_quiet(backend == "postgres")
-    procs = [
-        await asyncio.create_subprocess_exec(
-            *command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
-        )
-        for command in commands
-    ]
-    try:
-        await asyncio.sleep(0.5)  # let py-spy attach
-        profile.step = await load.step(backend, TARGET_RATE, seconds, quiet=False)
-        profile.step.quiet_wait = waited
-        for proc in procs:
-            _, err = await asyncio.wait_for(proc.communicate(), 60)
-            if proc.returncode:
-                console.print(f"[yellow]py-spy: {err.decode(errors='replace')[-500:]}[/]")
-    finally:
-        for proc in procs:
-            if proc.returncode is None:
-                proc.terminate()
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(proc.wait(), 10)
-    if profile.raw.exists():
-        analyse_raw(profile)
-    analyse_native(profile)
+    profile.step = await _profile.record(
+        profile,
+        server.pid,
+        seconds,
+        lambda: load.step(backend, TARGET_RATE, seconds, quiet=False),
+    )
+    profile.step.quiet_wait = waited
+    for text in profile.errors:
+        console.print(f"[yellow]{text}[/]")
     return profile
 
 
@@ -1490,26 +1309,11 @@ def markdown(results: list[BackendResult], cfg: Config, started: str, facts: lis
     return "\n".join(lines) + "\n"
 
 
-def native_lines(profile: Profile) -> list[str]:
-    per_thread: Counter[str] = Counter()
-    for (thread, _), count in profile.native_shares:
-        per_thread[thread] += count
-    return [
-        f"- {thread}: "
-        + ", ".join(
-            f"{state} {count / per_thread[thread]:.0%}"
-            for (t, state), count in sorted(profile.native_shares, key=lambda x: -x[1])
-            if t == thread
-        )
-        for thread in sorted(per_thread)
-    ]
-
-
 def profile_markdown(profile: Profile) -> list[str]:
-    lines = ["", f"### Server profile ({profile.backend}, py-spy, {profile.samples} samples)", ""]
+    intro: list[str] = []
     if profile.step is not None:
         s = profile.step
-        lines += [
+        intro += [
             f"Extra step at {s.offered:.0f}/s while sampling (not in the table): "
             f"{s.achieved:.0f} posts/s, p50 {_ms(s.lat['p50'])} ms, p99 {_ms(s.lat['p99'])} ms, "
             f"server {s.cpu['server']:.2f} cores, {_ms(s.server_ms_per_post)} ms CPU/post"
@@ -1523,41 +1327,7 @@ def profile_markdown(profile: Profile) -> list[str]:
             f"stacks: `{profile.raw.name}`.",
             "",
         ]
-    lines += [
-        "Samples by thread: "
-        + ", ".join(f"{name} {share:.1%}" for name, share in profile.threads)
-        + f" ({profile.idle_samples} idle samples left out: event loop in epoll, idle worker "
-        "threads).",
-        "",
-        "Self time by package (leaf frame):",
-        "",
-    ]
-    lines += [f"- {name}: {share:.1%}" for name, share in profile.packages]
-    if profile.native_samples:
-        lines += [
-            "",
-            f"What the threads were doing (`py-spy --native --idle`, 5 Hz, "
-            f"{profile.native_samples} thread samples):",
-            "",
-        ]
-        lines += native_lines(profile)
-    lines += ["", "Top functions, self time:", ""]
-    lines += [f"- {share:.1%} `{name}`" for name, share in profile.self_top]
-    lines += [
-        "",
-        "Database work (SQLAlchemy/driver on the stack) by the Kyodo line issuing it:",
-        "",
-    ]
-    lines += [f"- {share:.1%} `{name}`" for name, share in profile.db_sites]
-    lines += ["", "Packages on the stack (share of samples with any frame of the package):", ""]
-    lines += [f"- {name}: {share:.1%}" for name, share in profile.on_stack]
-    lines += [
-        "",
-        "Kyodo functions, inclusive (share of samples with the function on the stack):",
-        "",
-    ]
-    lines += [f"- {share:.1%} `{name}`" for name, share in profile.inclusive_top]
-    return lines
+    return _profile.profile_markdown(profile, intro)
 
 
 def plot(results: list[BackendResult], cfg: Config, path: Path) -> None:
@@ -1685,17 +1455,7 @@ def main(argv: list[str] | None = None) -> int:
     console.print(f"wrote {md.relative_to(ROOT)} and {png.relative_to(ROOT)}")
     for result in results:
         if result.profile is not None and result.profile.samples:
-            console.print(f"[bold]py-spy, {result.backend}[/] ({result.profile.samples} samples)")
-            for name, share in result.profile.self_top[:12]:
-                console.print(f"  self {share:6.1%}  {name}")
-            for name, share in result.profile.on_stack[:8]:
-                console.print(f"  on stack {share:6.1%}  {name}")
-            for name, share in result.profile.inclusive_top[:15]:
-                console.print(f"  inclusive {share:6.1%}  {name}")
-            for name, share in result.profile.db_sites[:10]:
-                console.print(f"  database {share:6.1%}  {name}")
-            for line in native_lines(result.profile):
-                console.print(f"  native {line[2:]}")
+            _profile.print_profile(result.profile, console.print)
     return 0
 
 

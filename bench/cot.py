@@ -31,6 +31,9 @@ from defusedxml import ElementTree as SafeET
 from rich.console import Console
 from rich.table import Table
 
+import _profile
+from _profile import Profile
+
 if TYPE_CHECKING:
     from collections.abc import Iterable
     from xml.etree.ElementTree import Element
@@ -83,6 +86,8 @@ TARGET_N50_IN = 1_000.0
 TARGET_N50_P99 = 20.0
 TARGET_CHURN_MS = 10.0
 TARGET_IDLE_MB = 150.0
+PROFILE_N = 50  # --profile: the issue's N = 50 target, 1,000 events/s in
+PROFILE_RATE = 1000.0
 SHARED_MACHINE = (
     "server(s) and the load generator (one asyncio process, all clients) share the same 2 cores: "
     "figures are a lower bound for a dedicated server"
@@ -123,6 +128,7 @@ class Config:
     target_name: str = "target"
     target_pids: tuple[int, ...] = ()
     deadline: float = 0.0
+    profile: bool = False  # py-spy Kyodo during an extra step (PROFILE_RATE at PROFILE_N)
 
 
 def parse_args(argv: list[str] | None = None) -> Config:
@@ -140,6 +146,12 @@ def parse_args(argv: list[str] | None = None) -> Config:
     parser.add_argument("--rates", help="aggregate events/s steps for every N, e.g. 10,100,1000")
     parser.add_argument("--step-seconds", type=float, help="seconds per load step (8)")
     parser.add_argument("--max-minutes", type=float, default=15.0, help="budget for the run")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help=f"py-spy Kyodo during an extra step at {PROFILE_RATE:g} ev/s with N={PROFILE_N} "
+        "(or the largest N run), reported apart from the tables (bench/out/cot-profile.*)",
+    )
     args = parser.parse_args(argv)
 
     quick = bool(args.quick)
@@ -187,6 +199,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
         target=target,
         target_name=args.name,
         target_pids=pids,
+        profile=bool(args.profile),
     )
 
 
@@ -400,13 +413,16 @@ class Managed:
         """The uids and callsigns the bench's clients used (for servers that keep state)."""
 
 
-def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
+def _env(extra: dict[str, str] | None = None, *, offline: bool = True) -> dict[str, str]:
+    """The environment for a peer's process: ours without Kyodo's or a venv's variables, and
+    (`offline`, everything but installing from PyPI) the dead proxy of NO_INTERNET."""
     env = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("KYODO_", "VIRTUAL_ENV", "PYTHON", "FTS_", "OTS_"))
     }
-    env.update(NO_INTERNET)
+    if offline:
+        env.update(NO_INTERNET)
     env.update(extra or {})
     return env
 
@@ -428,7 +444,13 @@ def ensure_venv(name: str, python: str, requirements: tuple[str, ...]) -> Path:
     ]
     for argv in steps:
         done = subprocess.run(  # noqa: S603
-            argv, capture_output=True, text=True, timeout=1200, check=False, env=_env()
+            # The one step that goes out: pip fetches from PyPI (the package registry).
+            argv,
+            capture_output=True,
+            text=True,
+            timeout=1200,
+            check=False,
+            env=_env(offline=False),
         )
         if done.returncode != 0:
             raise ServerError(
@@ -438,21 +460,29 @@ def ensure_venv(name: str, python: str, requirements: tuple[str, ...]) -> Path:
     return interpreter
 
 
-def find_python(minimum: tuple[int, int]) -> str:
-    """An interpreter at least `minimum`: on PATH, or one of pyenv's versions."""
+def find_python(minimum: tuple[int, int], who: str) -> str:
+    """An interpreter at least `minimum`: `python3.X` on PATH (pyenv's shims fail for versions
+    not selected, so each candidate is tried), then pyenv's installed versions."""
     candidates = [shutil.which(f"python3.{m}") for m in range(minimum[1], 16)]
-    candidates += sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.*/bin/python3")))
-    candidates += sorted(glob.glob("/usr/bin/python3.1[2-9]"))
+    pyenv = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
+    for root in dict.fromkeys((pyenv, Path("/root/.pyenv/versions"))):
+        for m in range(minimum[1], 16):
+            candidates += sorted(glob.glob(f"{root}/3.{m}*/bin/python3.{m}"))
+    candidates += sorted(glob.glob("/usr/bin/python3.1[2-9]")) if minimum >= (3, 12) else []
     check = f"import sys; sys.exit(0 if sys.version_info >= {minimum!r} else 1)"
-    for candidate in candidates:
-        if candidate and (
-            subprocess.run(  # noqa: S603
+    for candidate in dict.fromkeys(c for c in candidates if c):
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            done = subprocess.run(  # noqa: S603
                 [candidate, "-c", check], capture_output=True, check=False, timeout=30
-            ).returncode
-            == 0
-        ):
-            return candidate
-    raise ServerError(f"no Python {minimum[0]}.{minimum[1]}+ found (OpenTAKServer needs it)")
+            )
+            if done.returncode == 0:
+                return candidate
+    wanted = f"{minimum[0]}.{minimum[1]}"
+    raise ServerError(
+        f"skipped: {who} needs Python ≥ {wanted} and none was found (tried python3.{minimum[1]}"
+        f"+ on PATH and {pyenv}/3.{minimum[1]}*/bin); install one (e.g. `pyenv install "
+        f"{wanted}`) to measure it"
+    )
 
 
 class Kyodo(Managed):
@@ -539,7 +569,7 @@ class FreeTAKServer(Managed):
     name = "FreeTAKServer 2.2.1"
 
     def start(self) -> None:
-        python = ensure_venv("fts", find_python((3, 11)), FTS_REQUIREMENTS)
+        python = ensure_venv("fts", find_python((3, 11), "FreeTAKServer"), FTS_REQUIREMENTS)
         busy = [p for p in FTS_FIXED_PORTS if port_in_use(p)]
         if busy:
             raise ServerError(f"FreeTAKServer's fixed ZeroMQ ports are in use: {busy}")
@@ -617,7 +647,7 @@ class OpenTAKServer(Managed):
         self.python: Path | None = None
 
     def start(self) -> None:
-        self.python = ensure_venv("ots", find_python((3, 12)), OTS_REQUIREMENTS)
+        self.python = ensure_venv("ots", find_python((3, 12), "OpenTAKServer"), OTS_REQUIREMENTS)
         version = subprocess.run(  # noqa: S603
             [str(self.python), "-c", "import opentakserver; print(opentakserver.__version__)"],
             capture_output=True,
@@ -1354,6 +1384,7 @@ class ServerResult:
     skipped: list[str] = field(default_factory=list)
     connect_errors: Counter[str] = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
+    profile: Profile | None = None
 
 
 Plan = list[tuple[float, float, bool]]  # (events/s, seconds, churn)
@@ -1423,6 +1454,12 @@ async def measure(
         if n == max(cfg.ns) and server.pids and not churn_phase:
             result.loaded = tree_memory(server.pids)
             result.loaded_n = connected
+        if cfg.profile and not churn_phase and n == profile_n(cfg) and isinstance(server, Kyodo):
+            seconds = max(cfg.step_seconds, 10.0)
+            if time.monotonic() + seconds + 20 > cfg.deadline:
+                result.skipped.append("the profiled step: over the time budget")
+            else:
+                result.profile = await profile_step(load, server, n, senders, seconds, ready)
         await load.close_clients()
     finally:
         for text, count in load.late_errors.most_common(4):
@@ -1431,6 +1468,126 @@ async def measure(
             client.close()
         result.connect_errors.update(load.connect_errors)
         server.names_used(load.churn_names)
+
+
+# ---------------------------------------------------------------------------------------------
+# Profiling Kyodo (--profile)
+# ---------------------------------------------------------------------------------------------
+
+
+def profile_n(cfg: Config) -> int:
+    return PROFILE_N if PROFILE_N in cfg.ns else max(cfg.ns)
+
+
+async def profile_step(
+    load: Load, server: Managed, n: int, senders: int, seconds: float, ready: int
+) -> Profile:
+    """An extra step at PROFILE_RATE while py-spy samples the server (bench/_profile.py); its
+    row is kept with the profile, not in the tables (sampling slows the server)."""
+    load.step_counter += 1
+    step = Step(load.step_counter, "profiled", n, senders, PROFILE_RATE, seconds)
+    profile = Profile(
+        "Kyodo",
+        OUT_DIR / "cot-profile.svg",
+        OUT_DIR / "cot-profile.txt",
+        native=OUT_DIR / "cot-profile-native.txt",
+    )
+    await _profile.record(
+        profile, server.pids[0], seconds, lambda: load.run_step(step), categorise=cot_category
+    )
+    profile.step = load.row(step, ready)
+    return profile
+
+
+# What a sample of Kyodo's CoT path was spent on: the first category one of whose functions
+# (by name) or files (by path prefix) is on the sample's stack (anywhere, or for the last ones,
+# which are on every stack's outer frames, as its leaf); else the leaf's package.
+CATEGORIES: tuple[tuple[str, frozenset[str], tuple[str, ...], bool], ...] = (
+    (
+        "database writes (group commit, SQLAlchemy, aiosqlite)",
+        frozenset({"_write_reports", "GroupCommit._run", "GroupCommit._drain"}),
+        ("sqlalchemy/", "aiosqlite/", "sqlite3/", "kyodo/store/"),
+        False,
+    ),
+    (
+        "socket writes (CotClient._flush → transport.write → send)",
+        frozenset({"CotClient._flush", "_SelectorSocketTransport.write"}),
+        (),
+        False,
+    ),
+    (
+        "serialisation (relabelled XML / protobuf per event, label attributes and element)",
+        frozenset(
+            {
+                "Encoded.bytes_for",
+                "serialise_event",
+                "relabelled_xml",
+                "apply_label",
+                "event_to_message",
+                "frame_stream",
+                "label_attributes",
+                "label_element_xml",
+                "track_event",
+            }
+        ),
+        ("kyodo/cot/passthrough.py",),
+        False,
+    ),
+    (
+        "policy and labels (can_read, require, read_label)",
+        frozenset({"read_label", "require", "DecisionCache.can_read"}),
+        ("kyodo/policy/", "kyodo/labels/", "kyodo/cot/labelling.py"),
+        False,
+    ),
+    (
+        "parsing (stream splitting, safe XML, Event and Detail)",
+        frozenset({"CotClient.read", "XmlEventReader.feed", "parse_event"}),
+        (
+            "kyodo/cot/stream.py",
+            "kyodo/cot/safexml.py",
+            "kyodo/cot/xml.py",
+            "kyodo/cot/event.py",
+            "kyodo/cot/detail.py",
+            "kyodo/cot/tak.py",
+            "xml/",
+        ),
+        False,
+    ),
+    (
+        "fan-out (bus publish, per-client filter loop and offer, web map hub)",
+        frozenset({"TakServer._track_changed", "TakServer.handle", "CotClient.offer"}),
+        ("kyodo/bus/", "kyodo/services/live.py"),
+        False,
+    ),
+    (
+        "track service (report_track, TrackReport, Track, _position)",
+        frozenset({"TakServer._position", "TakServer._receive", "report_track"}),
+        ("kyodo/services/tracks.py", "kyodo/domain/"),
+        False,
+    ),
+    ("logging (structlog)", frozenset(), ("structlog/", "logging/"), False),
+    (
+        "socket reads (asyncio streams)",
+        frozenset({"_SelectorSocketTransport._read_ready", "StreamReader.read"}),
+        ("asyncio/streams.py",),
+        True,
+    ),
+    ("asyncio event loop (scheduling, callbacks, tasks)", frozenset(), ("asyncio/",), True),
+)
+
+
+def cot_category(names: list[_profile.Frame]) -> str:
+    split = [full.rpartition(" (") for full, _, _ in names]
+    funcs = {func for func, _, _ in split}
+    paths = {path.rstrip(")") for _, _, path in split}
+    leaf_func, _, leaf_path = split[-1]
+    for category, functions, prefixes, leaf_only in CATEGORIES:
+        if leaf_only:
+            if leaf_func in functions or leaf_path.rstrip(")").startswith(prefixes or ("\0",)):
+                return category
+        elif funcs & functions or (prefixes and any(p.startswith(prefixes) for p in paths)):
+            return category
+    return f"other ({names[-1][2]})"
 
 
 def run_server(server: Managed, cfg: Config, console: Console) -> ServerResult:
@@ -1782,6 +1939,9 @@ def write_markdown(results: list[ServerResult], cfg: Config, path: Path) -> None
         lines.append("")
     lines += ["## Targets (issue 5, Kyodo)", ""]
     lines += [f"- {t}" for t in targets(results, cfg)]
+    for res in results:
+        if res.profile is not None:
+            lines += profile_markdown(res.profile)
     lines += ["", "## Servers", ""]
     for res in results:
         lines.append(f"- **{res.name}**: {res.note or '–'}")
@@ -1806,6 +1966,22 @@ def write_markdown(results: list[ServerResult], cfg: Config, path: Path) -> None
         "",
     ]
     path.write_text("\n".join(lines))
+
+
+def profile_markdown(profile: Profile) -> list[str]:
+    intro: list[str] = []
+    row = profile.step
+    if isinstance(row, Row):
+        intro += [
+            f"An extra step at N={row.n}, {row.offered:,.0f} events/s offered ({row.senders} "
+            "senders), while py-spy sampled the server (100 Hz, blocking mode, which slows it; "
+            f"not in the tables): {row.in_rate:,.0f} events/s in, {row.deliveries_rate:,.0f} "
+            f"deliveries/s, {row.delivered_pct:.1f}% delivered, p50 {ms(row.p50)} ms, p99 "
+            f"{ms(row.p99)} ms, server {fmt(row.server_cpu, 2)} cores. Flame graph: "
+            f"`{profile.svg.name}`; collapsed stacks: `{profile.raw.name}`.",
+            "",
+        ]
+    return _profile.profile_markdown(profile, intro)
 
 
 def plot(results: list[ServerResult], cfg: Config, path: Path) -> None:
@@ -1874,6 +2050,17 @@ def save_json(results: list[ServerResult], path: Path) -> None:
                 "loaded": res.loaded.__dict__ if res.loaded else None,
                 "rows": [r.__dict__ for r in res.rows],
                 "passthrough": res.passthrough.summary(),
+                "profile": (
+                    {
+                        "samples": res.profile.samples,
+                        "step": res.profile.step.__dict__ if res.profile.step else None,
+                        "categories": res.profile.categories,
+                        "self": res.profile.self_top,
+                        "inclusive": res.profile.inclusive_top,
+                    }
+                    if res.profile is not None
+                    else None
+                ),
                 "notes": _problems(res),
             }
         )
@@ -1915,6 +2102,9 @@ def main(argv: list[str] | None = None) -> int:
     save_json(results, OUT_DIR / "cot.json")
     plot(results, cfg, OUT_DIR / "cot.png")
     console.print(f"wrote {OUT_DIR / 'cot.md'}, {OUT_DIR / 'cot.png'}")
+    for res in results:
+        if res.profile is not None:
+            _profile.print_profile(res.profile, lambda text: console.print(text, markup=False))
     return 0 if all(r.rows for r in results) else 1
 
 
