@@ -49,7 +49,7 @@ class Settings(BaseSettings):
         default=365, ge=1, description="No net keeps messages for less (records retention)."
     )
     read_cache_seconds: float = Field(
-        default=2.0,
+        default=5.0,
         ge=0,
         description="How long sessions, people and memberships read from the database are reused "
         "(0: never); changes made on another instance show within this time.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from typing import Annotated
 
@@ -73,6 +74,12 @@ def init(
 
 def _serve(settings: Settings) -> None:
     app = create_app(settings)
+    # What is loaded at start lives as long as the process: keep the collector from walking it
+    # again and again, and let short-lived request objects pile up a little longer before a
+    # collection (it ran ~10% of the event loop's time under load).
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 20, 20)
     console.print(
         f"Kyodo listening on [bold]http://{settings.host}:{settings.port}/[/] "
         f"(API docs: http://{settings.host}:{settings.port}/api/docs)"

@@ -8,6 +8,7 @@ entries it affects at once; a change made elsewhere (another instance, the CLI) 
 
 from __future__ import annotations
 
+import random
 import time
 from typing import TYPE_CHECKING, Generic, TypeVar
 
@@ -56,7 +57,10 @@ class TtlMap(Generic[K, V]):
         if len(self._entries) >= self.max_entries and key not in self._entries:
             # Cheap bound: start again rather than track recency; a refill costs one read each.
             self._entries.clear()
-        self._entries[key] = (self._clock() + self.ttl, value)
+        # Spread over the last quarter of the TTL, so entries loaded together (at start, after a
+        # change) do not all expire, and all reload, at the same moment.
+        spread = 0.75 + 0.25 * random.random()  # noqa: S311 - jitter, not a secret
+        self._entries[key] = (self._clock() + self.ttl * spread, value)
 
     def forget(self, key: K) -> None:
         self._entries.pop(key, None)
@@ -76,7 +80,7 @@ class ReadCache:
     """The hot reads; `ttl` 0 turns caching off."""
 
     def __init__(
-        self, ttl: float = 2.0, max_entries: int = 100_000, clock: Callable[[], float] | None = None
+        self, ttl: float = 5.0, max_entries: int = 100_000, clock: Callable[[], float] | None = None
     ) -> None:
         now = clock or time.monotonic
         self.sessions: TtlMap[str, SessionRecord] = TtlMap(ttl, max_entries, now)

@@ -69,6 +69,10 @@ class SqlDatabase:
             # pre_ping finds connections the server dropped (a restart) and replaces them.
             kwargs.update(pool_size=10, max_overflow=10, pool_timeout=10, pool_pre_ping=True)
             kwargs["connect_args"] = {"timeout": 5}
+        else:
+            # Enough pooled connections for a busy server's concurrent reads: an overflow
+            # connection is closed when returned, and a new one costs a thread and four PRAGMAs.
+            kwargs.update(pool_size=20, max_overflow=20, pool_timeout=10)
         self.engine = create_async_engine(url, **kwargs)
         if self.dialect == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_connect)
