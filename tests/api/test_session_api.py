@@ -143,3 +143,18 @@ async def test_a_disabled_person_cannot_log_in(
         "/api/v1/auth/login", json={"username": "alice", "password": PASSWORD}
     )
     assert response.status_code == 401
+
+
+async def test_a_person_chooses_the_ui_language_once_for_every_device(
+    ctx: ServiceContext, operator: Actor, client: httpx.AsyncClient
+) -> None:
+    await add_person(ctx, operator, "polyglot", nation="JPN", clearance="GOKUHI")
+    h = await bearer(client, "polyglot")
+    assert (await client.get("/api/v1/me", headers=h)).json()["language"] is None
+    chosen = await client.put("/api/v1/me/language", headers=h, json={"language": "en"})
+    assert chosen.status_code == 200, chosen.text
+    assert (await client.get("/api/v1/me", headers=h)).json()["language"] == "en"
+    refused = await client.put("/api/v1/me/language", headers=h, json={"language": "fr"})
+    assert refused.status_code == 422
+    assert "en, ja" in refused.text
+    assert (await client.get("/api/v1/me", headers=h)).json()["language"] == "en"

@@ -121,12 +121,18 @@ def test_japanese_ui_shows_japanese_labels_and_menus(
     expect(page.locator("#counterparts [data-org=jjoc]").first).to_contain_text("統合作戦司令部")
     expect(page.locator("#counterparts [data-org=usfj]")).to_contain_text("在日米軍")
     screenshot(page, "directory-ja")
-    # The choice is remembered: switch to English and back.
+    # The choice is remembered with the person, on any device: switch to English here, and a
+    # new browser (no cookie, Japanese locale) opens in English too; switching back there is
+    # what this browser then shows.
     page.click("#lang-switch")
     expect(page.locator("#logout")).to_have_text("Log out")
     page.goto(f"{web_server.url}/")
     expect(page.locator("#logout")).to_have_text("Log out")
-    page.click("#lang-switch")
+    elsewhere = login(new_context(locale="ja-JP"), "jp.j3")
+    expect(elsewhere.locator("#logout")).to_have_text("Log out")
+    elsewhere.click("#lang-switch")
+    expect(elsewhere.locator("#logout")).to_have_text("ログアウト")
+    page.goto(f"{web_server.url}/")
     expect(page.locator("#logout")).to_have_text("ログアウト")
     assert console_errors(page) == []
 

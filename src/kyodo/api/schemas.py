@@ -126,6 +126,10 @@ class PersonPatch(Strict):
     active: bool | None = None
 
 
+class LanguageIn(Strict):
+    language: str = Field(min_length=1, max_length=8, description="en or ja")
+
+
 class PasswordIn(Strict):
     password: str = Field(min_length=1, max_length=1024)
 
@@ -143,6 +147,7 @@ class PersonOut(BaseModel):
     org_id: str | None
     active: bool
     label: LabelOut
+    language: str | None = None
 
     @classmethod
     def of(cls, person: Person, registry: SchemeRegistry) -> PersonOut:
@@ -151,6 +156,7 @@ class PersonOut(BaseModel):
             username=person.username,
             name=person.name,
             name_ja=person.name_ja,
+            language=person.language,
             nation=person.nation,
             clearance=person.clearance,
             grants=sorted(person.grants),

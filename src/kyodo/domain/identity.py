@@ -38,6 +38,9 @@ class Org:
     sources: tuple[str, ...] = ()
 
 
+UI_LANGUAGES = ("en", "ja")  # the languages of the web UI's catalogue
+
+
 @dataclass(frozen=True, slots=True)
 class Person:
     """A person with an account: nation, clearance in their scheme, grants, roles and org."""
@@ -56,6 +59,7 @@ class Person:
     active: bool = True
     version: int = 1
     releasability_grants: frozenset[str] = field(default_factory=frozenset)
+    language: str | None = None  # the UI language the person chose (not part of the subject)
 
     def subject(self) -> Subject:
         """The person as the policy sees them."""

@@ -7,8 +7,8 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from kyodo.bus.events import SessionEnded
-from kyodo.domain.identity import Org, Person, Role
-from kyodo.errors import InvalidInput, KyodoError, NotFound
+from kyodo.domain.identity import UI_LANGUAGES, Org, Person, Role
+from kyodo.errors import InvalidInput, KyodoError, NotFound, PermissionDenied
 from kyodo.policy import Action, Resource, make_subject
 from kyodo.services import nets
 from kyodo.services.guard import audit_entry, require, require_role
@@ -396,6 +396,22 @@ async def update_person(
     if before.subject() != after.subject():
         ctx.decisions.invalidate(person_id)
         await nets.revalidate_memberships(ctx, after)
+    return after
+
+
+async def set_language(ctx: ServiceContext, actor: Actor, language: str) -> Person:
+    """A person chooses the language the web UI speaks to them (remembered on any device)."""
+    if actor.person is None:
+        raise PermissionDenied("only a person has a language")
+    if language not in UI_LANGUAGES:
+        raise InvalidInput(f"language must be one of {', '.join(UI_LANGUAGES)}")
+    async with ctx.db.transaction() as tx:
+        after = replace(await tx.people.get(actor.person.id), language=language)
+        await tx.people.update(after)
+        await tx.audit.append(
+            audit_entry(ctx, actor, "person.language", "person", after.id, language=language)
+        )
+    ctx.reads.people.forget(after.id)
     return after
 
 

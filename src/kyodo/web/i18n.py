@@ -11,7 +11,9 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from starlette.requests import HTTPConnection
 
-LANGUAGES = ("en", "ja")
+from kyodo.domain.identity import UI_LANGUAGES
+
+LANGUAGES = UI_LANGUAGES
 LANG_COOKIE = "kyodo_lang"
 
 
@@ -34,9 +36,13 @@ def translations(lang: str) -> gettext.NullTranslations:
     return gettext.GNUTranslations(compiled)
 
 
-def choose_language(conn: HTTPConnection, nation: str | None = None) -> str:
-    """The reader's language: their remembered choice, else Japanese for Japanese nationals,
-    else what the browser prefers."""
+def choose_language(
+    conn: HTTPConnection, nation: str | None = None, chosen_by_person: str | None = None
+) -> str:
+    """The reader's language: what the person chose (stored with them, so on any device), else
+    this browser's choice, else Japanese for Japanese nationals, else what the browser prefers."""
+    if chosen_by_person in LANGUAGES:
+        return chosen_by_person
     chosen = conn.cookies.get(LANG_COOKIE)
     if chosen in LANGUAGES:
         return chosen

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from kyodo.api.deps import CSRF_COOKIE, SESSION_COOKIE, client_address
 from kyodo.errors import RateLimited, Unauthenticated
 from kyodo.labels import join_all
-from kyodo.services import auth, nets, tracks
+from kyodo.services import auth, identity, nets, tracks
 from kyodo.web.i18n import LANG_COOKIE, LANGUAGES, N_, translations
 from kyodo.web.session import FormDep, context_of, optional_actor, safe_next
 from kyodo.web.templating import language_of, render_page
@@ -107,14 +107,21 @@ async def switch_language(
     request: Request,
     lang: Annotated[str, Form(max_length=8)],
     next: Annotated[str, Form(max_length=2000)] = "/",
+    csrf_token: Annotated[str | None, Form(max_length=200)] = None,
 ) -> Response:
-    """Remember the chosen language (a year, in a cookie); only a preference, so no CSRF."""
+    """Remember the chosen language: with the person when logged in (any device; the form's
+    CSRF token is checked, as for any change), and in this browser (a cookie, a year)."""
     response = RedirectResponse(safe_next(next), status_code=303)
-    if lang in LANGUAGES:
-        secure = request.app.state.settings.cookie_secure
-        response.set_cookie(
-            LANG_COOKIE, lang, max_age=ONE_YEAR, samesite="lax", secure=secure, path="/"
-        )
+    if lang not in LANGUAGES:
+        return response
+    actor = await optional_actor(request)
+    if actor is not None and actor.person is not None:
+        auth.check_csrf(actor, request.headers.get("x-csrf-token") or csrf_token)
+        await identity.set_language(context_of(request), actor, lang)
+    secure = request.app.state.settings.cookie_secure
+    response.set_cookie(
+        LANG_COOKIE, lang, max_age=ONE_YEAR, samesite="lax", secure=secure, path="/"
+    )
     return response
 
 

@@ -70,8 +70,10 @@ def vendor_script(name: str) -> str | None:
 
 def language_of(request: Request, actor: Actor | None) -> str:
     """The reader's UI language."""
-    nation = actor.person.nation if actor is not None and actor.person is not None else None
-    return choose_language(request, nation)
+    person = actor.person if actor is not None else None
+    if person is None:
+        return choose_language(request)
+    return choose_language(request, person.nation, person.language)
 
 
 def render_page(

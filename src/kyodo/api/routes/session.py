@@ -5,7 +5,15 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from kyodo.api.deps import CSRF_COOKIE, SESSION_COOKIE, Context, CurrentActor, client_address
-from kyodo.api.schemas import LoginIn, LoginOut, PasswordIn, PersonOut, TokenIn, TokenOut
+from kyodo.api.schemas import (
+    LanguageIn,
+    LoginIn,
+    LoginOut,
+    PasswordIn,
+    PersonOut,
+    TokenIn,
+    TokenOut,
+)
 from kyodo.errors import PermissionDenied
 from kyodo.services import auth, identity
 
@@ -61,6 +69,13 @@ async def me(actor: CurrentActor, ctx: Context) -> PersonOut:
     if actor.person is None:
         raise PermissionDenied("the operator has no person record")
     return PersonOut.of(actor.person, ctx.registry)
+
+
+@router.put("/me/language", response_model=PersonOut)
+async def choose_language(body: LanguageIn, actor: CurrentActor, ctx: Context) -> PersonOut:
+    """Choose the web UI's language (en, ja), remembered for you on any device."""
+    person = await identity.set_language(ctx, actor, body.language)
+    return PersonOut.of(person, ctx.registry)
 
 
 @router.put("/me/password", status_code=204)

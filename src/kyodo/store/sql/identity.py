@@ -114,6 +114,7 @@ class SqlPersonStore:
             "label_id": await self._labels.id_of(self._conn, person.label),
             "active": person.active,
             "version": person.version,
+            "language": person.language,
         }
 
     async def add(self, person: Person, password_hash: str | None) -> None:
@@ -158,6 +159,7 @@ class SqlPersonStore:
             org_id=m["org_id"],
             label=self._labels.label(m["label_id"], m["body"]),
             active=bool(m["active"]),
+            language=m["language"],
             version=m["version"],
         )
 

@@ -82,6 +82,7 @@ people = Table(
     Column("active", Boolean, nullable=False, default=True),
     Column("version", Integer, nullable=False, default=1),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("language", String(8)),  # the web UI's language the person chose; NULL: not yet
 )
 
 sessions = Table(
