@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from kyodo.api.deps import Context, CurrentActor
 from kyodo.api.labels_in import optional_label, to_label
@@ -135,7 +135,7 @@ async def list_messages(
 @router.post("/nets/{net_id}/messages", response_model=PostedOut, status_code=201)
 async def post_message(
     net_id: str, body: MessageIn, actor: CurrentActor, ctx: Context
-) -> PostedOut:
+) -> JSONResponse:
     """Post a message. 422 with the guard's findings when the text looks more sensitive than
     its label; with the may_override role, resend with `override_justification`."""
     posted = await messages.post_message(
@@ -148,9 +148,12 @@ async def post_message(
         override_justification=body.override_justification,
     )
     payload = messages.message_payload(ctx, posted.message, actor.name)
-    return PostedOut(
+    out = PostedOut(
         message=MessageOut.model_validate(payload), guard_findings=list(posted.guard_findings)
     )
+    # Built and validated once here; returned as is, not validated and encoded a second time
+    # through response_model (the hottest route: every chat message).
+    return JSONResponse(out.model_dump(mode="json"), status_code=201)
 
 
 @router.put("/messages/{seq}", response_model=MessageOut)
