@@ -160,7 +160,9 @@ def parse_args(argv: list[str] | None = None) -> Config:
         ns = tuple(int(x) for x in args.clients.split(",") if x.strip())
     default_rates = {
         10: (10.0, 100.0, 300.0, 1000.0),
-        50: (10.0, 100.0, 300.0, 1000.0),
+        # 1,200 as well: a step offered at exactly 1,000 can count 999 in (the last events of
+        # the step land after it), which says nothing about the target.
+        50: (10.0, 100.0, 300.0, 1000.0, 1200.0),
         # 250 events/s to 199 receivers is 49,750 deliveries/s: the higher steps test the
         # issue's 50,000/s target.
         200: (10.0, 50.0, 100.0, 250.0, 300.0, 500.0),
@@ -1851,8 +1853,9 @@ def targets(results: list[ServerResult], cfg: Config) -> list[str]:
         )
     n50 = [r for r in rows if r.n == 50 and r.label == "steady"]
     if n50:
-        top = max(n50, key=lambda r: r.in_rate)
-        ok = top.in_rate >= TARGET_N50_IN and top.p99 < TARGET_N50_P99
+        meeting = [r for r in n50 if r.in_rate >= TARGET_N50_IN and r.p99 < TARGET_N50_P99]
+        top = max(meeting or n50, key=lambda r: r.in_rate)
+        ok = bool(meeting)
         lines.append(
             f"{'✓' if ok else '✗'} N=50: ≥ {TARGET_N50_IN:,.0f} events/s in with p99 < "
             f"{TARGET_N50_P99:g} ms — measured {top.in_rate:,.0f}/s, p99 {ms(top.p99)} ms"
