@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -345,3 +346,31 @@ def test_installed_command_exit_codes() -> None:
     bad = run("parse", "SECRET//REL TO")
     assert (bad.returncode, bad.stdout) == (2, "")
     assert bad.stderr == "error: empty REL TO list at position 14 in 'SECRET//REL TO'\n"
+
+
+# --- the configured schemes ----------------------------------------------------------------------
+
+
+def test_schemes_from_kyodo_scheme_dirs_are_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CLI reads markings in the same schemes as the server, a deployment's own included."""
+    code, _, err = kyodo("parse", "UK SECRET//REL TO USA, GBR")
+    assert code == 2 and "error:" in err
+    doc = Path(__file__).resolve().parents[2] / "docs" / "label-schemes.md"
+    blocks = re.findall(r"```toml\n(.*?)```", doc.read_text(encoding="utf-8"), re.DOTALL)
+    gbr = next(b for b in blocks if '\npolicy = "GBR"\n' in b)  # the documented example
+    (tmp_path / "GBR.toml").write_text(gbr, encoding="utf-8")
+    monkeypatch.setenv("KYODO_SCHEME_DIRS", json.dumps([str(tmp_path)]))
+    code, out, err = kyodo("parse", "--json", "UK SECRET//REL TO USA, GBR")
+    assert (code, err) == (0, "")
+    assert json.loads(out)["policy"] == "GBR"
+
+
+def test_a_missing_scheme_folder_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KYODO_SCHEME_DIRS", json.dumps([str(tmp_path / "nowhere")]))
+    code, out, err = kyodo("parse", "SECRET")
+    assert code == 2 and out == ""
+    assert "does not exist" in err

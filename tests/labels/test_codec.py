@@ -138,6 +138,15 @@ def test_label_from_json_accepts_objects_and_markings(
             "SI is not allowed at UNCLASSIFIED",
         ),
         ({"classification": "SECRET", "releasable_to": ["USA", "XYZ"]}, "'XYZ' is not an ISO 3166"),
+        ({"classification": "SECRET", "marking": 5}, "'marking' must be a string"),
+        (
+            {"classification": "SECRET", "releasable_to": ["USA"], "marking": "UNCLASSIFIED"},
+            "'marking' 'UNCLASSIFIED' does not match the fields (SECRET//NOFORN)",
+        ),
+        (
+            {"classification": "SECRET", "releasable_to": ["USA", "JPN"], "marking": "SECRET"},
+            "does not match the fields (SECRET//REL TO USA, JPN)",
+        ),
     ],
 )
 def test_label_from_json_says_what_is_wrong(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ import typer
 from kyodo.errors import KyodoError, NoEquivalentError
 from kyodo.labels import (
     Label,
+    SchemeRegistry,
     join_all,
     label_from_xml,
     label_to_dict,
@@ -20,7 +22,8 @@ from kyodo.labels import (
     render_marking,
 )
 from kyodo.policy import Action, Resource, decide, make_subject
-from kyodo.scheme_files import default_registry
+from kyodo.scheme_files import load_registry
+from kyodo.settings import Settings
 
 app = typer.Typer(help="Security labels: parse, join, compare, render, XML, access checks.")
 
@@ -34,9 +37,27 @@ def _fail(exc: KyodoError) -> typer.Exit:
     return typer.Exit(2)
 
 
+def _registry() -> SchemeRegistry:
+    """The schemes the server uses: the shipped ones and those in KYODO_SCHEME_DIRS."""
+    try:
+        settings = Settings()
+    except ValueError as exc:
+        typer.echo(f"error: invalid settings: {exc}", err=True)
+        raise typer.Exit(2) from None
+    try:
+        return _load(tuple(settings.scheme_dirs), settings.default_policy)
+    except KyodoError as exc:
+        raise _fail(exc) from None
+
+
+@functools.cache
+def _load(folders: tuple[Path, ...], default_policy: str) -> SchemeRegistry:
+    return load_registry(folders, default_policy)
+
+
 def _parse(marking: str, policy: str | None = None) -> Label:
     try:
-        return parse_marking(marking, default_registry(), policy)
+        return parse_marking(marking, _registry(), policy)
     except KyodoError as exc:
         raise _fail(exc) from None
 
@@ -48,7 +69,7 @@ def parse_cmd(
     policy: PolicyOpt = None,
 ) -> None:
     """Print the canonical banner and portion marking (exit 2 if invalid)."""
-    registry = default_registry()
+    registry = _registry()
     label = _parse(marking, policy)
     if as_json:
         typer.echo(json.dumps(label_to_dict(label, registry), ensure_ascii=False))
@@ -62,7 +83,7 @@ def join_cmd(markings: list[str]) -> None:
     """Print the canonical marking of the join (least upper bound) of the markings."""
     labels = [_parse(m) for m in markings]
     try:
-        typer.echo(render_marking(join_all(*labels), default_registry()))
+        typer.echo(render_marking(join_all(*labels), _registry()))
     except KyodoError as exc:
         # A join across schemes can hold categories its policy cannot write (US SI in JPN).
         raise _fail(exc) from None
@@ -85,7 +106,7 @@ def render_cmd(
     portion: Annotated[bool, typer.Option("--portion", help="Portion form.")] = False,
 ) -> None:
     """Print the marking in another nation's scheme, or say why it has no equivalent."""
-    registry = default_registry()
+    registry = _registry()
     label = _parse(marking)
     try:
         typer.echo(render_marking(label, registry, scheme=scheme, portion=portion))
@@ -99,7 +120,7 @@ def render_cmd(
 @app.command("xml")
 def xml_cmd(marking: str) -> None:
     """Print the label as STANAG 4774-style XML."""
-    typer.echo(label_to_xml(_parse(marking), default_registry()), nl=False)
+    typer.echo(label_to_xml(_parse(marking), _registry()), nl=False)
 
 
 @app.command("from-xml")
@@ -107,7 +128,7 @@ def from_xml_cmd(
     file: Annotated[str, typer.Argument(help="An XML file, or - for standard input.")],
 ) -> None:
     """Read a STANAG 4774-style XML label and print its canonical marking."""
-    registry = default_registry()
+    registry = _registry()
     try:
         data = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
     except OSError as exc:
@@ -130,7 +151,7 @@ def check_cmd(
     ] = None,
 ) -> None:
     """Print whether such a reader may read the marking, with reasons (exit 0 yes, 1 no)."""
-    registry = default_registry()
+    registry = _registry()
     label = _parse(marking)
     try:
         subject = make_subject(

@@ -75,6 +75,17 @@ def label_from_json(value: object, registry: SchemeRegistry) -> Label:
         raise LabelError(
             f"'level' {value['level']!r} does not match {label.level} (level {label.rank})"
         )
+    if "marking" in value:
+        # A client may send back the object it was given; a marking edited apart from the
+        # fields must not be silently dropped, since a reader trusts the marking they see.
+        marking = value["marking"]
+        if not isinstance(marking, str):
+            raise LabelError("'marking' must be a string")
+        if parse_marking(marking, registry, policy) != label:
+            raise LabelError(
+                f"'marking' {marking!r} does not match the fields "
+                f"({render_marking(label, registry)})"
+            )
     return label
 
 
