@@ -185,6 +185,16 @@ portion = "S"
             "category token 'x' is used twice",
         ),
         (_MINIMAL + '[groups]\nANZ = ["AUS", "NZ"]\n', "'NZ' is not an ISO"),
+        # a misspelt key is an error, not a setting silently left out
+        (_MINIMAL.replace("noforn =", "nofron ="), "scheme AUS: unknown key(s) nofron"),
+        (
+            _MINIMAL.replace('portion = "S"', 'portion = "S"\naliasses = ["SEC"]'),
+            "scheme AUS: level 'SECRET': unknown key(s) aliasses",
+        ),
+        (
+            _MINIMAL + '[[categories]]\nid = "X"\nmax_levle = "SECRET"\n',
+            "scheme AUS: category 'X': unknown key(s) max_levle",
+        ),
     ],
 )
 def test_inconsistent_scheme_file_is_a_scheme_error(

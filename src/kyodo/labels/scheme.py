@@ -176,9 +176,50 @@ def _claim(index: dict[str, Any], key: str, value: object, policy: str, what: st
     index[key] = value
 
 
+_SCHEME_KEYS = frozenset(
+    {
+        "policy",
+        "name",
+        "nation",
+        "originators",
+        "levels",
+        "categories",
+        "groups",
+        "rel_to",
+        "noforn",
+        "noforn_portion",
+        "noforn_aliases",
+        "rel_block",
+    }
+)
+_LEVEL_KEYS = frozenset({"id", "rank", "banner", "portion", "aliases", "english"})
+_CATEGORY_KEYS = frozenset(
+    {"id", "kind", "block", "banner", "portion", "aliases", "min_level", "max_level", "description"}
+)
+
+
+def _only_keys(table: Mapping[str, Any], allowed: frozenset[str], where: str) -> None:
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise SchemeError(
+            f"{where}: unknown key(s) {', '.join(unknown)} (allowed: {', '.join(sorted(allowed))})"
+        )
+
+
 def scheme_from_mapping(data: Mapping[str, Any], nations: Iterable[str]) -> Scheme:
     """Build a Scheme from a parsed TOML document; SchemeError names what is wrong."""
     known = frozenset(nations)
+    # A misspelt key (`aliasess`, `max_levle`) would otherwise be dropped without a word and
+    # the scheme would mark or compare differently from what its author wrote.
+    _only_keys(data, _SCHEME_KEYS, f"scheme {data.get('policy', '?')}")
+    for lv in data.get("levels", ()):
+        if isinstance(lv, dict):
+            _only_keys(lv, _LEVEL_KEYS, f"scheme {data.get('policy', '?')}: level {lv.get('id')!r}")
+    for c in data.get("categories", ()):
+        if isinstance(c, dict):
+            _only_keys(
+                c, _CATEGORY_KEYS, f"scheme {data.get('policy', '?')}: category {c.get('id')!r}"
+            )
     try:
         policy = str(data["policy"])
         levels = tuple(
