@@ -12,9 +12,11 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from kyodo.errors import PermissionDenied
 from kyodo.services import audit
-from kyodo.services.actor import Actor
+from kyodo.services.actor import Actor, person_actor
 from kyodo.services.context import ServiceContext
+from kyodo.services.ports import AuditQuery
 from kyodo.store.sql.database import SqlDatabase
 
 from tests.support.factories import add_org, add_person
@@ -49,7 +51,7 @@ async def test_verify_passes_on_an_untouched_log(
     ctx: ServiceContext, operator: Actor, database_url: str
 ) -> None:
     await _some_history(ctx, operator)
-    report = await audit.verify_audit(ctx)
+    report = await audit.verify_audit(ctx, operator)
     assert report.ok and report.records >= 5
     code, output = _verify(database_url)
     assert code == 0 and "intact" in output
@@ -70,7 +72,7 @@ async def test_verify_reports_the_first_broken_record(
 ) -> None:
     await _some_history(ctx, operator)
     await _sql(ctx, tamper)
-    report = await audit.verify_audit(ctx)
+    report = await audit.verify_audit(ctx, operator)
     assert not report.ok and report.first_broken == seq, report
     code, output = _verify(database_url)
     assert code == 1 and f"record {seq}" in output
@@ -81,7 +83,7 @@ async def test_swapping_two_records_is_caught(ctx: ServiceContext, operator: Act
     await _sql(ctx, "UPDATE audit_log SET seq = 1000 WHERE seq = 2")
     await _sql(ctx, "UPDATE audit_log SET seq = 2 WHERE seq = 3")
     await _sql(ctx, "UPDATE audit_log SET seq = 3 WHERE seq = 1000")
-    report = await audit.verify_audit(ctx)
+    report = await audit.verify_audit(ctx, operator)
     assert not report.ok and report.first_broken == 2
 
 
@@ -105,7 +107,7 @@ APPENDER = textwrap.dedent(
 
 @pytest.mark.slow
 async def test_two_processes_appending_at_once_keep_one_chain(
-    ctx: ServiceContext, database_url: str
+    ctx: ServiceContext, operator: Actor, database_url: str
 ) -> None:
     count = 60
     procs = [
@@ -116,7 +118,7 @@ async def test_two_processes_appending_at_once_keep_one_chain(
     ]
     for proc in procs:
         assert await asyncio.wait_for(proc.wait(), timeout=120) == 0
-    report = await audit.verify_audit(ctx)
+    report = await audit.verify_audit(ctx, operator)
     assert report.ok, report
     async with ctx.db.transaction(write=False) as tx:
         records = [r async for r in tx.audit.walk()]
@@ -148,3 +150,15 @@ def test_two_servers_on_one_postgresql_keep_one_chain(database_url: str) -> None
     verify = kyodo("audit", "verify", "--database-url", database_url)
     assert verify.returncode == 0, verify.stderr
     assert "intact" in verify.stdout
+
+
+async def test_only_a_security_officer_may_verify(ctx: ServiceContext, operator: Actor) -> None:
+    """Verifying reads the whole log's shape: the same role as reading it, and the refusal is
+    audited."""
+    await add_org(ctx, operator, "org0")
+    bob = person_actor(await add_person(ctx, operator, "bob"), "api")
+    with pytest.raises(PermissionDenied):
+        await audit.verify_audit(ctx, bob)
+    page = await audit.list_audit(ctx, operator, AuditQuery(action="audit.verify"))
+    assert [(r.entry.actor, r.entry.decision) for r in page.items] == [(bob.audit_name, "deny")]
+    assert (await audit.verify_audit(ctx, operator)).ok

@@ -83,7 +83,7 @@ async def test_concurrent_posts_are_stored_with_revs_equal_to_their_audit_record
         assert record.entry.actor == next(
             a.audit_name for a in actors if a.subject.id == p.message.author_id
         )
-    report = await audit.verify_audit(ctx)
+    report = await audit.verify_audit(ctx, operator)
     assert report.ok, report
     page = await messages.list_messages(ctx, actors[0], net_id, limit=100)
     assert sorted(m["text"] for m in page) == sorted(f"status report number {i}" for i in range(40))

@@ -26,7 +26,7 @@ def verify(database_url: DatabaseOpt = None) -> None:
 
     async def work(ctx: ServiceContext) -> VerifyReport:
         with console.status("verifying the audit chain…"):
-            return await audit.verify_audit(ctx)
+            return await audit.verify_audit(ctx, operator(ctx))
 
     report = run(settings, work)
     if report.ok:

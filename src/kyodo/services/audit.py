@@ -42,8 +42,16 @@ async def list_audit(
     return Page(items, str(items[-1].seq) if more else None)
 
 
-async def verify_audit(ctx: ServiceContext) -> VerifyReport:
-    """Walk the whole chain (streamed) and report the first break."""
+async def verify_audit(ctx: ServiceContext, actor: Actor) -> VerifyReport:
+    """Walk the whole chain (streamed) and report the first break; security officers only."""
+    await require_role(
+        ctx,
+        actor,
+        Role.SECURITY_OFFICER,
+        audit_action="audit.verify",
+        object_type="audit",
+        object_id="log",
+    )
     walker = ChainWalker()
     async with ctx.db.transaction(write=False) as tx:
         async for record in tx.audit.walk():

@@ -77,7 +77,7 @@ async def security(request: Request, actor: PageActor) -> Response:
         )
     except KyodoError as exc:
         return render_error(request, actor, exc)
-    report = await audit.verify_audit(ctx)
+    report = await audit.verify_audit(ctx, actor)
     labels = _labels([*page.items, *refused, *overrides], ctx)
     return render_page(
         request,
