@@ -296,3 +296,31 @@ async def test_purge_is_for_records_officers_after_retention_only(
     ctx.clock = real_clock
     view = await client.get(f"/api/v1/nets/{net_id}/messages", headers=h["us.owner"])
     assert view.json()["items"][0]["text"] == ""
+
+
+async def test_the_read_marker_is_kept_per_member_and_only_moves_forward(
+    ctx: ServiceContext, operator: Actor, client: httpx.AsyncClient
+) -> None:
+    h = await _people(ctx, operator, client)
+    net_id = await _mixed_net(client, h)
+    posted = [(await _post(client, h["us.owner"], net_id, f"update {n}")).json() for n in range(3)]
+    url = f"/api/v1/nets/{net_id}/read"
+    assert (await client.get(url, headers=h["jp.sato"])).json() == {
+        "net_id": net_id,
+        "last_read": 0,
+    }
+    middle = posted[1]["message"]["seq"]
+    moved = await client.put(url, headers=h["jp.sato"], json={"seq": middle})
+    assert moved.status_code == 200 and moved.json()["last_read"] == middle
+    # An older tab sending an older seq does not move it back.
+    back = await client.put(url, headers=h["jp.sato"], json={"seq": 1})
+    assert back.json()["last_read"] == middle
+    # Another device of the same person sees the same marker; other members keep their own.
+    assert (await client.get(url, headers=h["jp.sato"])).json()["last_read"] == middle
+    assert (await client.get(url, headers=h["records"])).json()["last_read"] == 0
+    assert (await client.get(url, headers=h["journalist"])).status_code == 404
+    assert (await client.put(url, headers=h["journalist"], json={"seq": 5})).status_code == 404
+    admin = await client.put(url, headers=h["admin"], json={"seq": 5})
+    assert admin.status_code == 403 and "only members" in admin.text
+    bad = await client.put(url, headers=h["jp.sato"], json={"seq": -1})
+    assert bad.status_code == 422

@@ -41,11 +41,22 @@ def test_home_counts_unread_messages(web_server, new_context, login, console_err
     page = login(new_context(), "jp.sf", lang="en")
     badge = page.locator(f"#home-nets li[data-net='{net_id}'] .unread")
     expect(badge).to_have_text("3 unread")
-    page.click(f"#home-nets li[data-net='{net_id}'] a")
+    with page.expect_response(
+        lambda r: r.url.endswith(f"/api/v1/nets/{net_id}/read") and r.request.method == "PUT"
+    ) as marked:
+        page.click(f"#home-nets li[data-net='{net_id}'] a")
+    assert marked.value.ok
     page.wait_for_selector("#chat[data-live=true]")
     page.goto(f"{web_server.url}/")
     expect(page.locator(f"#home-nets li[data-net='{net_id}'] .unread")).to_be_hidden()
     assert console_errors(page) == []
+    # The marker is kept by the server: another device of the same person agrees.
+    tablet = login(new_context(), "jp.sf", lang="en")
+    expect(tablet.locator(f"#home-nets li[data-net='{net_id}']")).to_be_visible()
+    expect(tablet.locator(f"#home-nets li[data-net='{net_id}'] .unread")).to_be_hidden()
+    api.post(f"/api/v1/nets/{net_id}/messages", json={"text": "One more"}).raise_for_status()
+    tablet.reload()
+    expect(tablet.locator(f"#home-nets li[data-net='{net_id}'] .unread")).to_have_text("1 unread")
 
 
 def test_tablet_width_and_keyboard(web_server, new_context, login, screenshot, console_errors):

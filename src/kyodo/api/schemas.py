@@ -276,6 +276,15 @@ class NetOut(BaseModel):
         )
 
 
+class ReadMarkerIn(Strict):
+    seq: int = Field(ge=0, le=2**31 - 1, description="The last message seq you have seen.")
+
+
+class ReadMarkerOut(BaseModel):
+    net_id: str
+    last_read: int
+
+
 class MemberIn(Strict):
     person_id: str = Field(min_length=1, max_length=64)
     role: str = Field(default="member", pattern="^(owner|member|read_only)$")

@@ -55,6 +55,7 @@ class Member:
     person_id: str
     role: NetRole
     added_at: datetime
+    last_read: int = 0  # seq of the last message the member has seen in the net
 
 
 @dataclass(frozen=True, slots=True)

@@ -155,6 +155,35 @@ async def list_my_nets(ctx: ServiceContext, actor: Actor) -> Sequence[Net]:
         return await tx.nets.list_for(actor.subject.id)
 
 
+async def mark_read(ctx: ServiceContext, actor: Actor, net_id: str, seq: int) -> int:
+    """Move the actor's read marker in a net forward to `seq`; the marker, kept with the
+    membership, gives the unread counts on every device the person uses."""
+    if seq < 0:
+        raise InvalidInput("seq must be 0 or more")
+    _, member = await _net_for(ctx, actor, net_id, cached=True)
+    if member is None:
+        raise PermissionDenied("only members keep a read marker in a net")
+    async with ctx.db.transaction() as tx:
+        marker = await tx.nets.mark_read(net_id, actor.subject.id, seq)
+    if marker is None:  # removed from the net since the cached look-up
+        raise PermissionDenied("only members keep a read marker in a net")
+    return marker
+
+
+async def read_marker(ctx: ServiceContext, actor: Actor, net_id: str) -> int:
+    """The seq of the last message the actor has seen in a net of theirs."""
+    _, member = await _net_for(ctx, actor, net_id)
+    if member is None:
+        raise PermissionDenied("only members keep a read marker in a net")
+    return member.last_read
+
+
+async def read_markers(ctx: ServiceContext, actor: Actor) -> dict[str, int]:
+    """The seq of the last message the actor has seen, per net they belong to."""
+    async with ctx.db.transaction(write=False) as tx:
+        return {m.net_id: m.last_read for m in await tx.nets.memberships(actor.subject.id)}
+
+
 async def list_members(ctx: ServiceContext, actor: Actor, net_id: str) -> Sequence[Member]:
     """The members of a net the actor belongs to."""
     await _net_for(ctx, actor, net_id)

@@ -238,6 +238,7 @@ async def _chat(request: Request, net_id: str, actor: Actor) -> Response:
         members=member_rows,
         is_owner=is_owner,
         read_only=mine is not None and mine.role is NetRole.READ_ONLY,
+        last_read=mine.last_read if mine is not None else None,
         candidates=candidates,
         composer_labels=[
             (lb, view(lb, ctx.registry, lang)) for lb in composer_labels(ctx, actor, net)

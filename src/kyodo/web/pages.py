@@ -133,6 +133,7 @@ async def home(request: Request) -> Response:
         return render_page(request, "login.html", actor=None, next="/", error=None)
     ctx = context_of(request)
     my_nets = await nets.list_my_nets(ctx, actor)
+    seen = await nets.read_markers(ctx, actor)
     feeds = {f.id: f.name for f in await tracks.list_feeds(ctx, actor)}
     live = await tracks.list_tracks(ctx, actor, limit=5000)
     # A track may be readable in a feed whose entry label the person cannot read as a whole.
@@ -148,6 +149,7 @@ async def home(request: Request) -> Response:
         page_label=page_label,
         active="home",
         nets=my_nets,
+        seen=seen,
         track_total=len(live),
         by_feed=sorted(by_feed.items()),
         by_affiliation=sorted(by_affiliation.items(), key=lambda kv: -kv[1]),

@@ -24,6 +24,8 @@ from kyodo.api.schemas import (
     NetOut,
     NetPatch,
     PostedOut,
+    ReadMarkerIn,
+    ReadMarkerOut,
     VersionOut,
 )
 from kyodo.domain.nets import NetRole
@@ -114,6 +116,22 @@ async def add_member(net_id: str, body: MemberIn, actor: CurrentActor, ctx: Cont
 async def remove_member(net_id: str, person_id: str, actor: CurrentActor, ctx: Context) -> None:
     """Remove a member (owners, admins) or leave (yourself)."""
     await nets.remove_member(ctx, actor, net_id, person_id)
+
+
+@router.get("/nets/{net_id}/read", response_model=ReadMarkerOut)
+async def get_read_marker(net_id: str, actor: CurrentActor, ctx: Context) -> ReadMarkerOut:
+    """The seq of the last message you have seen in a net of yours (0: none yet)."""
+    marker = await nets.read_marker(ctx, actor, net_id)
+    return ReadMarkerOut(net_id=net_id, last_read=marker)
+
+
+@router.put("/nets/{net_id}/read", response_model=ReadMarkerOut)
+async def mark_read(
+    net_id: str, body: ReadMarkerIn, actor: CurrentActor, ctx: Context
+) -> ReadMarkerOut:
+    """Move your read marker forward (never back): unread counts follow you to any device."""
+    marker = await nets.mark_read(ctx, actor, net_id, body.seq)
+    return ReadMarkerOut(net_id=net_id, last_read=marker)
 
 
 @router.get("/nets/{net_id}/messages", response_model=MessagePage)

@@ -147,6 +147,15 @@ class SqlNetStore:
         ).first()
         return None if row is None else _member(row)
 
+    async def mark_read(self, net_id: str, person_id: str, seq: int) -> int | None:
+        """Move the member's read marker forward to `seq` (never back); None if not a member."""
+        where = and_(net_members.c.net_id == net_id, net_members.c.person_id == person_id)
+        await self._conn.execute(
+            update(net_members).where(where, net_members.c.last_read < seq).values(last_read=seq)
+        )
+        found = (await self._conn.execute(select(net_members.c.last_read).where(where))).first()
+        return None if found is None else int(found[0])
+
     async def members(self, net_id: str) -> Sequence[Member]:
         rows = await self._conn.execute(
             select(net_members)
@@ -164,7 +173,9 @@ class SqlNetStore:
 
 def _member(row: Row[Any]) -> Member:
     m = row._mapping
-    return Member(m["net_id"], m["person_id"], NetRole(m["role"]), _required(m["added_at"]))
+    return Member(
+        m["net_id"], m["person_id"], NetRole(m["role"]), _required(m["added_at"]), m["last_read"]
+    )
 
 
 class SqlMessageStore:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 
 metadata = MetaData(
@@ -142,6 +143,8 @@ net_members = Table(
     Column("person_id", String(64), ForeignKey("people.id"), primary_key=True),
     Column("role", String(16), nullable=False),
     Column("added_at", DateTime(timezone=True), nullable=False),
+    # The seq of the last message the member has seen here (unread counts on any device).
+    Column("last_read", Integer, nullable=False, server_default=text("0")),
 )
 Index("ix_net_members_person", net_members.c.person_id)
 

@@ -1,4 +1,5 @@
-// Home page: unread counts per net (messages after the last one this person saw there).
+// Home page: unread counts per net (messages after the last one this person saw there, a
+// marker the server keeps with the membership, so it is the same on every device).
 import { getJSON } from "./api.js";
 import { t } from "./i18n.js";
 
@@ -7,7 +8,7 @@ if (list) {
   const person = list.dataset.person;
   for (const item of list.querySelectorAll("li[data-net]")) {
     const net = item.dataset.net;
-    const seen = Number(localStorage.getItem(`kyodo.seen.${person}.${net}`) || 0);
+    const seen = Number(item.dataset.seen || 0);
     getJSON(`/api/v1/nets/${encodeURIComponent(net)}/messages?after=${seen}&limit=500`)
       .then((page) => {
         const count = page.items.filter((m) => !m.deleted && m.author_id !== person).length;

@@ -139,13 +139,23 @@ async function upsert(message) {
   markSeen();
 }
 
+// The read marker lives with the membership on the server, so unread counts are the same on
+// every device; it is sent at most every 2 s. Administrators reading a net they are not a member
+// of keep none.
+let seenSent = chat.dataset.lastRead === "" ? null : Number(chat.dataset.lastRead);
+let seenTimer = null;
+
 function markSeen() {
+  if (seenSent === null || seenTimer !== null) return;
   const highest = Math.max(0, ...messages.keys());
-  try {
-    localStorage.setItem(`kyodo.seen.${me}.${netId}`, String(highest));
-  } catch (err) {
-    console.warn("unread marker:", err);
-  }
+  if (highest <= seenSent) return;
+  seenSent = highest;
+  putJSON(`/api/v1/nets/${encodeURIComponent(netId)}/read`, { seq: highest })
+    .catch((err) => console.warn("read marker:", err));
+  seenTimer = setTimeout(() => {
+    seenTimer = null;
+    markSeen();
+  }, 2000);
 }
 
 function hide(seq) {
