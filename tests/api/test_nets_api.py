@@ -324,3 +324,32 @@ async def test_the_read_marker_is_kept_per_member_and_only_moves_forward(
     assert admin.status_code == 403 and "only members" in admin.text
     bad = await client.put(url, headers=h["jp.sato"], json={"seq": -1})
     assert bad.status_code == 422
+
+
+async def test_a_reply_across_schemes_carries_a_writable_join(
+    ctx: ServiceContext, operator: Actor, client: httpx.AsyncClient
+) -> None:
+    """A JPN-marked reply to a US SI message: the join holds SI, which only the US scheme
+    writes, so the reply is stored and shown in it (not refused as unwritable)."""
+    h = await _people(ctx, operator, client)
+    created = await client.post(
+        "/api/v1/nets",
+        headers=h["us.owner"],
+        json={**MIXED, "name": "SI cell", "ceiling": "TOP SECRET//SI//REL TO USA, JPN"},
+    )
+    assert created.status_code == 201, created.text
+    net_id = created.json()["id"]
+    parent = await _post(client, h["us.owner"], net_id, "Take it", "SECRET//SI//REL TO USA, JPN")
+    assert parent.status_code == 201, parent.text
+    reply = await client.post(
+        f"/api/v1/nets/{net_id}/messages",
+        headers=h["us.owner"],
+        json={
+            "text": "Understood",
+            "label": "極秘//提供先 JPN、USA",
+            "reply_to": parent.json()["message"]["seq"],
+        },
+    )
+    assert reply.status_code == 201, reply.text
+    label = reply.json()["message"]["label"]
+    assert (label["policy"], label["marking"]) == ("USA", "SECRET//SI//REL TO USA, JPN")

@@ -122,9 +122,19 @@ def test_join(markings: list[str], joined: str) -> None:
     assert kyodo("join", *markings) == (0, joined + "\n", "")
 
 
+def test_join_is_written_in_a_scheme_that_can_express_it() -> None:
+    # US SI joined with a higher Japanese label is a JPN label holding SI, which JPN cannot
+    # write: it is written in the US scheme, which has both TOP SECRET's rank and SI.
+    assert kyodo("join", "SECRET//SI//REL TO USA, JPN", "機密//提供先 USA、JPN") == (
+        0,
+        "TOP SECRET//SI//REL TO USA, JPN\n",
+        "",
+    )
+
+
 def test_join_that_no_marking_can_express_is_an_error_not_a_crash() -> None:
-    # US SI joined with a higher Japanese label is a JPN label holding SI, which JPN cannot write
-    code, out, err = kyodo("join", "SECRET//SI//REL TO USA, JPN", "機密//提供先 USA、JPN")
+    # SI (US) with 特定秘密 (JPN): no one scheme has both compartments.
+    code, out, err = kyodo("join", "SECRET//SI//REL TO USA, JPN", "機密//特定秘密//提供先 USA、JPN")
     assert (code, out) == (2, "")
     assert "error: scheme JPN has no equivalent for category SI" in err
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from kyodo.errors import LabelError, MarkingError
+from kyodo.errors import LabelError, MarkingError, NoEquivalentError
 from kyodo.labels import (
     SchemeRegistry,
     label_from_json,
@@ -201,3 +201,24 @@ def test_fit_drops_notes_a_joined_level_does_not_allow() -> None:
     assert parse_marking(marking, registry) == fitted
     kept = parse_marking("SECRET//REL TO USA, JPN//EXERCISE", registry)
     assert registry.fit(kept) is kept
+
+
+def test_fit_rewrites_a_join_its_scheme_cannot_write_in_one_that_can() -> None:
+    """JPN 極秘 joined with US SECRET//SI keeps the JPN policy (ties sort), but JPN has no SI."""
+    from kyodo.labels import join_all, parse_marking, render_marking
+    from kyodo.scheme_files import default_registry
+
+    registry = default_registry()
+    joined = join_all(
+        parse_marking("極秘//提供先 JPN、USA", registry),
+        parse_marking("SECRET//SI//REL TO USA, JPN", registry),
+    )
+    assert joined.policy == "JPN"
+    with pytest.raises(NoEquivalentError):
+        render_marking(joined, registry)
+    fitted = registry.fit(joined)
+    assert fitted.policy == "USA" and fitted.equivalent(joined)
+    assert render_marking(fitted, registry) == "SECRET//SI//REL TO USA, JPN"
+    # A label its scheme can write is left as it is.
+    plain = parse_marking("極秘//提供先 JPN、USA", registry)
+    assert registry.fit(plain) is plain

@@ -236,3 +236,32 @@ def test_json_and_xml_round_trip(label: Label) -> None:
     assert label_from_json(as_dict, REGISTRY) == label
     assert label_from_json(as_dict["marking"], REGISTRY) == label
     assert label_from_xml(label_to_xml(label, REGISTRY), REGISTRY) == label
+
+
+# --- fit: a join made writable ------------------------------------------------------------------
+
+
+@FAST
+@given(labels(), labels(), subjects())
+def test_fit_keeps_every_decision_and_makes_the_join_writable(
+    a: Label, b: Label, reader: Subject
+) -> None:
+    joined = a.join(b)
+    fitted = REGISTRY.fit(joined)
+    assert fitted.equivalent(joined)
+    assert may_read(reader, fitted) == may_read(reader, joined)
+    writable = [
+        policy
+        for policy, scheme in REGISTRY.schemes.items()
+        if any(lv.rank == joined.rank for lv in scheme.levels)
+        and all(
+            (cat := scheme.category(c)) is not None
+            and cat.kind is CategoryKind.RESTRICTIVE
+            and cat.allowed_at(joined.rank)
+            for c in joined.restrictive
+        )
+    ]
+    note(f"joined={joined} fitted={fitted} writable in {writable}")
+    if writable:
+        banner = render_marking(fitted, REGISTRY)
+        assert parse_marking(banner, REGISTRY).equivalent(fitted)

@@ -83,7 +83,8 @@ def join_cmd(markings: list[str]) -> None:
     """Print the canonical marking of the join (least upper bound) of the markings."""
     labels = [_parse(m) for m in markings]
     try:
-        typer.echo(render_marking(join_all(*labels), _registry()))
+        registry = _registry()
+        typer.echo(render_marking(registry.fit(join_all(*labels)), registry))
     except KyodoError as exc:
         # A join across schemes can hold categories its policy cannot write (US SI in JPN).
         raise _fail(exc) from None

@@ -125,7 +125,7 @@ def read_label(event: Event, registry: SchemeRegistry) -> LabelReading:
             labels = [label_from_element(e, registry) for e in found]
         except LabelError as exc:
             raise CotError(f"the label element of {event.uid!r}: {exc.message}") from None
-        element = join_all(*labels)
+        element = registry.fit(join_all(*labels))
         if len(set(labels)) > 1:
             notes.append(
                 f"{len(labels)} differing label elements, joined: {_show(element, registry)}"

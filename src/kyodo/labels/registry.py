@@ -84,22 +84,66 @@ class SchemeRegistry:
         return Label(scheme.policy, lv.id, lv.rank, restrictive_ids, rel, informative_ids)
 
     def fit(self, label: Label) -> Label:
-        """The label without informative notes its scheme does not allow at its level (FOUO
-        after a join raised an UNCLASSIFIED//FOUO label to SECRET): notes are never enforced,
-        so dropping them changes no decision and keeps the label writable as a marking."""
+        """The label made writable as a marking, meaning the same for every decision.
+
+        A join can build a label its own scheme cannot write: JPN 極秘 joined with a US
+        SECRET//SI label keeps the JPN policy (the tie goes to the policy that sorts first, so
+        that join stays commutative) but JPN has no SI. Such a label is re-expressed in a scheme
+        with a level of the same rank and every restrictive category (USA here). Informative
+        notes the scheme does not have, or does not allow at the label's level, are dropped
+        (FOUO after a join raised an UNCLASSIFIED//FOUO label to SECRET): notes are never
+        enforced, so no decision changes.
+        """
         scheme = self.schemes.get(label.policy)
-        if scheme is None or not label.informative:
+        if scheme is None:
+            return label
+        if not self._writes_restrictive(scheme, label):
+            other = next(
+                (
+                    s
+                    for _, s in sorted(self.schemes.items())
+                    if s.policy != label.policy and self._writes_restrictive(s, label)
+                ),
+                None,
+            )
+            if other is not None:
+                level = next(lv for lv in other.levels if lv.rank == label.rank)
+                scheme = other
+                label = Label(
+                    other.policy,
+                    level.id,
+                    level.rank,
+                    label.restrictive,
+                    label.releasable_to,
+                    label.informative,
+                )
+        if not label.informative:
             return label
         kept = frozenset(
             c
             for c in label.informative
-            if (cat := scheme.category(c)) is None or cat.allowed_at(label.rank)
+            if (cat := scheme.category(c)) is not None and cat.allowed_at(label.rank)
         )
         if kept == label.informative:
             return label
         return Label(
             label.policy, label.level, label.rank, label.restrictive, label.releasable_to, kept
         )
+
+    @staticmethod
+    def _writes_restrictive(scheme: Scheme, label: Label) -> bool:
+        """The scheme has a level of the label's rank and allows every restrictive category."""
+        if not any(lv.rank == label.rank for lv in scheme.levels):
+            return False
+        for category_id in label.restrictive:
+            category = scheme.category(category_id)
+            if (
+                category is None
+                or category.kind is not CategoryKind.RESTRICTIVE
+                or not category.allowed_at(label.rank)
+            ):
+                return False
+        return True
 
     def expand_nations(self, scheme: Scheme, codes: Iterable[str]) -> set[str]:
         """Nation codes with the scheme's groups (FVEY, NATO…) expanded; LabelError if unknown."""

@@ -446,7 +446,7 @@ async def export_net(
                     "audit_refs": audit_refs,
                 }
             )
-    banner = render_marking(join_all(*labels), ctx.registry)
+    banner = render_marking(ctx.registry.fit(join_all(*labels)), ctx.registry)
     async with ctx.db.transaction() as tx:
         record = await tx.audit.append(
             audit_entry(

@@ -55,6 +55,7 @@ def _render(label: Label, registry: SchemeRegistry, scheme: str | None, portion:
 
 def view(label: Label, registry: SchemeRegistry, lang: str) -> LabelView:
     """The label in the reader's scheme (the original kept for a tooltip)."""
+    label = registry.fit(label)  # a page's join may hold what its own scheme cannot write
     scheme = SCHEME_OF_LANGUAGE.get(lang)
     return LabelView(
         banner=_render(label, registry, scheme, portion=False),

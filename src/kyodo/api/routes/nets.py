@@ -146,7 +146,7 @@ async def list_messages(
     found = await messages.list_messages(ctx, actor, net_id, after=after, limit=limit)
     items = [MessageOut.model_validate(m) for m in found]
     labels = [to_label(ctx, m["label"]) for m in found]
-    banner = LabelOut.of(join_all(*labels), ctx.registry) if labels else None
+    banner = LabelOut.of(ctx.registry.fit(join_all(*labels)), ctx.registry) if labels else None
     return MessagePage(items=items, banner=banner)
 
 
