@@ -70,3 +70,35 @@ def test_time_is_covered_by_the_hash() -> None:
     records = _chain(3)
     records[1] = replace(records[1], time="2020-01-01T00:00:00.000000Z")
     assert verify_chain(records).first_broken == 2
+
+
+def test_the_report_gives_the_head_to_keep_as_an_anchor() -> None:
+    records = _chain(10)
+    report = verify_chain(records)
+    assert (report.head_seq, report.head_hash) == (10, records[-1].hash)
+    assert verify_chain(records, {10: records[-1].hash, 3: records[2].hash}).ok
+
+
+def test_cutting_off_the_newest_records_is_caught_only_with_an_anchor() -> None:
+    records = _chain(10)
+    anchor = {10: records[-1].hash}
+    truncated = records[:7]
+    assert verify_chain(truncated).ok  # the chain alone cannot tell
+    report = verify_chain(truncated, anchor)
+    assert not report.ok and report.first_broken == 8
+    assert "records 8..10 (at least) were deleted" in report.reason
+
+
+def test_a_rebuilt_tail_does_not_match_the_anchor() -> None:
+    records = _chain(10)
+    anchor = {8: records[7].hash}
+    # Records 8.. deleted and new ones sealed in their place: a consistent chain, another hash.
+    forged = records[:7]
+    prev = forged[-1].hash
+    for seq in (8, 9):
+        entry = replace(records[seq - 1].entry, actor="cover story")
+        forged.append(seal(seq, records[seq - 1].time, entry, prev))
+        prev = forged[-1].hash
+    assert verify_chain(forged).ok
+    report = verify_chain(forged, anchor)
+    assert not report.ok and report.first_broken == 8 and "not the one anchored" in report.reason

@@ -35,10 +35,10 @@ async def _sql(ctx: ServiceContext, statement: str) -> None:
         await conn.execute(text(statement))
 
 
-def _verify(url: str) -> tuple[int, str]:
+def _verify(url: str, *args: str) -> tuple[int, str]:
     # A real process: the CLI runs its own event loop, as an operator would.
     result = subprocess.run(
-        [sys.executable, "-m", "kyodo", "audit", "verify", "--database-url", url],
+        [sys.executable, "-m", "kyodo", "audit", "verify", "--database-url", url, *args],
         capture_output=True,
         text=True,
         timeout=120,
@@ -162,3 +162,22 @@ async def test_only_a_security_officer_may_verify(ctx: ServiceContext, operator:
     page = await audit.list_audit(ctx, operator, AuditQuery(action="audit.verify"))
     assert [(r.entry.actor, r.entry.decision) for r in page.items] == [(bob.audit_name, "deny")]
     assert (await audit.verify_audit(ctx, operator)).ok
+
+
+async def test_the_cli_prints_the_head_and_an_anchor_catches_a_cut_off_tail(
+    ctx: ServiceContext, operator: Actor, database_url: str
+) -> None:
+    await _some_history(ctx, operator)
+    code, output = _verify(database_url)
+    assert code == 0
+    head = output.split("head: ")[1].split()[0]
+    seq, _, digest = head.partition(":")
+    assert int(seq) >= 5 and len(digest) == 64
+    code, output = _verify(database_url, "--anchor", head)
+    assert code == 0, output
+    # The newest records deleted: the chain that is left is consistent, the anchor is past it.
+    await _sql(ctx, "DELETE FROM audit_log WHERE seq >= 3")
+    code, output = _verify(database_url, "--anchor", head)
+    assert code == 1 and "were deleted" in output, output
+    code, output = _verify(database_url, "--anchor", "twelve")
+    assert code == 2 and "expected SEQ:HASH" in output

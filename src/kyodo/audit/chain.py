@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Mapping
 
 GENESIS_HASH = "0" * 64
 
@@ -88,15 +88,20 @@ class VerifyReport:
     records: int
     first_broken: int | None = None
     reason: str = ""
+    head_seq: int = 0  # the last record: kept outside the database, it is an anchor
+    head_hash: str = ""
 
 
 class ChainWalker:
     """Checks records one at a time, in sequence order, so a long log is verified streaming."""
 
-    def __init__(self) -> None:
+    def __init__(self, anchors: Mapping[int, str] | None = None) -> None:
         self.expected_seq = 1
         self.prev = GENESIS_HASH
         self.count = 0
+        # Anchors (seq → hash) noted outside the database earlier: the chain alone cannot show
+        # that its newest records were cut off, an anchor past the end can.
+        self.anchors = dict(anchors or {})
 
     def step(self, record: AuditRecord) -> VerifyReport | None:
         """None if the record fits the chain, else the report of the first break."""
@@ -115,18 +120,32 @@ class ChainWalker:
             return VerifyReport(False, self.count, record.seq, why)
         if record_hash(record.seq, record.time, record.entry, record.prev_hash) != record.hash:
             return VerifyReport(False, self.count, record.seq, f"record {record.seq} was edited")
+        anchored = self.anchors.get(record.seq)
+        if anchored is not None and anchored != record.hash:
+            why = f"record {record.seq} is not the one anchored (hash {anchored[:16]}…): replaced"
+            return VerifyReport(False, self.count, record.seq, why)
         self.prev = record.hash
         self.expected_seq += 1
         return None
 
     def report(self) -> VerifyReport:
         """The report once every record has been stepped through without a break."""
-        return VerifyReport(True, self.count)
+        head = self.expected_seq - 1
+        beyond = [seq for seq in self.anchors if seq > head]
+        if beyond:
+            why = (
+                f"the log ends at record {head} but record {max(beyond)} was anchored: "
+                f"records {head + 1}..{max(beyond)} (at least) were deleted"
+            )
+            return VerifyReport(False, self.count, head + 1, why, head, self.prev)
+        return VerifyReport(True, self.count, head_seq=head, head_hash=self.prev)
 
 
-def verify_chain(records: Iterable[AuditRecord]) -> VerifyReport:
+def verify_chain(
+    records: Iterable[AuditRecord], anchors: Mapping[int, str] | None = None
+) -> VerifyReport:
     """Walk records in sequence order; report the first edited, deleted or reordered one."""
-    walker = ChainWalker()
+    walker = ChainWalker(anchors)
     for record in records:
         broken = walker.step(record)
         if broken is not None:

@@ -20,20 +20,54 @@ DatabaseOpt = Annotated[
 
 
 @app.command("verify")
-def verify(database_url: DatabaseOpt = None) -> None:
+def verify(
+    anchor: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--anchor",
+            metavar="SEQ:HASH",
+            help="The head an earlier verify printed, kept outside the database: catches the "
+            "newest records being deleted (repeat for several).",
+        ),
+    ] = None,
+    database_url: DatabaseOpt = None,
+) -> None:
     """Walk the chain; report the first edited, deleted or reordered record (exit 1)."""
+    anchors = _anchors(anchor or [])
     settings = settings_with(database_url)
 
     async def work(ctx: ServiceContext) -> VerifyReport:
         with console.status("verifying the audit chain…"):
-            return await audit.verify_audit(ctx, operator(ctx))
+            return await audit.verify_audit(ctx, operator(ctx), anchors)
 
     report = run(settings, work)
     if report.ok:
         console.print(f"audit chain intact: {report.records} records")
+        console.print(
+            f"head: {report.head_seq}:{report.head_hash} (keep it outside this server and pass "
+            "it as --anchor next time)"
+        )
         return
     errors.print(f"[red]audit chain broken at record {report.first_broken}[/]: {report.reason}")
     raise typer.Exit(1)
+
+
+def _anchors(values: list[str]) -> dict[int, str]:
+    anchors: dict[int, str] = {}
+    for value in values:
+        seq, _, digest = value.partition(":")
+        digest = digest.strip().lower()
+        if (
+            not seq.strip().isdigit()
+            or len(digest) != 64
+            or not all(c in "0123456789abcdef" for c in digest)
+        ):
+            errors.print(
+                f"[red]error:[/] --anchor {value!r}: expected SEQ:HASH, e.g. 42:<64 hex digits>"
+            )
+            raise typer.Exit(2)
+        anchors[int(seq)] = digest
+    return anchors
 
 
 @app.command("export")

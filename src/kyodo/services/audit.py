@@ -10,7 +10,7 @@ from kyodo.services.guard import require_role
 from kyodo.services.identity import Page, _limit
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Mapping
 
     from kyodo.audit.chain import AuditRecord
     from kyodo.services.actor import Actor
@@ -42,8 +42,12 @@ async def list_audit(
     return Page(items, str(items[-1].seq) if more else None)
 
 
-async def verify_audit(ctx: ServiceContext, actor: Actor) -> VerifyReport:
-    """Walk the whole chain (streamed) and report the first break; security officers only."""
+async def verify_audit(
+    ctx: ServiceContext, actor: Actor, anchors: Mapping[int, str] | None = None
+) -> VerifyReport:
+    """Walk the whole chain (streamed) and report the first break; security officers only.
+    `anchors` (seq → hash, heads of earlier runs kept outside the database) also catch the
+    newest records cut off."""
     await require_role(
         ctx,
         actor,
@@ -52,7 +56,7 @@ async def verify_audit(ctx: ServiceContext, actor: Actor) -> VerifyReport:
         object_type="audit",
         object_id="log",
     )
-    walker = ChainWalker()
+    walker = ChainWalker(anchors)
     async with ctx.db.transaction(write=False) as tx:
         async for record in tx.audit.walk():
             broken = walker.step(record)
