@@ -77,6 +77,8 @@ def test_json_is_one_object() -> None:
         "minimum",
         "above_label",
         "explanation",
+        "rule_name_ja",
+        "explanation_ja",
     }
 
 

@@ -158,9 +158,11 @@ def test_the_result_serialises_to_json(guard: Check, registry: SchemeRegistry) -
             "above_label",
             "end",
             "explanation",
+            "explanation_ja",
             "minimum",
             "rule_id",
             "rule_name",
+            "rule_name_ja",
             "start",
             "text",
         )
@@ -234,3 +236,23 @@ def test_never_crashes_and_the_suggestion_dominates_the_label(text: str, marking
         assert result.suggested.dominates(finding.minimum)
         assert text[finding.start : finding.end] == finding.text
     json.dumps(result.as_dict(REGISTRY), ensure_ascii=False)
+
+
+def test_findings_speak_japanese_to_japanese_readers(
+    guard: Check, registry: SchemeRegistry
+) -> None:
+    result = guard("トマホーク 0412Z 発射", "UNCLASSIFIED")
+    data = result.as_dict(registry)
+    by_rule = {f["rule_id"]: f for f in data["findings"]}
+    weapon = by_rule["weapon-action"]
+    assert weapon["rule_name_ja"] == "作戦行動を示す語の近くの兵器名"
+    assert weapon["explanation_ja"].startswith("「トマホーク」と「発射」の間は")
+    timing = by_rule["strike-timing"]
+    assert (timing["rule_name"], timing["rule_name_ja"]) == (
+        "Strike or launch timing",
+        "攻撃・発射の時刻",
+    )
+    # Every shipped rule has a Japanese name and every explanation a Japanese wording.
+    for finding in data["findings"]:
+        assert finding["rule_name_ja"] != finding["rule_name"]
+        assert finding["explanation_ja"] != finding["explanation"]

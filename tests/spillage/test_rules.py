@@ -68,6 +68,7 @@ def test_explanations_quote_the_original_words() -> None:
     rule = proximity(["SM-6"], ["発射"], 5)
     (hit,) = rule.hits(ScannedText("ＳＭ－６を発射"))
     assert hit.explanation == "'ＳＭ－６' is 1 character from '発射' (at most 5)"
+    assert hit.explanation_ja == "「ＳＭ－６」と「発射」の間は1文字です(上限 5)"
 
 
 def test_pattern_and_detector_rules() -> None:

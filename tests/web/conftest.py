@@ -199,6 +199,10 @@ def login(web_server: DemoServer, console_errors: Callable[[Any], list[str]]) ->
     def do_login(context: Any, username: str, *, lang: str | None = None) -> Any:
         if lang is not None:
             context.add_cookies([{"name": "kyodo_lang", "value": lang, "url": web_server.url}])
+            # The person's stored choice wins over the cookie: another test may have changed it.
+            web_server.api(username).put(
+                "/api/v1/me/language", json={"language": lang}
+            ).raise_for_status()
         page = context.new_page()
         errors = console_errors(page)
         page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))

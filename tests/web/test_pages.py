@@ -117,6 +117,11 @@ def test_japanese_ui_shows_japanese_labels_and_menus(
     expect(page.locator("#banner-top")).to_have_text("極秘//REL TO USA, JPN")
     expect(page.locator("#messages li .portion").first).to_have_text("(極//REL TO USA, JPN)")
     screenshot(page, "chat-ja")
+    # The spillage guard's findings in Japanese too.
+    page.locator("#composer-text").press_sequentially("トマホーク 0412Z 発射", delay=5)
+    findings = page.locator("#guard .findings")
+    expect(findings).to_contain_text("作戦行動を示す語の近くの兵器名", timeout=3000)
+    expect(findings).to_contain_text("「トマホーク」と「発射」の間は")
     page.goto(f"{web_server.url}/directory")
     expect(page.locator("#counterparts [data-org=jjoc]").first).to_contain_text("統合作戦司令部")
     expect(page.locator("#counterparts [data-org=usfj]")).to_contain_text("在日米軍")

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 FORMAT_VERSION: Final = 1
 SHIPPED: Final = "shipped"
 _TOP_KEYS: Final = frozenset({"version", "extends", "disable", "lists", "rules"})
-_COMMON: Final = frozenset({"id", "name", "description", "kind"})
+_COMMON: Final = frozenset({"id", "name", "name_ja", "description", "description_ja", "kind"})
 _LEVEL: Final = frozenset({"level", "categories"})
 _KEYS: Final[Mapping[str, frozenset[str]]] = {
     "pattern": _COMMON | _LEVEL | {"pattern"},
@@ -168,9 +168,11 @@ def _rule(
             f"{where}: unknown key(s) {', '.join(sorted(unknown))} for kind {kind!r}"
         )
     name = _text(raw, "name", where)
+    name_ja = _text(raw, "name_ja", where, default="")
     description = _text(raw, "description", where, default="")
+    _text(raw, "description_ja", where, default="")  # documentation only, as `description`
     if kind == "marking":
-        return MarkingRule(rule_id, name, description, MarkingFinder(registry))
+        return MarkingRule(rule_id, name, description, MarkingFinder(registry), name_ja)
     requirement = _requirement(raw, registry, where)
     if kind == "pattern":
         source = _text(raw, "pattern", where)
@@ -180,14 +182,14 @@ def _rule(
             raise GuardRulesError(f"{where}: pattern is not a valid regex: {exc}") from None
         if pattern.match("") is not None:
             raise GuardRulesError(f"{where}: pattern matches the empty string")
-        return PatternRule(rule_id, name, description, requirement, pattern)
+        return PatternRule(rule_id, name, description, requirement, pattern, name_ja)
     if kind == "detector":
         detector = _text(raw, "detector", where)
         if detector not in DETECTORS:
             raise GuardRulesError(
                 f"{where}: unknown detector {detector!r}; known: {', '.join(sorted(DETECTORS))}"
             )
-        return DetectorRule(rule_id, name, description, requirement, detector)
+        return DetectorRule(rule_id, name, description, requirement, detector, name_ja)
     within = raw.get("within")
     if not isinstance(within, int) or isinstance(within, bool) or within < 0:
         raise GuardRulesError(f"{where}: within must be a whole number ≥ 0")
@@ -206,6 +208,7 @@ def _rule(
         within,
         unit,
         unless,
+        name_ja,
     )
 
 

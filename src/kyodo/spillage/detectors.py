@@ -165,3 +165,9 @@ DESCRIPTIONS: Final[Mapping[str, str]] = {
     "mgrs": "an MGRS grid reference",
     "latlon": "a latitude/longitude",
 }
+DESCRIPTIONS_JA: Final[Mapping[str, str]] = {
+    "dtg": "日時グループ(DTG)",
+    "clock": "時刻",
+    "mgrs": "MGRS座標",
+    "latlon": "緯度・経度",
+}

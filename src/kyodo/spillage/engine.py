@@ -43,6 +43,9 @@ def check(text: str, label: Label, rules: RuleSet, registry: SchemeRegistry) -> 
                         "the text carries a marking "
                         + ("above the message's label" if above else "the message's label covers"),
                         above,
+                        rule.name_ja,
+                        "本文にメッセージのラベルを"
+                        + ("上回る表示があります" if above else "超えない表示があります"),
                     )
                 )
                 suggested = suggested.join(found.label)
@@ -62,6 +65,8 @@ def check(text: str, label: Label, rules: RuleSet, registry: SchemeRegistry) -> 
                     minimum,
                     hit.explanation,
                     not label.dominates(minimum),
+                    rule.name_ja,
+                    hit.explanation_ja,
                 )
             )
     findings.sort(key=lambda f: (f.start, f.end, f.rule_id))

@@ -43,6 +43,8 @@ class Finding:
     minimum: Label
     explanation: str
     above_label: bool
+    rule_name_ja: str = ""  # for Japanese readers; the English text where a rule has none
+    explanation_ja: str = ""
 
     def as_dict(self, registry: SchemeRegistry) -> dict[str, object]:
         """The JSON form, the minimum label as its canonical marking."""
@@ -55,6 +57,8 @@ class Finding:
             "minimum": render_label(self.minimum, registry),
             "above_label": self.above_label,
             "explanation": self.explanation,
+            "rule_name_ja": self.rule_name_ja or self.rule_name,
+            "explanation_ja": self.explanation_ja or self.explanation,
         }
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from kyodo.spillage.detectors import DESCRIPTIONS
+from kyodo.spillage.detectors import DESCRIPTIONS, DESCRIPTIONS_JA
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -50,10 +50,15 @@ class Hit:
     start: int
     end: int
     explanation: str
+    explanation_ja: str = ""
 
 
 def _quote(scanned: ScannedText, span: Span) -> str:
     return repr(scanned.original[span[0] : span[1]])
+
+
+def _quote_ja(scanned: ScannedText, span: Span) -> str:
+    return f"「{scanned.original[span[0] : span[1]]}」"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,12 +70,19 @@ class PatternRule:
     description: str
     requirement: Requirement
     pattern: re.Pattern[str]
+    name_ja: str = ""
 
     def hits(self, scanned: ScannedText) -> Iterator[Hit]:
         """Each non-empty match of the pattern."""
         for found in self.pattern.finditer(scanned.text):
             if found.end() > found.start():
-                yield Hit(found.start(), found.end(), f"{_quote(scanned, found.span())} matches")
+                span = found.span()
+                yield Hit(
+                    span[0],
+                    span[1],
+                    f"{_quote(scanned, span)} matches",
+                    f"{_quote_ja(scanned, span)}が該当します",
+                )
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,12 +94,19 @@ class DetectorRule:
     description: str
     requirement: Requirement
     detector: str
+    name_ja: str = ""
 
     def hits(self, scanned: ScannedText) -> Iterator[Hit]:
         """Each place the detector fires."""
         what = DESCRIPTIONS[self.detector]
+        what_ja = DESCRIPTIONS_JA[self.detector]
         for span in scanned.detector_spans(self.detector):
-            yield Hit(span[0], span[1], f"{_quote(scanned, span)} is {what}")
+            yield Hit(
+                span[0],
+                span[1],
+                f"{_quote(scanned, span)} is {what}",
+                f"{_quote_ja(scanned, span)}は{what_ja}です",
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +126,7 @@ class ProximityRule:
     within: int
     unit: Unit = Unit.CHARS
     unless: TermSet | None = None
+    name_ja: str = ""
     # The longest span `near` can produce is unknown, so candidates before a term are searched
     # this far back; longer "near" matches are still found when they start closer.
     _reach: int = field(default=200, repr=False, compare=False)
@@ -164,6 +184,8 @@ class ProximityRule:
                 cover[1],
                 f"{_quote(scanned, first)} is {gap} {unit}{'' if gap == 1 else 's'} from "
                 f"{_quote(scanned, second)} (at most {self.within})",
+                f"{_quote_ja(scanned, first)}と{_quote_ja(scanned, second)}の間は"
+                f"{gap}{'文字' if self.unit is Unit.CHARS else '語'}です(上限 {self.within})",
             )
 
 
@@ -175,6 +197,7 @@ class MarkingRule:
     name: str
     description: str
     finder: MarkingFinder = field(repr=False, compare=False)
+    name_ja: str = ""
 
 
 LevelRule = PatternRule | DetectorRule | ProximityRule

@@ -291,14 +291,19 @@ async function remove(message) {
   }
 }
 
-// The spillage guard while typing, and posting
+// The spillage guard while typing, and posting. Findings come in English and Japanese (the
+// rule names from the rules file, the explanations from the server).
+const japanese = document.documentElement.lang === "ja";
+const ruleName = (f) => (japanese && f.rule_name_ja) || f.rule_name;
+const explanation = (f) => (japanese && f.explanation_ja) || f.explanation;
+
 function findingsList(findings) {
   const ul = el("ul", { class: "findings" });
   for (const finding of findings) {
     const minimum = el("span", { class: "muted minimum", text: `(≥ ${finding.minimum})` });
     ul.append(el("li", {},
       el("mark", { text: finding.text }), " — ",
-      el("span", { text: `${finding.rule_name}: ${finding.explanation} ` }), minimum));
+      el("span", { text: `${ruleName(finding)}: ${explanation(finding)} ` }), minimum));
     // The minimum arrives as a marking in its own scheme; show it in the reader's.
     postJSON("/web/labels/display", { labels: [finding.minimum] })
       .then((answer) => { minimum.textContent = `(≥ ${answer.items[0].banner})`; })
