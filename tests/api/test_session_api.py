@@ -158,3 +158,6 @@ async def test_a_person_chooses_the_ui_language_once_for_every_device(
     assert refused.status_code == 422
     assert "en, ja" in refused.text
     assert (await client.get("/api/v1/me", headers=h)).json()["language"] == "en"
+    # null: follow the browser again
+    cleared = await client.put("/api/v1/me/language", headers=h, json={"language": None})
+    assert cleared.status_code == 200 and cleared.json()["language"] is None

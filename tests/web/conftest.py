@@ -193,16 +193,21 @@ def console_errors() -> Callable[[Any], list[str]]:
 
 
 @pytest.fixture
-def login(web_server: DemoServer, console_errors: Callable[[Any], list[str]]) -> Callable[..., Any]:
+def login(
+    web_server: DemoServer, console_errors: Callable[[Any], list[str]]
+) -> Iterator[Callable[..., Any]]:
     """`login(context, username)`: a new page in that context, logged in on the home page."""
+
+    chosen: set[str] = set()
 
     def do_login(context: Any, username: str, *, lang: str | None = None) -> Any:
         if lang is not None:
             context.add_cookies([{"name": "kyodo_lang", "value": lang, "url": web_server.url}])
-            # The person's stored choice wins over the cookie: another test may have changed it.
+            # The person's stored choice wins over the cookie: another test may have made one.
             web_server.api(username).put(
                 "/api/v1/me/language", json={"language": lang}
             ).raise_for_status()
+            chosen.add(username)
         page = context.new_page()
         errors = console_errors(page)
         page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
@@ -214,7 +219,11 @@ def login(web_server: DemoServer, console_errors: Callable[[Any], list[str]]) ->
         page.wait_for_url(f"{web_server.url}/")
         return page
 
-    return do_login
+    yield do_login
+    for username in chosen:  # back to following the browser, as the demo people start
+        web_server.api(username).put(
+            "/api/v1/me/language", json={"language": None}
+        ).raise_for_status()
 
 
 @pytest.fixture

@@ -127,7 +127,9 @@ class PersonPatch(Strict):
 
 
 class LanguageIn(Strict):
-    language: str = Field(min_length=1, max_length=8, description="en or ja")
+    language: str | None = Field(
+        min_length=1, max_length=8, description="en or ja; null: follow the browser again"
+    )
 
 
 class PasswordIn(Strict):

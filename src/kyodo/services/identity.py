@@ -399,11 +399,12 @@ async def update_person(
     return after
 
 
-async def set_language(ctx: ServiceContext, actor: Actor, language: str) -> Person:
-    """A person chooses the language the web UI speaks to them (remembered on any device)."""
+async def set_language(ctx: ServiceContext, actor: Actor, language: str | None) -> Person:
+    """A person chooses the language the web UI speaks to them (remembered on any device), or
+    None: the browser's again."""
     if actor.person is None:
         raise PermissionDenied("only a person has a language")
-    if language not in UI_LANGUAGES:
+    if language is not None and language not in UI_LANGUAGES:
         raise InvalidInput(f"language must be one of {', '.join(UI_LANGUAGES)}")
     async with ctx.db.transaction() as tx:
         after = replace(await tx.people.get(actor.person.id), language=language)
