@@ -18,6 +18,13 @@ if TYPE_CHECKING:
     from kyodo.services.ports import AuditQuery
 
 
+async def _require_officer(ctx: ServiceContext, actor: Actor, action: str) -> None:
+    """Every use of the log is a security officer's, and is itself audited (allow or deny)."""
+    await require_role(
+        ctx, actor, Role.SECURITY_OFFICER, audit_action=action, object_type="audit", object_id="log"
+    )
+
+
 async def list_audit(
     ctx: ServiceContext,
     actor: Actor,
@@ -26,14 +33,7 @@ async def list_audit(
     limit: int = 100,
 ) -> Page[AuditRecord]:
     """Audit records matching the filters, oldest first; security officers only."""
-    await require_role(
-        ctx,
-        actor,
-        Role.SECURITY_OFFICER,
-        audit_action="audit.read",
-        object_type="audit",
-        object_id="log",
-    )
+    await _require_officer(ctx, actor, "audit.read")
     limit = _limit(limit)
     async with ctx.db.transaction(write=False) as tx:
         items = await tx.audit.list(query, cursor, limit + 1)
@@ -48,14 +48,7 @@ async def verify_audit(
     """Walk the whole chain (streamed) and report the first break; security officers only.
     `anchors` (seq → hash, heads of earlier runs kept outside the database) also catch the
     newest records cut off."""
-    await require_role(
-        ctx,
-        actor,
-        Role.SECURITY_OFFICER,
-        audit_action="audit.verify",
-        object_type="audit",
-        object_id="log",
-    )
+    await _require_officer(ctx, actor, "audit.verify")
     walker = ChainWalker(anchors)
     async with ctx.db.transaction(write=False) as tx:
         async for record in tx.audit.walk():
@@ -67,14 +60,7 @@ async def verify_audit(
 
 async def export_audit(ctx: ServiceContext, actor: Actor) -> AsyncIterator[AuditRecord]:
     """Every record in order, for an export; the export itself is audited first."""
-    await require_role(
-        ctx,
-        actor,
-        Role.SECURITY_OFFICER,
-        audit_action="audit.export",
-        object_type="audit",
-        object_id="log",
-    )
+    await _require_officer(ctx, actor, "audit.export")
     async with ctx.db.transaction() as tx:
         await tx.audit.append(
             AuditEntry(
