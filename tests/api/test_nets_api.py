@@ -318,6 +318,9 @@ async def test_the_read_marker_is_kept_per_member_and_only_moves_forward(
     # Another device of the same person sees the same marker; other members keep their own.
     assert (await client.get(url, headers=h["jp.sato"])).json()["last_read"] == middle
     assert (await client.get(url, headers=h["records"])).json()["last_read"] == 0
+    # A seq past the newest message stops at it, so later messages still count as unread.
+    ahead = await client.put(url, headers=h["jp.sato"], json={"seq": 1_000_000})
+    assert ahead.json()["last_read"] == posted[-1]["message"]["seq"]
     assert (await client.get(url, headers=h["journalist"])).status_code == 404
     assert (await client.put(url, headers=h["journalist"], json={"seq": 5})).status_code == 404
     admin = await client.put(url, headers=h["admin"], json={"seq": 5})

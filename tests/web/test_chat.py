@@ -130,7 +130,7 @@ def test_guard_findings_appear_before_posting_operational_text_as_unclassified(
     ]  # the refused post is the only failed request
 
 
-def test_override_with_justification_for_those_allowed(web_server, new_context, login):
+def test_override_with_justification_for_those_allowed(web_server, new_context, login, screenshot):
     admin = web_server.api("admin")
     person = admin.get("/api/v1/people/" + web_server.person_id("us.j2")).json()
     if "may_override" not in person["roles"]:
@@ -152,9 +152,10 @@ def test_override_with_justification_for_those_allowed(web_server, new_context, 
     page.fill("#override-justification", "Exercise text quoted from the public press release.")
     page.click("#override-send")
     page.wait_for_selector("#messages li:has-text('Strike on target')")
+    screenshot(page, "override")
 
 
-def test_reply_edit_and_history(web_server, new_context, login, console_errors):
+def test_reply_edit_and_history(web_server, new_context, login, screenshot, console_errors):
     net_id = web_server.make_net(
         _name("Staff chat"), "SECRET//REL TO USA, JPN", ["jp.sf"], default_label="UNCLASSIFIED"
     )
@@ -176,4 +177,5 @@ def test_reply_edit_and_history(web_server, new_context, login, console_errors):
     versions = page.locator("#messages li:has-text('Final agenda') .versions li")
     versions.nth(1).wait_for()
     assert "Draft agenda" in versions.nth(0).inner_text()
+    screenshot(page, "history")
     assert console_errors(page) == []

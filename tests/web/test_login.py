@@ -22,16 +22,17 @@ def test_login_shows_home_with_banners(web_server, new_context, login, screensho
     assert console_errors(page) == []
 
 
-def test_wrong_password_is_refused(web_server, new_context):
+def test_wrong_password_is_refused(web_server, new_context, screenshot):
     page = new_context().new_page()
     page.goto(f"{web_server.url}/login")
     page.fill("#username", "us.j3")
     page.fill("#password", "wrong")
     page.click("#login-form button[type=submit]")
     assert "wrong password" in page.locator("#login-error").inner_text()
+    screenshot(page, "refused")
 
 
-def test_home_counts_unread_messages(web_server, new_context, login, console_errors):
+def test_home_counts_unread_messages(web_server, new_context, login, screenshot, console_errors):
     net_id = web_server.make_net(
         f"Unread {uuid.uuid4().hex[:6]}", "SECRET//REL TO USA, JPN", ["jp.sf"]
     )
@@ -41,6 +42,7 @@ def test_home_counts_unread_messages(web_server, new_context, login, console_err
     page = login(new_context(), "jp.sf", lang="en")
     badge = page.locator(f"#home-nets li[data-net='{net_id}'] .unread")
     expect(badge).to_have_text("3 unread")
+    screenshot(page, "unread")
     with page.expect_response(
         lambda r: r.url.endswith(f"/api/v1/nets/{net_id}/read") and r.request.method == "PUT"
     ) as marked:

@@ -130,7 +130,9 @@ def test_a_track_moved_through_the_api_moves_on_the_map(
     assert console_errors(page) == []
 
 
-def test_filters_hide_tracks_by_type_and_feed(web_server, new_context, login, console_errors):
+def test_filters_hide_tracks_by_type_and_feed(
+    web_server, new_context, login, screenshot, console_errors
+):
     page = login(new_context(), "us.j3")
     _open_map(web_server, page)
     _wait_for_uids(page, _readable_uids(web_server, "us.j3"))
@@ -146,6 +148,7 @@ def test_filters_hide_tracks_by_type_and_feed(web_server, new_context, login, co
     assert page.locator(".kyodo-track").count() == 0
     page.locator("input[name=bases]").uncheck()
     assert page.locator(".kyodo-base").count() == 0
+    screenshot(page, "filtered")
     assert console_errors(page) == []
 
 

@@ -211,15 +211,14 @@ def scheme_from_mapping(data: Mapping[str, Any], nations: Iterable[str]) -> Sche
     known = frozenset(nations)
     # A misspelt key (`aliasess`, `max_levle`) would otherwise be dropped without a word and
     # the scheme would mark or compare differently from what its author wrote.
-    _only_keys(data, _SCHEME_KEYS, f"scheme {data.get('policy', '?')}")
+    where = f"scheme {data.get('policy', '?')}"
+    _only_keys(data, _SCHEME_KEYS, where)
     for lv in data.get("levels", ()):
         if isinstance(lv, dict):
-            _only_keys(lv, _LEVEL_KEYS, f"scheme {data.get('policy', '?')}: level {lv.get('id')!r}")
+            _only_keys(lv, _LEVEL_KEYS, f"{where}: level {lv.get('id')!r}")
     for c in data.get("categories", ()):
         if isinstance(c, dict):
-            _only_keys(
-                c, _CATEGORY_KEYS, f"scheme {data.get('policy', '?')}: category {c.get('id')!r}"
-            )
+            _only_keys(c, _CATEGORY_KEYS, f"{where}: category {c.get('id')!r}")
     try:
         policy = str(data["policy"])
         levels = tuple(

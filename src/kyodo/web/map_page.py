@@ -72,7 +72,7 @@ async def map_page(request: Request, actor: PageActor) -> HTMLResponse:
     ctx = context_of(request)
     feeds = await tracks.list_feeds(ctx, actor)
     live = await tracks.list_tracks(ctx, actor, limit=5000)
-    page_label = ctx.registry.fit(join_all(*(t.label for t in live))) if live else None
+    page_label = join_all(*(t.label for t in live)) if live else None
     settings: Settings = request.app.state.settings
     return render_page(
         request,

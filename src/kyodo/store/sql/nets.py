@@ -148,7 +148,11 @@ class SqlNetStore:
         return None if row is None else _member(row)
 
     async def mark_read(self, net_id: str, person_id: str, seq: int) -> int | None:
-        """Move the member's read marker forward to `seq` (never back); None if not a member."""
+        """Move the member's read marker forward to `seq` (never back, never past the newest
+        message: a marker ahead of it would hide the next messages from the unread count);
+        None if not a member."""
+        newest = (await self._conn.execute(select(func.max(messages.c.seq)))).scalar()
+        seq = min(seq, int(newest or 0))
         where = and_(net_members.c.net_id == net_id, net_members.c.person_id == person_id)
         await self._conn.execute(
             update(net_members).where(where, net_members.c.last_read < seq).values(last_read=seq)
