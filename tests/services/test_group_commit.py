@@ -48,6 +48,25 @@ async def test_the_queue_runs_again_after_it_drained() -> None:
     assert commits.batches == 2
 
 
+async def test_cancelling_the_writer_fails_every_waiting_item_in_flight_or_queued() -> None:
+    started = asyncio.Event()
+
+    async def write(batch: Sequence[int]) -> list[int]:
+        started.set()
+        await asyncio.sleep(3600)  # a write that never finishes (a stuck database)
+        return list(batch)
+
+    commits = GroupCommit(max_batch=2)
+    futures = [commits.enqueue("stuck", write, n) for n in range(5)]
+    await started.wait()
+    runner = commits._queues["stuck"].runner
+    assert runner is not None
+    runner.cancel()
+    results = await asyncio.wait_for(asyncio.gather(*futures, return_exceptions=True), 5)
+    assert all(isinstance(r, asyncio.CancelledError) for r in results)
+    await commits.flush()  # returns: nothing is left running
+
+
 async def _net_with_members(ctx: ServiceContext, operator: Actor) -> tuple[str, list[Actor]]:
     people = [await add_person(ctx, operator, f"poster{i}", clearance="SECRET") for i in range(4)]
     actors = [person_actor(p, "api") for p in people]

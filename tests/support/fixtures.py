@@ -68,6 +68,7 @@ async def ctx(settings: Settings) -> AsyncIterator[ServiceContext]:
     assert isinstance(context.db, SqlDatabase)
     await migrate(context.db)
     yield context
+    await context.group_commit.flush()  # nothing still being written when the engine closes
     await context.db.dispose()
 
 

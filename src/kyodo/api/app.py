@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 
 from kyodo import __version__, web
 from kyodo.api import problems, stream
+from kyodo.api.fast_post import PostMessageFastPath
 from kyodo.api.routes import audit, directory, guard, labels, nets, session, tracks
 from kyodo.api.schemas import Health
 from kyodo.errors import Unavailable
@@ -56,7 +57,7 @@ def create_app(settings: Settings | None = None, context: ServiceContext | None 
         app.state.tak = tak
         yield
         await tak.stop()
-        await ctx.group_commit.flush()  # positions written behind their delivery
+        await ctx.group_commit.flush()  # anything still queued to be written
         ctx.bus.unsubscribe(hub.handle)
         if context is None:
             await ctx.db.dispose()
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None, context: ServiceContext | None 
     app.state.settings = settings
     app.state.context = ctx
     problems.install(app)
+    app.add_middleware(PostMessageFastPath, ctx=ctx)
     for module in (session, directory, labels, audit, nets, guard, tracks):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(stream.router)

@@ -16,7 +16,9 @@ CSRF_COOKIE = "kyodo_csrf"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_context(request: Request) -> ServiceContext:
+# Dependencies are `async def` even when they do not wait: FastAPI runs a plain `def` in a
+# worker thread, a hand-off per request that costs more than the function.
+async def get_context(request: Request) -> ServiceContext:
     """The process's ServiceContext (built by the app's lifespan)."""
     context: ServiceContext = request.app.state.context
     return context
@@ -32,17 +34,30 @@ async def current_actor(
     x_csrf_token: Annotated[str | None, Header()] = None,
 ) -> Actor:
     """The caller, from a bearer token or the session cookie (with CSRF on unsafe methods)."""
+    return await request_actor(
+        ctx, request.method, authorization, request.cookies.get(SESSION_COOKIE), x_csrf_token
+    )
+
+
+async def request_actor(
+    ctx: ServiceContext,
+    method: str,
+    authorization: str | None,
+    session_cookie: str | None,
+    csrf_token: str | None,
+) -> Actor:
+    """The actor behind a request's credentials: the bearer token if there is one, else the
+    session cookie, whose CSRF token must come with every state-changing request."""
     if authorization:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated("use 'Authorization: Bearer <token>'")
         return await auth.authenticate(ctx, token.strip())
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if not cookie:
+    if not session_cookie:
         raise Unauthenticated("log in first, or send an API token")
-    actor = await auth.authenticate(ctx, cookie, kind="session")
-    if request.method not in _SAFE_METHODS:
-        auth.check_csrf(actor, x_csrf_token)
+    actor = await auth.authenticate(ctx, session_cookie, kind="session")
+    if method not in _SAFE_METHODS:
+        auth.check_csrf(actor, csrf_token)
     return actor
 
 

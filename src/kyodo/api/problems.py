@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -56,6 +57,11 @@ def problem(status: int, detail: str, code: str, **extra: Any) -> JSONResponse:
 
 async def _kyodo_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, KyodoError)  # noqa: S101 - registered for KyodoError only
+    return kyodo_error(exc)
+
+
+def kyodo_error(exc: KyodoError) -> JSONResponse:
+    """The problem+json answer to a service error."""
     status = STATUS.get(exc.code, 400)
     extra: dict[str, Any] = {}
     if isinstance(exc, PermissionDenied) and exc.reasons:
@@ -74,9 +80,13 @@ async def _kyodo_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)  # noqa: S101
+    return invalid_request(exc.errors())
+
+
+def invalid_request(found: Sequence[Any]) -> JSONResponse:
+    """The 422 answer to a request that does not match its schema (pydantic's errors)."""
     errors = [
-        {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))}
-        for e in exc.errors()
+        {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))} for e in found
     ]
     detail = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors) or "invalid request"
     return problem(422, detail, "invalid_request", errors=errors)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
 
 from kyodo.errors import LabelError
 from kyodo.labels.marking import parse_marking, render_marking
@@ -13,8 +14,28 @@ if TYPE_CHECKING:
     from kyodo.labels.registry import SchemeRegistry
 
 
+# A busy server writes the same few labels thousands of times a second (every message it
+# sends): their JSON forms are kept per registry, a bounded number of them.
+MAX_CACHED_FORMS = 4096
+_forms: WeakKeyDictionary[SchemeRegistry, dict[Label, dict[str, Any]]] = WeakKeyDictionary()
+
+
 def label_to_dict(label: Label, registry: SchemeRegistry) -> dict[str, Any]:
     """The label as a JSON object, with its canonical banner and portion markings."""
+    forms = _forms.get(registry)
+    if forms is None:
+        forms = _forms.setdefault(registry, {})
+    form = forms.get(label)
+    if form is None:
+        form = _label_to_dict(label, registry)
+        if len(forms) >= MAX_CACHED_FORMS:
+            forms.clear()
+        forms[label] = form
+    # A copy: the caller may change what it is given.
+    return {k: list(v) if isinstance(v, list) else v for k, v in form.items()}
+
+
+def _label_to_dict(label: Label, registry: SchemeRegistry) -> dict[str, Any]:
     rel = label.releasable_to
     return {
         "policy": label.policy,

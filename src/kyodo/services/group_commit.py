@@ -78,6 +78,11 @@ class GroupCommit:
         try:
             self.batches += 1
             results = await queue.write([item for item, _ in batch])
+        except asyncio.CancelledError as exc:  # the batch in flight, too: nobody waits forever
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            raise
         except Exception as exc:
             if len(batch) == 1:
                 if not batch[0][1].done():

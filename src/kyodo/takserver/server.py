@@ -180,7 +180,7 @@ class TakServer:
         log.info("cot listening", host=host, **self.ports)
 
     async def stop(self) -> None:
-        """Close the listeners and every client."""
+        """Close the listeners and every client, and wait until what they reported is written."""
         self.ctx.bus.unsubscribe(self.handle)
         for server in self._servers:
             server.close()
@@ -191,6 +191,7 @@ class TakServer:
         for server in self._servers:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(server.wait_closed(), 2)
+        await self.ctx.group_commit.flush()  # positions are written behind their delivery
 
     async def _feed(self) -> Feed:
         try:

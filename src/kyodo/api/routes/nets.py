@@ -31,6 +31,8 @@ from kyodo.api.schemas import (
 from kyodo.domain.nets import NetRole
 from kyodo.labels import join_all
 from kyodo.services import messages, nets
+from kyodo.services.actor import Actor
+from kyodo.services.context import ServiceContext
 
 router = APIRouter(tags=["nets"])
 # Sequence numbers are 32-bit integers in PostgreSQL: larger ones cannot exist, so they are 422.
@@ -155,7 +157,18 @@ async def post_message(
     net_id: str, body: MessageIn, actor: CurrentActor, ctx: Context
 ) -> JSONResponse:
     """Post a message. 422 with the guard's findings when the text looks more sensitive than
-    its label; with the may_override role, resend with `override_justification`."""
+    its label; with the may_override role, resend with `override_justification`.
+
+    Requests are served by `kyodo.api.fast_post` before they reach this route (same checks,
+    same answers); the route gives the API its documentation and schema."""
+    return await posted_response(ctx, actor, net_id, body)
+
+
+async def posted_response(
+    ctx: ServiceContext, actor: Actor, net_id: str, body: MessageIn
+) -> JSONResponse:
+    """Post `body` in the net as `actor`: 201 with the stored message and any overridden
+    findings (errors are raised as KyodoError)."""
     posted = await messages.post_message(
         ctx,
         actor,

@@ -217,8 +217,12 @@ class SqlMessageStore:
     async def add_many(self, batch: Sequence[Message]) -> list[Message]:
         """New messages (version 1, rev 0 until `set_revs`), in order: one statement per table."""
         label_ids = [await self._labels.id_of(self._conn, m.label) for m in batch]
+        sqlite = self._conn.dialect.name == "sqlite"
         result = await self._conn.execute(
-            insert(messages).returning(messages.c.seq, sort_by_parameter_order=True),
+            # SQLite numbers the rows of one multi-row INSERT in the order given, but returns
+            # them in any order: sorting the seqs pairs them up again. Asking SQLAlchemy to
+            # keep the order instead makes it send one INSERT per row on SQLite.
+            insert(messages).returning(messages.c.seq, sort_by_parameter_order=not sqlite),
             [
                 {
                     "net_id": m.net_id,
@@ -236,6 +240,8 @@ class SqlMessageStore:
             ],
         )
         seqs = [int(row[0]) for row in result]
+        if sqlite:
+            seqs.sort()
         await self._conn.execute(
             insert(message_versions),
             [
@@ -250,7 +256,7 @@ class SqlMessageStore:
                 for m, seq, label_id in zip(batch, seqs, label_ids, strict=True)
             ],
         )
-        if self._conn.dialect.name == "sqlite":  # PostgreSQL indexes the column itself
+        if sqlite:  # PostgreSQL indexes the column itself
             await self._conn.execute(
                 text("INSERT INTO messages_fts (rowid, text) VALUES (:seq, :body)"),
                 [{"seq": seq, "body": m.text} for m, seq in zip(batch, seqs, strict=True)],
