@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
+import pytest
 
 from kyodo.bus.events import SessionEnded
+from kyodo.errors import Unauthenticated
 from kyodo.services.actor import Actor
 from kyodo.services.context import ServiceContext
-from kyodo.services.read_cache import MISSING, ReadCache, TtlMap
+from kyodo.services.read_cache import MISSING, REFRESH_AFTER, ReadCache, TtlMap
 
 from tests.support.factories import add_person, bearer, login
 
@@ -39,6 +43,69 @@ def test_the_map_stays_bounded() -> None:
         cache.put(n, n)
         assert len(cache) <= 3
     assert cache.get(9) == 9
+
+
+async def test_concurrent_misses_share_one_load() -> None:
+    loads = 0
+    gate = asyncio.Event()
+
+    async def load() -> int:
+        nonlocal loads
+        loads += 1
+        await gate.wait()
+        return 42
+
+    cache: TtlMap[str, int] = TtlMap(60.0, 10)
+    waiting = [asyncio.ensure_future(cache.fetch("k", load)) for _ in range(10)]
+    await asyncio.sleep(0)
+    gate.set()
+    assert await asyncio.gather(*waiting) == [42] * 10
+    assert loads == 1
+    assert await cache.fetch("k", load) == 42 and loads == 1  # now cached
+
+
+async def test_an_entry_in_use_is_reloaded_in_the_background_before_it_expires() -> None:
+    now = [100.0]
+    cache: TtlMap[str, int] = TtlMap(10.0, 10, lambda: now[0])
+    values = iter([1, 2])
+
+    async def load() -> int:
+        return next(values)
+
+    assert await cache.fetch("k", load) == 1
+    now[0] += 10.0 * REFRESH_AFTER  # past the reload point, before expiry
+    assert await cache.fetch("k", load) == 1  # answered at once, from the cache
+    await asyncio.sleep(0.01)  # the background reload
+    assert await cache.fetch("k", load) == 2
+    assert cache.get("k") == 2
+
+
+async def test_a_failed_load_is_not_cached_and_a_forget_wins_over_a_load_in_flight() -> None:
+    cache: TtlMap[str, int] = TtlMap(60.0, 10)
+
+    async def fail() -> int:
+        raise Unauthenticated("no such session")
+
+    with pytest.raises(Unauthenticated):
+        await cache.fetch("k", fail)
+    assert cache.get("k") is MISSING
+    gate = asyncio.Event()
+
+    async def slow() -> int:
+        await gate.wait()
+        return 1  # read before the change below
+
+    pending = asyncio.ensure_future(cache.fetch("k", slow))
+    await asyncio.sleep(0)
+    cache.forget("k")  # the value changed meanwhile
+
+    async def fresh() -> int:
+        return 2
+
+    assert await cache.fetch("k", fresh) == 2  # not joined to the stale load
+    gate.set()
+    assert await pending == 1
+    assert cache.get("k") == 2  # the stale load was not stored
 
 
 def test_forgetting_a_net_or_person_drops_their_memberships() -> None:

@@ -16,7 +16,6 @@ from kyodo.errors import NotFound, PermissionDenied, Unauthenticated
 from kyodo.services.actor import person_actor
 from kyodo.services.guard import audit_entry
 from kyodo.services.ports import SessionRecord
-from kyodo.services.read_cache import Missing
 
 if TYPE_CHECKING:
     from kyodo.domain.identity import Person
@@ -111,18 +110,10 @@ def _verify(ctx: ServiceContext, stored: str, password: str) -> bool:
 async def authenticate(ctx: ServiceContext, token: str, *, kind: str | None = None) -> Actor:
     """The actor behind a session cookie or bearer token; Unauthenticated if none or expired."""
     digest = token_hash(token)
-    record, person = _cached_login(ctx, digest)
-    if record is None or person is None:
-        async with ctx.db.transaction(write=False) as tx:
-            record = await tx.sessions.get(digest)
-            if record is None:
-                raise Unauthenticated("not logged in, or the session has ended")
-            try:
-                person = await tx.people.get(record.person_id)
-            except NotFound:
-                raise Unauthenticated("the account no longer exists") from None
-        ctx.reads.sessions.put(digest, record)
-        ctx.reads.people.put(person.id, person)
+    record = await ctx.reads.sessions.fetch(digest, lambda: _load_session(ctx, digest))
+    person = await ctx.reads.people.fetch(
+        record.person_id, lambda: _load_person(ctx, record.person_id)
+    )
     if kind is not None and record.kind != kind:
         raise Unauthenticated("not logged in, or the session has ended")
     if record.expires_at is not None and record.expires_at <= ctx.clock():
@@ -133,12 +124,20 @@ async def authenticate(ctx: ServiceContext, token: str, *, kind: str | None = No
     return person_actor(person, via, record.token_hash, record.csrf_hash)
 
 
-def _cached_login(ctx: ServiceContext, digest: str) -> tuple[SessionRecord | None, Person | None]:
-    record = ctx.reads.sessions.get(digest)
-    if isinstance(record, Missing):
-        return None, None
-    person = ctx.reads.people.get(record.person_id)
-    return record, None if isinstance(person, Missing) else person
+async def _load_session(ctx: ServiceContext, digest: str) -> SessionRecord:
+    async with ctx.db.transaction(write=False) as tx:
+        record = await tx.sessions.get(digest)
+    if record is None:
+        raise Unauthenticated("not logged in, or the session has ended")
+    return record
+
+
+async def _load_person(ctx: ServiceContext, person_id: str) -> Person:
+    async with ctx.db.transaction(write=False) as tx:
+        try:
+            return await tx.people.get(person_id)
+        except NotFound:
+            raise Unauthenticated("the account no longer exists") from None
 
 
 def check_csrf(actor: Actor, presented: str | None) -> None:

@@ -15,7 +15,6 @@ from kyodo.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from kyodo.labels import label_to_dict, render_marking
 from kyodo.policy import Action, Resource, decide
 from kyodo.services.guard import audit_entry, require
-from kyodo.services.read_cache import Missing
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -128,19 +127,29 @@ async def _load_net(
     ctx: ServiceContext, net_id: str, person_id: str, cached: bool
 ) -> tuple[Net, Member | None]:
     if cached:
-        net = ctx.reads.nets.get(net_id)
-        member = ctx.reads.members.get((net_id, person_id))
-        if not isinstance(net, Missing) and not isinstance(member, Missing):
-            return net, member
-    async with ctx.db.transaction(write=False) as tx:
-        try:
-            net = await tx.nets.get(net_id)
-        except NotFound:
-            raise NotFound(f"no net {net_id!r}") from None
-        member = await tx.nets.member(net_id, person_id)
+        net = await ctx.reads.nets.fetch(net_id, lambda: _read_net(ctx, net_id))
+        member = await ctx.reads.members.fetch(
+            (net_id, person_id), lambda: _read_member(ctx, net_id, person_id)
+        )
+        return net, member
+    net = await _read_net(ctx, net_id)
+    member = await _read_member(ctx, net_id, person_id)
     ctx.reads.nets.put(net_id, net)
     ctx.reads.members.put((net_id, person_id), member)
     return net, member
+
+
+async def _read_net(ctx: ServiceContext, net_id: str) -> Net:
+    async with ctx.db.transaction(write=False) as tx:
+        try:
+            return await tx.nets.get(net_id)
+        except NotFound:
+            raise NotFound(f"no net {net_id!r}") from None
+
+
+async def _read_member(ctx: ServiceContext, net_id: str, person_id: str) -> Member | None:
+    async with ctx.db.transaction(write=False) as tx:
+        return await tx.nets.member(net_id, person_id)
 
 
 async def get_net(ctx: ServiceContext, actor: Actor, net_id: str) -> Net:

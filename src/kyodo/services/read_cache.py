@@ -4,16 +4,24 @@ Every request reads its session, its person, and for a net its membership; cachi
 two transactions off each post. A change made through this process's services forgets the
 entries it affects at once; a change made elsewhere (another instance, the CLI) is seen within
 `ttl` seconds, which bounds how long a revoked session or a removed member can keep acting there.
+
+`fetch` loads a missing entry once however many requests ask for it at the same moment, and
+reloads an entry in use in the background before it expires: under load a busy key is never
+missing, and no request waits for its reload (a burst of identical loads at each expiry cost
+a third of a busy server's time).
 """
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 from typing import TYPE_CHECKING, Generic, TypeVar
 
+import structlog
+
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable
 
     from kyodo.domain.identity import Person
     from kyodo.domain.nets import Member, Net
@@ -22,6 +30,8 @@ if TYPE_CHECKING:
 
 K = TypeVar("K")
 V = TypeVar("V")
+log = structlog.get_logger(__name__)
+REFRESH_AFTER = 0.6  # share of the TTL after which using an entry also reloads it
 
 
 class Missing:
@@ -40,16 +50,66 @@ class TtlMap(Generic[K, V]):
         self.ttl = ttl
         self.max_entries = max_entries
         self._clock = clock
-        self._entries: dict[K, tuple[float, V]] = {}
+        # key -> (reload after, expires at, value)
+        self._entries: dict[K, tuple[float, float, V]] = {}
+        self._loading: dict[K, asyncio.Task[V]] = {}
+        self._generation = 0  # moves on every forget: a load begun before it is not stored
 
     def get(self, key: K) -> V | Missing:
         entry = self._entries.get(key)
         if entry is None:
             return MISSING
-        if entry[0] <= self._clock():
+        if entry[1] <= self._clock():
             del self._entries[key]
             return MISSING
-        return entry[1]
+        return entry[2]
+
+    async def fetch(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
+        """The cached value, else what `load` returns (stored; an exception is not). Callers
+        asking for the same key while it loads share the load; an entry past `REFRESH_AFTER`
+        of its TTL is returned as it is and reloaded in the background."""
+        if self.ttl <= 0:
+            return await load()
+        entry = self._entries.get(key)
+        if entry is not None:
+            now = self._clock()
+            if now < entry[0]:
+                return entry[2]
+            if now < entry[1]:
+                if key not in self._loading:
+                    _ = self._start(key, load, background=True)
+                return entry[2]
+            del self._entries[key]
+        task = self._loading.get(key) or self._start(key, load, background=False)
+        # shield: a caller that gives up (its request cancelled) must not cancel the others'.
+        return await asyncio.shield(task)
+
+    def _start(
+        self, key: K, load: Callable[[], Awaitable[V]], *, background: bool
+    ) -> asyncio.Task[V]:
+        generation = self._generation
+
+        async def run() -> V:
+            return await load()
+
+        task = asyncio.ensure_future(run())
+        self._loading[key] = task
+
+        def done(finished: asyncio.Task[V]) -> None:
+            if self._loading.get(key) is finished:
+                del self._loading[key]
+            if finished.cancelled():
+                return
+            error = finished.exception()
+            if error is not None:
+                if background:  # the entry stays until it expires; the next use tries again
+                    log.warning("read cache reload failed", error=str(error))
+                return
+            if generation == self._generation:
+                self.put(key, finished.result())
+
+        task.add_done_callback(done)
+        return task
 
     def put(self, key: K, value: V) -> None:
         if self.ttl <= 0:
@@ -60,16 +120,28 @@ class TtlMap(Generic[K, V]):
         # Spread over the last quarter of the TTL, so entries loaded together (at start, after a
         # change) do not all expire, and all reload, at the same moment.
         spread = 0.75 + 0.25 * random.random()  # noqa: S311 - jitter, not a secret
-        self._entries[key] = (self._clock() + self.ttl * spread, value)
+        now = self._clock()
+        self._entries[key] = (
+            now + self.ttl * REFRESH_AFTER * spread,
+            now + self.ttl * spread,
+            value,
+        )
 
     def forget(self, key: K) -> None:
+        self._generation += 1
+        self._loading.pop(key, None)
         self._entries.pop(key, None)
 
     def forget_where(self, test: Callable[[K], bool]) -> None:
+        self._generation += 1
+        for key in [k for k in self._loading if test(k)]:
+            del self._loading[key]
         for key in [k for k in self._entries if test(k)]:
             del self._entries[key]
 
     def clear(self) -> None:
+        self._generation += 1
+        self._loading.clear()
         self._entries.clear()
 
     def __len__(self) -> int:

@@ -18,7 +18,6 @@ from kyodo.errors import InvalidInput, NotFound, PermissionDenied
 from kyodo.labels import label_to_dict, render_marking
 from kyodo.policy import Action, Resource
 from kyodo.services.guard import audit_entry, require, require_role
-from kyodo.services.read_cache import Missing
 
 log = structlog.get_logger(__name__)
 
@@ -244,16 +243,15 @@ def _log_failed_write(stored: asyncio.Future[bool]) -> None:
 
 
 async def _feed(ctx: ServiceContext, feed_id: str) -> Feed:
-    cached = ctx.reads.feeds.get(feed_id)
-    if not isinstance(cached, Missing):
-        return cached
+    return await ctx.reads.feeds.fetch(feed_id, lambda: _read_feed(ctx, feed_id))
+
+
+async def _read_feed(ctx: ServiceContext, feed_id: str) -> Feed:
     async with ctx.db.transaction(write=False) as tx:
         try:
-            feed = await tx.feeds.get(feed_id)
+            return await tx.feeds.get(feed_id)
         except NotFound:
             raise InvalidInput(f"no feed {feed_id!r}") from None
-    ctx.reads.feeds.put(feed_id, feed)
-    return feed
 
 
 async def list_tracks(
