@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,6 +13,7 @@ from kyodo.domain.identity import Org
 from kyodo.errors import Conflict, NotFound
 from kyodo.labels import parse_marking
 from kyodo.policy import make_subject, may_read
+from kyodo.services.actor import Actor
 from kyodo.services.context import ServiceContext
 from kyodo.services.ports import AuditQuery, SessionRecord
 
@@ -164,3 +166,63 @@ async def test_audit_appends_form_one_chain_and_filter(ctx: ServiceContext) -> N
             AuditQuery(since=records[2].time, until=records[5].time), None, 100
         )
         assert [r.seq for r in in_window] == [3, 4, 5]
+
+
+async def test_a_batch_of_messages_is_stored_as_given_with_its_revs(
+    ctx: ServiceContext, operator: Actor
+) -> None:
+    from kyodo.domain.nets import Message
+    from kyodo.services import nets
+    from kyodo.services.actor import person_actor
+
+    from tests.support.factories import add_person
+
+    author = await add_person(ctx, operator, "batch.author", clearance="TOP SECRET", grants=("SI",))
+    net = await nets.create_net(
+        ctx,
+        person_actor(author, "api"),
+        name="batch",
+        ceiling=parse_marking("TOP SECRET//SI//REL TO USA, JPN", ctx.registry),
+    )
+    start = datetime(2026, 12, 3, 9, 30, 15, 123456, tzinfo=UTC)
+    labels = ["UNCLASSIFIED", "SECRET//REL TO USA, JPN", "TOP SECRET//SI//REL TO USA, JPN"]
+    drafts = [
+        Message(
+            seq=0,
+            net_id=net.id,
+            author_id=author.id,
+            label=parse_marking(labels[n % 3], ctx.registry),
+            text=f"メッセージ {n} of the batch",
+            html=f"<p>メッセージ {n} of the batch</p>\n",
+            created_at=start + timedelta(microseconds=n),
+        )
+        for n in range(30)
+    ]
+    async with ctx.db.transaction() as tx:
+        first = await tx.audit.next_seq()
+        assert await tx.audit.next_seq() == first  # held until commit
+        stored = await tx.messages.add_many(
+            [replace(d, rev=first + n) for n, d in enumerate(drafts)]
+        )
+        records = await tx.audit.append_many(
+            [AuditEntry("batch.author", "message.post", "message", str(m.seq)) for m in stored]
+        )
+        assert [r.seq for r in records] == [m.rev for m in stored]
+        assert await tx.audit.next_seq() == records[-1].seq + 1
+    assert [m.seq for m in stored] == sorted(m.seq for m in stored)
+    async with ctx.db.transaction(write=False) as tx:
+        for draft, message in zip(drafts, stored, strict=True):
+            again = await tx.messages.get(message.seq)
+            assert again == replace(draft, seq=message.seq, rev=message.rev)
+            (version,) = await tx.messages.versions(message.seq)
+            assert (version.text, version.at, version.label) == (
+                draft.text,
+                draft.created_at,
+                draft.label,
+            )
+        chain = [r async for r in tx.audit.walk()]
+        assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(chain))
+    reader = make_subject(ctx.registry, id="x", nation="USA", clearance="TOP SECRET", grants=["SI"])
+    async with ctx.db.transaction(write=False) as tx:
+        found = await tx.messages.search([net.id], reader, "batch", 100)
+    assert len(found) == 30

@@ -178,13 +178,17 @@ async def _write_posts(ctx: ServiceContext, batch: Sequence[_NewPost]) -> list[M
     """Store posts in one transaction (each with its own audit record, whose seq is its rev),
     then publish them in that order."""
     async with ctx.db.transaction() as tx:
-        stored = await tx.messages.add_many([post.draft for post in batch])
+        # The audit records about to be appended (the chain stays locked until commit) give
+        # the messages their revs as they are inserted.
+        first = await tx.audit.next_seq()
+        drafts = [replace(post.draft, rev=first + i) for i, post in enumerate(batch)]
+        stored = await tx.messages.add_many(drafts)
         entries = [
             replace(post.entry, object_id=str(m.seq)) for post, m in zip(batch, stored, strict=True)
         ]
         records = await tx.audit.append_many(entries)
-        await tx.messages.set_revs([(m.seq, r.seq) for m, r in zip(stored, records, strict=True)])
-    stored = [replace(m, rev=r.seq) for m, r in zip(stored, records, strict=True)]
+        if [r.seq for r in records] != [m.rev for m in stored]:
+            raise RuntimeError("the audit chain moved while it was locked")  # cannot happen
     try:
         for post, message in zip(batch, stored, strict=True):
             await ctx.bus.publish(

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, text
 
 from kyodo.audit.chain import GENESIS_HASH, AuditEntry, AuditRecord, seal
+from kyodo.store.sql.driver import DriverInsert, fetch_all, uses_driver
 from kyodo.store.sql.tables import audit_log
 
 if TYPE_CHECKING:
@@ -43,17 +44,44 @@ def audit_time(moment: datetime | None = None) -> str:
     return (moment or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+_INSERT = DriverInsert(
+    audit_log,
+    (
+        "seq",
+        "time",
+        "actor",
+        "action",
+        "object_type",
+        "object_id",
+        "decision",
+        "label",
+        "reasons",
+        "details",
+        "prev_hash",
+        "hash",
+    ),
+)
+
+
 class SqlAuditStore:
     """Rows of `audit_log`, one chain."""
 
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
+        # The chain's head as this transaction left it: read once, under the lock, then kept.
+        self._head: tuple[int, str] | None = None
 
     async def append(self, entry: AuditEntry) -> AuditRecord:
         return (await self.append_many([entry]))[0]
 
-    async def append_many(self, entries: Sequence[AuditEntry]) -> list[AuditRecord]:
-        """Chain the entries in order after the current head: one read and one insert."""
+    async def next_seq(self) -> int:
+        """The seq the next appended record will get (the lock is held until commit, so it
+        stays so in this transaction)."""
+        return (await self._lock_head())[0] + 1
+
+    async def _lock_head(self) -> tuple[int, str]:
+        if self._head is not None:
+            return self._head
         if self._conn.dialect.name == "postgresql":
             # Held until commit: appenders in every process queue here, so seq and prev_hash
             # are read and written by one of them at a time. SQLite gets the same from
@@ -61,40 +89,53 @@ class SqlAuditStore:
             await self._conn.execute(
                 text("SELECT pg_advisory_xact_lock(:key)"), {"key": _AUDIT_LOCK_KEY}
             )
-        last = (
-            await self._conn.execute(
-                select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
+        if uses_driver(self._conn):
+            rows = await fetch_all(
+                self._conn, "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
             )
-        ).first()
-        seq, prev = (1, GENESIS_HASH) if last is None else (last[0] + 1, last[1])
+            last = rows[0] if rows else None
+        else:
+            query = select(audit_log.c.seq, audit_log.c.hash)
+            last = (
+                await self._conn.execute(query.order_by(audit_log.c.seq.desc()).limit(1))
+            ).first()
+        self._head = (0, GENESIS_HASH) if last is None else (int(last[0]), str(last[1]))
+        return self._head
+
+    async def append_many(self, entries: Sequence[AuditEntry]) -> list[AuditRecord]:
+        """Chain the entries in order after the current head: one read and one insert."""
+        seq, prev = await self._lock_head()
         now = audit_time()
         records = []
-        for offset, entry in enumerate(entries):
-            record = seal(seq + offset, now, entry, prev)
+        for entry in entries:
+            seq += 1
+            record = seal(seq, now, entry, prev)
             records.append(record)
             prev = record.hash
-        await self._conn.execute(
-            audit_log.insert(),
-            [
-                {
-                    "seq": r.seq,
-                    "time": r.time,
-                    "actor": r.entry.actor,
-                    "action": r.entry.action,
-                    "object_type": r.entry.object_type,
-                    "object_id": r.entry.object_id,
-                    "decision": r.entry.decision,
-                    "label": None
-                    if r.entry.label is None
-                    else json.dumps(r.entry.label, ensure_ascii=False),
-                    "reasons": json.dumps(list(r.entry.reasons), ensure_ascii=False),
-                    "details": json.dumps(r.entry.details, ensure_ascii=False, sort_keys=True),
-                    "prev_hash": r.prev_hash,
-                    "hash": r.hash,
-                }
-                for r in records
-            ],
-        )
+        rows = [
+            {
+                "seq": r.seq,
+                "time": r.time,
+                "actor": r.entry.actor,
+                "action": r.entry.action,
+                "object_type": r.entry.object_type,
+                "object_id": r.entry.object_id,
+                "decision": r.entry.decision,
+                "label": None
+                if r.entry.label is None
+                else json.dumps(r.entry.label, ensure_ascii=False),
+                "reasons": json.dumps(list(r.entry.reasons), ensure_ascii=False),
+                "details": json.dumps(r.entry.details, ensure_ascii=False, sort_keys=True),
+                "prev_hash": r.prev_hash,
+                "hash": r.hash,
+            }
+            for r in records
+        ]
+        if uses_driver(self._conn):
+            await _INSERT.run(self._conn, rows)
+        else:
+            await self._conn.execute(audit_log.insert(), rows)
+        self._head = (seq, prev)
         return records
 
     async def list(self, query: AuditQuery, after: int | None, limit: int) -> Sequence[AuditRecord]:

@@ -10,6 +10,7 @@ from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, text,
 
 from kyodo.domain.nets import Member, Message, MessageVersion, Net, NetRole
 from kyodo.errors import Conflict, NotFound
+from kyodo.store.sql.driver import DriverInsert, execute_many, uses_driver
 from kyodo.store.sql.labels import readable_by
 from kyodo.store.sql.tables import labels, message_versions, messages, net_members, nets
 
@@ -182,6 +183,26 @@ def _member(row: Row[Any]) -> Member:
     )
 
 
+_NEW_MESSAGE = DriverInsert(
+    messages,
+    (
+        "net_id",
+        "author_id",
+        "label_id",
+        "text",
+        "html",
+        "reply_to",
+        "version",
+        "created_at",
+        "purged",
+        "rev",
+    ),
+)
+_FIRST_VERSION = DriverInsert(
+    message_versions, ("message_seq", "version", "label_id", "text", "editor_id", "at")
+)
+
+
 class SqlMessageStore:
     """Rows of `messages`, `message_versions` and the search index."""
 
@@ -215,52 +236,54 @@ class SqlMessageStore:
         return (await self.add_many([message]))[0]
 
     async def add_many(self, batch: Sequence[Message]) -> list[Message]:
-        """New messages (version 1, rev 0 until `set_revs`), in order: one statement per table."""
+        """New messages (version 1, with the rev of each draft), in order: one statement per
+        table."""
         label_ids = [await self._labels.id_of(self._conn, m.label) for m in batch]
-        sqlite = self._conn.dialect.name == "sqlite"
-        result = await self._conn.execute(
-            # SQLite numbers the rows of one multi-row INSERT in the order given, but returns
-            # them in any order: sorting the seqs pairs them up again. Asking SQLAlchemy to
-            # keep the order instead makes it send one INSERT per row on SQLite.
-            insert(messages).returning(messages.c.seq, sort_by_parameter_order=not sqlite),
-            [
-                {
-                    "net_id": m.net_id,
-                    "author_id": m.author_id,
-                    "label_id": label_id,
-                    "text": m.text,
-                    "html": m.html,
-                    "reply_to": m.reply_to,
-                    "version": 1,
-                    "created_at": m.created_at,
-                    "purged": False,
-                    "rev": 0,
-                }
-                for m, label_id in zip(batch, label_ids, strict=True)
-            ],
-        )
-        seqs = [int(row[0]) for row in result]
-        if sqlite:
-            seqs.sort()
-        await self._conn.execute(
-            insert(message_versions),
-            [
-                {
-                    "message_seq": seq,
-                    "version": 1,
-                    "label_id": label_id,
-                    "text": m.text,
-                    "editor_id": m.author_id,
-                    "at": m.created_at,
-                }
-                for m, seq, label_id in zip(batch, seqs, label_ids, strict=True)
-            ],
-        )
-        if sqlite:  # PostgreSQL indexes the column itself
-            await self._conn.execute(
-                text("INSERT INTO messages_fts (rowid, text) VALUES (:seq, :body)"),
-                [{"seq": seq, "body": m.text} for m, seq in zip(batch, seqs, strict=True)],
+        rows = [
+            {
+                "net_id": m.net_id,
+                "author_id": m.author_id,
+                "label_id": label_id,
+                "text": m.text,
+                "html": m.html,
+                "reply_to": m.reply_to,
+                "version": 1,
+                "created_at": m.created_at,
+                "purged": False,
+                "rev": m.rev,
+            }
+            for m, label_id in zip(batch, label_ids, strict=True)
+        ]
+        if uses_driver(self._conn):
+            # SQLite numbers the rows of one INSERT in the order given but returns them in any
+            # order: sorted, the seqs pair up with the rows again.
+            seqs = sorted(int(s) for s in await _NEW_MESSAGE.run_returning(self._conn, rows, "seq"))
+        else:
+            result = await self._conn.execute(
+                insert(messages).returning(messages.c.seq, sort_by_parameter_order=True), rows
             )
+            seqs = [int(row[0]) for row in result]
+        versions = [
+            {
+                "message_seq": seq,
+                "version": 1,
+                "label_id": label_id,
+                "text": m.text,
+                "editor_id": m.author_id,
+                "at": m.created_at,
+            }
+            for m, seq, label_id in zip(batch, seqs, label_ids, strict=True)
+        ]
+        if uses_driver(self._conn):
+            await _FIRST_VERSION.run(self._conn, versions)
+            # PostgreSQL indexes the column itself; SQLite's FTS5 table is kept here.
+            await execute_many(
+                self._conn,
+                "INSERT INTO messages_fts (rowid, text) VALUES (?, ?)",
+                [(seq, m.text) for m, seq in zip(batch, seqs, strict=True)],
+            )
+        else:
+            await self._conn.execute(insert(message_versions), versions)
         return [replace(m, seq=seq) for m, seq in zip(batch, seqs, strict=True)]
 
     async def _add_version(self, version: MessageVersion) -> None:
