@@ -73,10 +73,10 @@ class SqlDatabase:
             # Enough pooled connections for a busy server's concurrent reads: an overflow
             # connection is closed when returned, and a new one costs a thread and four PRAGMAs.
             kwargs.update(pool_size=20, max_overflow=20, pool_timeout=10)
-            # Every use of a connection ends its transaction (`transaction` below commits or
-            # rolls back), so the pool's rollback on return would be one more call to the
-            # driver's thread per transaction for nothing.
-            kwargs["pool_reset_on_return"] = None
+        # Every use of a connection ends its transaction (`transaction` below commits or rolls
+        # back), so the pool's rollback on return would be one more round trip (a hand-off to
+        # the driver's thread on SQLite) per transaction for nothing.
+        kwargs["pool_reset_on_return"] = None
         self.engine = create_async_engine(url, **kwargs)
         if self.dialect == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_connect)
