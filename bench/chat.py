@@ -786,10 +786,14 @@ class KeepAlivePool:
             return status, answer, sent
         except (OSError, asyncio.IncompleteReadError, TimeoutError):
             conn[1].close()
-            conn = await self._open()
+            replacement = None
+            with contextlib.suppress(OSError):
+                replacement = await self._open()
+            conn = replacement  # type: ignore[assignment]
             raise
         finally:
-            self.free.put_nowait(conn)
+            if conn is not None:  # a connection that could not be reopened leaves the pool
+                self.free.put_nowait(conn)
 
     async def close(self) -> None:
         for writer in self.opened:

@@ -123,3 +123,48 @@ async def test_content_type_and_size_are_checked(
     assert charset.status_code == 201, charset.text
     listed = await client.get(path, headers=h)
     assert [m["text"] for m in listed.json()["items"]] == ["日本語のメッセージ"]
+
+
+async def test_a_client_that_leaves_before_its_body_arrives_posts_nothing(
+    ctx: ServiceContext, operator: Actor, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    await add_person(ctx, operator, "fast.gone", clearance="SECRET")
+    h = await bearer(client, "fast.gone")
+    net_id = (await client.post("/api/v1/nets", headers=h, json=NET)).json()["id"]
+    app = create_app(settings, context=ctx)
+    path = f"/api/v1/nets/{net_id}/messages"
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"authorization", h["Authorization"].encode()),
+            (b"content-type", b"application/json"),
+        ],
+        "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 8000),
+    }
+    parts = iter(
+        [
+            {"type": "http.request", "body": b'{"text": "cut', "more_body": True},
+            {"type": "http.disconnect"},
+        ]
+    )
+    sent: list[object] = []
+
+    async def receive() -> dict[str, object]:
+        return next(parts)
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    assert sent == []
+    listed = await client.get(path, headers=h)
+    assert listed.json()["items"] == []

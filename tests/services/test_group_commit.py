@@ -67,6 +67,26 @@ async def test_cancelling_the_writer_fails_every_waiting_item_in_flight_or_queue
     await commits.flush()  # returns: nothing is left running
 
 
+async def test_cancelling_during_one_by_one_retries_fails_the_rest_too() -> None:
+    retrying = asyncio.Event()
+
+    async def write(batch: Sequence[int]) -> list[int]:
+        if len(batch) > 1:
+            raise InvalidInput("the batch fails; each item is tried alone")
+        retrying.set()
+        await asyncio.sleep(3600)
+        return list(batch)
+
+    commits = GroupCommit()
+    futures = [commits.enqueue("retry", write, n) for n in range(4)]  # one batch of four
+    await retrying.wait()  # it failed; the first item is being written alone
+    runner = commits._queues["retry"].runner
+    assert runner is not None
+    runner.cancel()
+    results = await asyncio.wait_for(asyncio.gather(*futures, return_exceptions=True), 5)
+    assert all(isinstance(r, asyncio.CancelledError) for r in results)
+
+
 async def _net_with_members(ctx: ServiceContext, operator: Actor) -> tuple[str, list[Actor]]:
     people = [await add_person(ctx, operator, f"poster{i}", clearance="SECRET") for i in range(4)]
     actors = [person_actor(p, "api") for p in people]

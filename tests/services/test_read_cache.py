@@ -144,3 +144,13 @@ async def test_logout_and_a_disabled_account_end_a_cached_session_at_once(
     assert disabled.status_code == 200, disabled.text
     assert (await client.get("/api/v1/me", headers=token)).status_code == 401
     assert ended[-1] == SessionEnded(person.id)  # all of a disabled person's sessions
+
+
+def test_a_value_read_before_a_forget_is_not_stored() -> None:
+    cache: TtlMap[str, int] = TtlMap(60.0, 10)
+    read_at = cache.generation
+    cache.forget("k")  # a change committed while the value was being read
+    cache.put("k", 1, read_at=read_at)
+    assert cache.get("k") is MISSING
+    cache.put("k", 2, read_at=cache.generation)
+    assert cache.get("k") == 2

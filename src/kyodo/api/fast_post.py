@@ -30,13 +30,17 @@ if TYPE_CHECKING:
     from kyodo.services.context import ServiceContext
 
 PATH = re.compile(r"/api/v1/nets/([^/]+)/messages")
-# A message is at most 20,000 characters (4 bytes each in UTF-8, 6 as a JSON escape), plus a
-# label and a justification: anything larger is not a message.
-MAX_BODY = 256 * 1024
+# A message is at most 20,000 characters (up to 12 bytes each as JSON escapes), plus a label and
+# a justification of 2,000: anything larger is not a message.
+MAX_BODY = 1024 * 1024
 
 
 class _TooLarge(Exception):
     pass
+
+
+class _Gone(Exception):
+    """The client went away before its body arrived: nothing is posted, nothing answered."""
 
 
 class PostMessageFastPath:
@@ -54,7 +58,10 @@ class PostMessageFastPath:
         if match is None:
             await self.app(scope, receive, send)
             return
-        response = await self._post(scope, receive, match.group(1))
+        try:
+            response = await self._post(scope, receive, match.group(1))
+        except _Gone:
+            return
         await response(scope, receive, send)
 
     async def _post(self, scope: Scope, receive: Receive, net_id: str) -> Response:
@@ -74,14 +81,15 @@ class PostMessageFastPath:
                 cookies.get(SESSION_COOKIE),
                 headers.get("x-csrf-token"),
             )
-            body = _message(raw, headers.get("content-type"))
+            try:
+                body = _message(raw, headers.get("content-type"))
+            except ValidationError as exc:
+                return problems.invalid_request(
+                    [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
+                )
             return await posted_response(self.ctx, actor, net_id, body)
         except KyodoError as exc:
             return problems.kyodo_error(exc)
-        except ValidationError as exc:
-            return problems.invalid_request(
-                [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
-            )
 
 
 async def _body(receive: Receive) -> bytes:
@@ -90,7 +98,7 @@ async def _body(receive: Receive) -> bytes:
     while True:
         message = await receive()
         if message["type"] != "http.request":
-            break  # the client went away; an empty body is refused below
+            raise _Gone
         chunk: bytes = message.get("body", b"")
         size += len(chunk)
         if size > MAX_BODY:

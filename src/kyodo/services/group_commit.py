@@ -76,20 +76,24 @@ class GroupCommit:
 
     async def _run(self, queue: _Queue[T, R], batch: list[tuple[T, asyncio.Future[R]]]) -> None:
         try:
-            self.batches += 1
-            results = await queue.write([item for item, _ in batch])
+            await self._write(queue, batch)
         except asyncio.CancelledError as exc:  # the batch in flight, too: nobody waits forever
             for _, future in batch:
                 if not future.done():
                     future.set_exception(exc)
             raise
+
+    async def _write(self, queue: _Queue[T, R], batch: list[tuple[T, asyncio.Future[R]]]) -> None:
+        try:
+            self.batches += 1
+            results = await queue.write([item for item, _ in batch])
         except Exception as exc:
             if len(batch) == 1:
                 if not batch[0][1].done():
                     batch[0][1].set_exception(exc)
                 return
             for one in batch:  # one bad item must not fail the others
-                await self._run(queue, [one])
+                await self._write(queue, [one])
             return
         for (_, future), result in zip(batch, results, strict=True):
             if not future.done():

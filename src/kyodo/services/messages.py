@@ -178,6 +178,8 @@ async def _write_posts(ctx: ServiceContext, batch: Sequence[_NewPost]) -> list[M
     """Store posts in one transaction (each with its own audit record, whose seq is its rev),
     then publish them in that order."""
     async with ctx.db.transaction() as tx:
+        # New labels first: every write stores its labels before it locks the audit chain.
+        await tx.messages.store_labels([post.draft.label for post in batch])
         # The audit records about to be appended (the chain stays locked until commit) give
         # the messages their revs as they are inserted.
         first = await tx.audit.next_seq()

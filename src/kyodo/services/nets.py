@@ -132,10 +132,12 @@ async def _load_net(
             (net_id, person_id), lambda: _read_member(ctx, net_id, person_id)
         )
         return net, member
+    # A change committed while these are read forgets them: then they are not stored.
+    nets_at, members_at = ctx.reads.nets.generation, ctx.reads.members.generation
     net = await _read_net(ctx, net_id)
     member = await _read_member(ctx, net_id, person_id)
-    ctx.reads.nets.put(net_id, net)
-    ctx.reads.members.put((net_id, person_id), member)
+    ctx.reads.nets.put(net_id, net, read_at=nets_at)
+    ctx.reads.members.put((net_id, person_id), member, read_at=members_at)
     return net, member
 
 

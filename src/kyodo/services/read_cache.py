@@ -111,8 +111,14 @@ class TtlMap(Generic[K, V]):
         task.add_done_callback(done)
         return task
 
-    def put(self, key: K, value: V) -> None:
-        if self.ttl <= 0:
+    @property
+    def generation(self) -> int:
+        """Moves on every forget; pass it to `put` to store only if nothing was forgotten since
+        the value was read."""
+        return self._generation
+
+    def put(self, key: K, value: V, *, read_at: int | None = None) -> None:
+        if self.ttl <= 0 or (read_at is not None and read_at != self._generation):
             return
         if len(self._entries) >= self.max_entries and key not in self._entries:
             # Cheap bound: start again rather than track recency; a refill costs one read each.

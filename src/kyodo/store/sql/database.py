@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -115,6 +116,10 @@ class SqlDatabase:
                     )
         except KyodoError:
             raise
+        except sqlite3.Error as error:
+            # Raised by the statements sent straight to the driver (`driver.py`), which
+            # SQLAlchemy does not wrap: the same answers as for its own errors below.
+            raise _from_sqlite(error) from None
         except exc.DataError as error:
             raise InvalidInput(f"value refused by the database: {_short(error)}") from None
         except exc.IntegrityError as error:
@@ -138,6 +143,15 @@ class SqlDatabase:
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
+
+
+def _from_sqlite(error: sqlite3.Error) -> KyodoError:
+    reason = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
+    if isinstance(error, sqlite3.IntegrityError):
+        return Conflict(f"the change conflicts with stored data: {reason}")
+    if isinstance(error, sqlite3.DataError):
+        return InvalidInput(f"value refused by the database: {reason}")
+    return Unavailable(f"database unavailable: {reason}")
 
 
 def _short(error: BaseException) -> str:

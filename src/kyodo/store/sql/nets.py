@@ -235,6 +235,12 @@ class SqlMessageStore:
     async def add(self, message: Message) -> Message:
         return (await self.add_many([message]))[0]
 
+    async def store_labels(self, found: Sequence[Label]) -> None:
+        """Make sure these labels have rows (a write takes this lock before the audit chain's,
+        as every other write does, so two writes never wait on each other's)."""
+        for label in found:
+            await self._labels.id_of(self._conn, label)
+
     async def add_many(self, batch: Sequence[Message]) -> list[Message]:
         """New messages (version 1, with the rev of each draft), in order: one statement per
         table."""
@@ -255,9 +261,13 @@ class SqlMessageStore:
             for m, label_id in zip(batch, label_ids, strict=True)
         ]
         if uses_driver(self._conn):
-            # SQLite numbers the rows of one INSERT in the order given but returns them in any
-            # order: sorted, the seqs pair up with the rows again.
+            # SQLite gives each new row of a rowid table the largest rowid plus one, row after
+            # row in the order given, and returns them in any order: sorted, the seqs pair up
+            # with the rows again. They must then be consecutive; if not, stop rather than
+            # mislabel a message.
             seqs = sorted(int(s) for s in await _NEW_MESSAGE.run_returning(self._conn, rows, "seq"))
+            if seqs and seqs[-1] - seqs[0] != len(seqs) - 1:
+                raise RuntimeError(f"message seqs of one insert are not consecutive: {seqs}")
         else:
             result = await self._conn.execute(
                 insert(messages).returning(messages.c.seq, sort_by_parameter_order=True), rows
