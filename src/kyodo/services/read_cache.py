@@ -88,11 +88,7 @@ class TtlMap(Generic[K, V]):
         self, key: K, load: Callable[[], Awaitable[V]], *, background: bool
     ) -> asyncio.Task[V]:
         generation = self._generation
-
-        async def run() -> V:
-            return await load()
-
-        task = asyncio.ensure_future(run())
+        task = asyncio.ensure_future(load())
         self._loading[key] = task
 
         def done(finished: asyncio.Task[V]) -> None:
@@ -105,8 +101,7 @@ class TtlMap(Generic[K, V]):
                 if background:  # the entry stays until it expires; the next use tries again
                     log.warning("read cache reload failed", error=str(error))
                 return
-            if generation == self._generation:
-                self.put(key, finished.result())
+            self.put(key, finished.result(), read_at=generation)
 
         task.add_done_callback(done)
         return task

@@ -69,15 +69,8 @@ class DriverInsert:
     async def run(self, conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> None:
         """Insert the rows (each a mapping of every column named at construction)."""
         compiled = self._for(conn.dialect)
-        values = [
-            tuple(
-                row[name] if convert is None or row[name] is None else convert(row[name])
-                for name, convert in compiled.params
-            )
-            for row in rows
-        ]
         driver = await _driver(conn)
-        await driver.executemany(compiled.sql, values)
+        await driver.executemany(compiled.sql, [compiled.values(row) for row in rows])
 
     async def run_returning(
         self, conn: AsyncConnection, rows: Sequence[Mapping[str, Any]], column: str
@@ -87,11 +80,7 @@ class DriverInsert:
         compiled = self._for(conn.dialect)
         head, _, group = compiled.sql.rpartition(" VALUES ")
         sql = f"{head} VALUES {', '.join([group] * len(rows))} RETURNING {column}"
-        values = [
-            row[name] if convert is None or row[name] is None else convert(row[name])
-            for row in rows
-            for name, convert in compiled.params
-        ]
+        values = [value for row in rows for value in compiled.values(row)]
         driver = await _driver(conn)
         return [found[0] for found in await driver.execute_fetchall(sql, values)]
 
@@ -100,3 +89,10 @@ class DriverInsert:
 class _Compiled:
     sql: str
     params: tuple[tuple[str, Callable[[Any], Any] | None], ...]  # in placeholder order
+
+    def values(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
+        """The row's values in placeholder order, converted as SQLAlchemy would bind them."""
+        return tuple(
+            row[name] if convert is None or row[name] is None else convert(row[name])
+            for name, convert in self.params
+        )
