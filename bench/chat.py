@@ -347,15 +347,17 @@ def _postgres_cpu() -> dict[int, float]:
     return found
 
 
-def _machine_cpu() -> tuple[float, float]:
-    """(busy, total) seconds of all cores since boot."""
+def _machine_cpu() -> tuple[float, float, float]:
+    """(busy, total, steal) seconds of all cores since boot; steal is time the host gave this
+    machine's cores to someone else while they had work (a slow period shows there)."""
     try:
         values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     except (OSError, ValueError):
-        return 0.0, 0.0
+        return 0.0, 0.0, 0.0
     idle = values[3] + (values[4] if len(values) > 4 else 0)
     total = sum(values[:8])
-    return (total - idle) / CLK_TCK, total / CLK_TCK
+    steal = values[7] if len(values) > 7 else 0
+    return (total - idle) / CLK_TCK, total / CLK_TCK, steal / CLK_TCK
 
 
 @dataclass
@@ -365,16 +367,18 @@ class CpuSnapshot:
     bench: float
     db: dict[int, float]
     busy: float
+    steal: float
 
     @classmethod
     def take(cls, server_pid: int, postgres: bool) -> CpuSnapshot:
-        busy, _ = _machine_cpu()
+        busy, _, steal = _machine_cpu()
         return cls(
             time.perf_counter(),
             _proc_cpu(server_pid),
             time.process_time(),
             _postgres_cpu() if postgres else {},
             busy,
+            steal,
         )
 
     def cores_since(self, before: CpuSnapshot) -> dict[str, float]:
@@ -385,7 +389,11 @@ class CpuSnapshot:
             "db": sum(max(0.0, t - before.db.get(pid, 0.0)) for pid, t in self.db.items()) / wall,
             "machine": (self.busy - before.busy) / wall,
         }
-        cores["other"] = max(0.0, cores["machine"] - cores["server"] - cores["db"] - cores["bench"])
+        cores["steal"] = (self.steal - before.steal) / wall
+        cores["other"] = max(
+            0.0,
+            cores["machine"] - cores["steal"] - cores["server"] - cores["db"] - cores["bench"],
+        )
         cores["server_seconds"] = self.server - before.server
         return cores
 
@@ -1159,7 +1167,7 @@ COLUMNS = (
     "HTTP p50",
     "HTTP p99",
     "errors",
-    "CPU cores srv/db/bench/other",
+    "CPU cores srv/db/bench/other/steal",
     "srv CPU ms/post",
     "p99<50ms",
 )
@@ -1185,7 +1193,7 @@ def step_row(step: Step) -> list[str]:
         _ms(step.http["p50"]),
         _ms(step.http["p99"]),
         step.error_text(),
-        f"{cpu['server']:.2f}/{db}/{cpu['bench']:.2f}/{cpu['other']:.2f}",
+        f"{cpu['server']:.2f}/{db}/{cpu['bench']:.2f}/{cpu['other']:.2f}/{cpu['steal']:.2f}",
         _ms(step.server_ms_per_post),
         "yes" if step.meets_target else "no",
     ]
@@ -1298,7 +1306,9 @@ def method_lines(cfg: Config) -> list[str]:
         f"{TARGET_P99_MS:.0f} ms at {TARGET_RATE:.0f} msg/s.",
         "CPU columns: cores used during the step by the server process, PostgreSQL processes, "
         "the bench process, and everything else on the machine (other = machine busy minus "
-        "those three; other people's jobs on this shared machine show up there).",
+        "those three and steal; other people's jobs on this shared machine show up there); "
+        "steal = time the host ran something else while this machine's cores had work "
+        "(`/proc/stat`), which slows every figure of the step.",
     ]
 
 
@@ -1340,7 +1350,7 @@ def markdown(results: list[BackendResult], cfg: Config, started: str, facts: lis
                 "",
                 "PostgreSQL backends of the bench database, mean over the step (active / waiting "
                 "on a lock), and transactions per accepted post (commits + rollbacks, from "
-                "pg_stat_database; the rollbacks are SQLAlchemy's pool pre-ping): "
+                "pg_stat_database; a rollback is a failed write or a ping of an idle connection): "
                 + ", ".join(
                     f"{s.offered:.0f}/s {s.pg_waits['active']:.1f}/{s.pg_waits['lock']:.1f}, "
                     f"{s.pg_waits['commits'] / max(s.posts_ok, 1):.1f} + "

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, text
 
 from kyodo.audit.chain import GENESIS_HASH, AuditEntry, AuditRecord, seal
-from kyodo.store.sql.driver import DriverInsert, fetch_all, uses_driver
+from kyodo.store.sql.driver import DriverInsert, fetch_all
 from kyodo.store.sql.tables import audit_log
 
 if TYPE_CHECKING:
@@ -89,16 +89,10 @@ class SqlAuditStore:
             await self._conn.execute(
                 text("SELECT pg_advisory_xact_lock(:key)"), {"key": _AUDIT_LOCK_KEY}
             )
-        if uses_driver(self._conn):
-            rows = await fetch_all(
-                self._conn, "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
-            )
-            last = rows[0] if rows else None
-        else:
-            query = select(audit_log.c.seq, audit_log.c.hash)
-            last = (
-                await self._conn.execute(query.order_by(audit_log.c.seq.desc()).limit(1))
-            ).first()
+        rows = await fetch_all(
+            self._conn, "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
+        )
+        last = rows[0] if rows else None
         self._head = (0, GENESIS_HASH) if last is None else (int(last[0]), str(last[1]))
         return self._head
 
@@ -131,10 +125,7 @@ class SqlAuditStore:
             }
             for r in records
         ]
-        if uses_driver(self._conn):
-            await _INSERT.run(self._conn, rows)
-        else:
-            await self._conn.execute(audit_log.insert(), rows)
+        await _INSERT.run(self._conn, rows)
         self._head = (seq, prev)
         return records
 

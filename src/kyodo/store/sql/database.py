@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import asyncpg
 from sqlalchemy import event, exc, text
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
@@ -59,6 +61,29 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+# A pooled PostgreSQL connection used this recently is taken to be alive, as HikariCP does
+# (aliveBypassWindowMs): SQLAlchemy's pre-ping costs three round trips (BEGIN, a query,
+# ROLLBACK) on every checkout, more than a chat post's own statements.
+PING_AFTER_IDLE = 0.5  # seconds
+
+
+def _note_idle(_dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry) -> None:
+    record.info["kyodo_idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+    # A connection lost while in use fails its transaction (503), and SQLAlchemy then renews
+    # every pooled connection older than the loss; one lost while idle (a restart) is found
+    # here, and DisconnectionError makes the pool connect afresh instead.
+    idle_since = record.info.get("kyodo_idle_since")
+    if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE:
+        return
+    try:
+        dbapi_connection.ping()
+    except Exception as error:
+        raise exc.DisconnectionError(f"pooled connection lost: {_short(error)}") from error
+
+
 class SqlDatabase:
     """A SQLAlchemy async engine for SQLite or PostgreSQL."""
 
@@ -67,8 +92,7 @@ class SqlDatabase:
         self.dialect = "sqlite" if url.startswith("sqlite") else "postgresql"
         kwargs: dict[str, Any] = {"echo": echo}
         if self.dialect == "postgresql":
-            # pre_ping finds connections the server dropped (a restart) and replaces them.
-            kwargs.update(pool_size=10, max_overflow=10, pool_timeout=10, pool_pre_ping=True)
+            kwargs.update(pool_size=10, max_overflow=10, pool_timeout=10)
             kwargs["connect_args"] = {"timeout": 5}
         else:
             # Enough pooled connections for a busy server's concurrent reads: an overflow
@@ -82,6 +106,9 @@ class SqlDatabase:
         if self.dialect == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_connect)
             event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
+        else:
+            event.listen(self.engine.sync_engine, "checkin", _note_idle)
+            event.listen(self.engine.sync_engine, "checkout", _ping_if_idle)
         self.label_rows = LabelRows()
         # SQLite has one writer at a time; queueing writers here, in the process, instead of in
         # SQLite's busy handler (which sleeps and retries) keeps throughput up under load.
@@ -116,10 +143,14 @@ class SqlDatabase:
                     )
         except KyodoError:
             raise
+        # Raised by the statements sent straight to the driver (`driver.py`), which SQLAlchemy
+        # does not wrap: the same answers as for its own errors below.
         except sqlite3.Error as error:
-            # Raised by the statements sent straight to the driver (`driver.py`), which
-            # SQLAlchemy does not wrap: the same answers as for its own errors below.
             raise _from_sqlite(error) from None
+        except asyncpg.PostgresError as error:
+            raise _from_postgres(error) from None
+        except asyncpg.InterfaceError as error:
+            raise Unavailable(f"database unavailable: {_short(error)}") from None
         except exc.DataError as error:
             raise InvalidInput(f"value refused by the database: {_short(error)}") from None
         except exc.IntegrityError as error:
@@ -152,6 +183,19 @@ def _from_sqlite(error: sqlite3.Error) -> KyodoError:
     if isinstance(error, sqlite3.DataError):
         return InvalidInput(f"value refused by the database: {reason}")
     return Unavailable(f"database unavailable: {reason}")
+
+
+def _from_postgres(error: Exception) -> Exception:
+    reason = _short(error)
+    match str(getattr(error, "sqlstate", "") or "")[:2]:
+        case "23":  # integrity constraint violation
+            return Conflict(f"the change conflicts with stored data: {reason}")
+        case "22":  # data exception (a NUL character, say): the input's fault
+            return InvalidInput(f"value refused by the database: {reason}")
+        case "08" | "40" | "53" | "57":  # connection, rollback, resources, operator
+            return Unavailable(f"database unavailable: {reason}")
+        case _:
+            return error
 
 
 def _short(error: BaseException) -> str:

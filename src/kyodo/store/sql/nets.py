@@ -10,12 +10,12 @@ from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, text,
 
 from kyodo.domain.nets import Member, Message, MessageVersion, Net, NetRole
 from kyodo.errors import Conflict, NotFound
-from kyodo.store.sql.driver import DriverInsert, execute_many, uses_driver
+from kyodo.store.sql.driver import DriverInsert, execute_many, fetch_all, pg_arrays
 from kyodo.store.sql.labels import readable_by
 from kyodo.store.sql.tables import labels, message_versions, messages, net_members, nets
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
     from sqlalchemy import Row
     from sqlalchemy.ext.asyncio import AsyncConnection
@@ -203,6 +203,25 @@ _FIRST_VERSION = DriverInsert(
 )
 
 
+async def _pg_add_with_first_versions(
+    conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]
+) -> list[int]:
+    """Insert messages and their first versions (copies of the rows just inserted) in one
+    PostgreSQL statement; the new seqs in the rows' order."""
+    compiled = _NEW_MESSAGE.compiled(conn.dialect)
+    new = f"{compiled.sql} RETURNING seq, label_id, text, author_id, created_at"
+    sql = (
+        f"WITH new AS ({new}),"  # noqa: S608 - schema names; every value is a parameter
+        " first_version AS (INSERT INTO message_versions"
+        " (message_seq, version, label_id, text, editor_id, at)"
+        " SELECT seq, 1, label_id, text, author_id, created_at FROM new)"
+        " SELECT seq FROM new"
+    )
+    # The serial assigns seqs in the insert's order (`ORDER BY given_order`) and RETURNING
+    # gives them in any order: sorted, they pair up with the rows again.
+    return sorted(int(found[0]) for found in await fetch_all(conn, sql, pg_arrays(compiled, rows)))
+
+
 class SqlMessageStore:
     """Rows of `messages`, `message_versions` and the search index."""
 
@@ -260,19 +279,15 @@ class SqlMessageStore:
             }
             for m, label_id in zip(batch, label_ids, strict=True)
         ]
-        if uses_driver(self._conn):
-            # SQLite gives each new row of a rowid table the largest rowid plus one, row after
-            # row in the order given, and returns them in any order: sorted, the seqs pair up
-            # with the rows again. They must then be consecutive; if not, stop rather than
-            # mislabel a message.
-            seqs = sorted(int(s) for s in await _NEW_MESSAGE.run_returning(self._conn, rows, "seq"))
-            if seqs and seqs[-1] - seqs[0] != len(seqs) - 1:
-                raise RuntimeError(f"message seqs of one insert are not consecutive: {seqs}")
-        else:
-            result = await self._conn.execute(
-                insert(messages).returning(messages.c.seq, sort_by_parameter_order=True), rows
-            )
-            seqs = [int(row[0]) for row in result]
+        if self._conn.dialect.name == "postgresql":
+            seqs = await _pg_add_with_first_versions(self._conn, rows)
+            return [replace(m, seq=seq) for m, seq in zip(batch, seqs, strict=True)]
+        # SQLite gives each new row of a rowid table the largest rowid plus one, row after row
+        # in the order given, and returns them in any order: sorted, the seqs pair up with the
+        # rows again. They must then be consecutive; if not, stop rather than mislabel a message.
+        seqs = sorted(int(s) for s in await _NEW_MESSAGE.run_returning(self._conn, rows, "seq"))
+        if seqs and seqs[-1] - seqs[0] != len(seqs) - 1:
+            raise RuntimeError(f"message seqs of one insert are not consecutive: {seqs}")
         versions = [
             {
                 "message_seq": seq,
@@ -284,16 +299,13 @@ class SqlMessageStore:
             }
             for m, seq, label_id in zip(batch, seqs, label_ids, strict=True)
         ]
-        if uses_driver(self._conn):
-            await _FIRST_VERSION.run(self._conn, versions)
-            # PostgreSQL indexes the column itself; SQLite's FTS5 table is kept here.
-            await execute_many(
-                self._conn,
-                "INSERT INTO messages_fts (rowid, text) VALUES (?, ?)",
-                [(seq, m.text) for m, seq in zip(batch, seqs, strict=True)],
-            )
-        else:
-            await self._conn.execute(insert(message_versions), versions)
+        await _FIRST_VERSION.run(self._conn, versions)
+        # PostgreSQL indexes the column itself; SQLite's FTS5 table is kept here.
+        await execute_many(
+            self._conn,
+            "INSERT INTO messages_fts (rowid, text) VALUES (?, ?)",
+            [(seq, m.text) for m, seq in zip(batch, seqs, strict=True)],
+        )
         return [replace(m, seq=seq) for m, seq in zip(batch, seqs, strict=True)]
 
     async def _add_version(self, version: MessageVersion) -> None:
