@@ -108,16 +108,18 @@ async def test_a_failed_load_is_not_cached_and_a_forget_wins_over_a_load_in_flig
     assert cache.get("k") == 2  # the stale load was not stored
 
 
-def test_forgetting_a_net_or_person_drops_their_memberships() -> None:
+def test_forgetting_a_net_member_or_person_drops_the_rosters_concerned() -> None:
     reads = ReadCache(ttl=60)
-    reads.members.put(("net1", "p1"), None)
-    reads.members.put(("net1", "p2"), None)
-    reads.members.put(("net2", "p1"), None)
+    for net in ("net1", "net2", "net3"):
+        reads.rosters.put(net, {})
     reads.forget_net("net1")
-    assert reads.members.get(("net1", "p2")) is MISSING
-    assert reads.members.get(("net2", "p1")) is None
+    assert reads.rosters.get("net1") is MISSING
+    assert reads.rosters.get("net2") == {}
+    reads.forget_member("net2")
+    assert reads.rosters.get("net2") is MISSING
+    assert reads.rosters.get("net3") == {}
     reads.forget_person("p1")
-    assert reads.members.get(("net2", "p1")) is MISSING
+    assert reads.rosters.get("net3") is MISSING
 
 
 async def test_logout_and_a_disabled_account_end_a_cached_session_at_once(

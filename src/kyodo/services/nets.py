@@ -128,16 +128,13 @@ async def _load_net(
 ) -> tuple[Net, Member | None]:
     if cached:
         net = await ctx.reads.nets.fetch(net_id, lambda: _read_net(ctx, net_id))
-        member = await ctx.reads.members.fetch(
-            (net_id, person_id), lambda: _read_member(ctx, net_id, person_id)
-        )
-        return net, member
-    # A change committed while these are read forgets them: then they are not stored.
-    nets_at, members_at = ctx.reads.nets.generation, ctx.reads.members.generation
+        roster = await ctx.reads.rosters.fetch(net_id, lambda: _read_roster(ctx, net_id))
+        return net, roster.get(person_id)
+    # A change committed while this is read forgets the net: then it is not stored.
+    nets_at = ctx.reads.nets.generation
     net = await _read_net(ctx, net_id)
     member = await _read_member(ctx, net_id, person_id)
     ctx.reads.nets.put(net_id, net, read_at=nets_at)
-    ctx.reads.members.put((net_id, person_id), member, read_at=members_at)
     return net, member
 
 
@@ -152,6 +149,11 @@ async def _read_net(ctx: ServiceContext, net_id: str) -> Net:
 async def _read_member(ctx: ServiceContext, net_id: str, person_id: str) -> Member | None:
     async with ctx.db.transaction(write=False) as tx:
         return await tx.nets.member(net_id, person_id)
+
+
+async def _read_roster(ctx: ServiceContext, net_id: str) -> dict[str, Member]:
+    async with ctx.db.transaction(write=False) as tx:
+        return {m.person_id: m for m in await tx.nets.members(net_id)}
 
 
 async def get_net(ctx: ServiceContext, actor: Actor, net_id: str) -> Net:
@@ -270,7 +272,7 @@ async def add_member(
                 role=role.value,
             )
         )
-    ctx.reads.forget_member(net.id, person.id)
+    ctx.reads.forget_member(net.id)
     await ctx.bus.publish(MembershipChanged(net.id, person.id, joined=True))
     return new
 
@@ -286,7 +288,7 @@ async def remove_member(ctx: ServiceContext, actor: Actor, net_id: str, person_i
         await tx.audit.append(
             audit_entry(ctx, actor, "net.remove_member", "net", net_id, net.entry, person=person_id)
         )
-    ctx.reads.forget_member(net_id, person_id)
+    ctx.reads.forget_member(net_id)
     await ctx.bus.publish(MembershipChanged(net_id, person_id, joined=False, reason="removed"))
 
 

@@ -1,9 +1,11 @@
-"""Short-lived, process-local copies of the hot reads: sessions, people, nets, memberships, feeds.
+"""Short-lived, process-local copies of the hot reads: sessions, people, nets, rosters, feeds.
 
 Every request reads its session, its person, and for a net its membership; caching them takes
-two transactions off each post. A change made through this process's services forgets the
-entries it affects at once; a change made elsewhere (another instance, the CLI) is seen within
-`ttl` seconds, which bounds how long a revoked session or a removed member can keep acting there.
+two transactions off each post. Memberships are kept as each net's whole roster, so keeping them
+fresh costs one read per net, not one per member who posts. A change made through this
+process's services forgets the entries it affects at once; a change made elsewhere (another
+instance, the CLI) is seen within `ttl` seconds, which bounds how long a revoked session or a
+removed member can keep acting there.
 
 `fetch` loads a missing entry once however many requests ask for it at the same moment, and
 reloads an entry in use in the background before it expires: under load a busy key is never
@@ -21,7 +23,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 import structlog
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Awaitable, Callable, Mapping
 
     from kyodo.domain.identity import Person
     from kyodo.domain.nets import Member, Net
@@ -159,19 +161,20 @@ class ReadCache:
         self.sessions: TtlMap[str, SessionRecord] = TtlMap(ttl, max_entries, now)
         self.people: TtlMap[str, Person] = TtlMap(ttl, max_entries, now)
         self.nets: TtlMap[str, Net] = TtlMap(ttl, max_entries, now)
-        self.members: TtlMap[tuple[str, str], Member | None] = TtlMap(ttl, max_entries, now)
+        self.rosters: TtlMap[str, Mapping[str, Member]] = TtlMap(ttl, max_entries, now)
         self.feeds: TtlMap[str, Feed] = TtlMap(ttl, max_entries, now)
 
     def forget_person(self, person_id: str) -> None:
         """A person changed (clearance, roles, password, active): drop them and their sessions."""
         self.people.forget(person_id)
         self.sessions.clear()  # rare, and sessions are not indexed by person
-        self.members.forget_where(lambda key: key[1] == person_id)
+        self.rosters.clear()  # as rare; rosters are not indexed by person either
 
     def forget_net(self, net_id: str) -> None:
         """A net or its membership changed."""
         self.nets.forget(net_id)
-        self.members.forget_where(lambda key: key[0] == net_id)
+        self.rosters.forget(net_id)
 
-    def forget_member(self, net_id: str, person_id: str) -> None:
-        self.members.forget((net_id, person_id))
+    def forget_member(self, net_id: str) -> None:
+        """A membership of the net changed."""
+        self.rosters.forget(net_id)
