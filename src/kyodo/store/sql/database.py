@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 from sqlalchemy import event, exc, text
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+from sqlalchemy.util import await_only
 
 from kyodo.errors import Conflict, InvalidInput, KyodoError, Unavailable
 from kyodo.store.sql.audit import SqlAuditStore
@@ -58,7 +59,10 @@ def _sqlite_begin(conn: Any) -> None:
     # A write transaction takes the write lock at BEGIN, so two writers never both read the
     # audit chain's head and then both append after it.
     immediate = conn.get_execution_options().get("kyodo_write", True)
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    # Straight to aiosqlite: one hand-off to its thread, where SQLAlchemy's statement path
+    # takes three (cursor, execute, close) and its own work on every transaction.
+    driver = conn.connection.driver_connection
+    await_only(driver.execute("BEGIN IMMEDIATE" if immediate else "BEGIN"))
 
 
 # A pooled PostgreSQL connection used this recently is taken to be alive, as HikariCP does
