@@ -1008,7 +1008,22 @@ class BackendResult:
     sustained_max: float | None
     target_met: bool
     profile: Profile | None = None
+    speed: tuple[float, float] = (0.0, 0.0)  # cpu_speed() before and after the steps
     notes: list[str] = field(default_factory=list)
+
+
+def cpu_speed() -> float:
+    """Million iterations/s of a fixed pure-Python loop (the median of five): the same code runs
+    up to twice as fast in one hour as in another on this shared machine, with no steal time
+    showing, so each backend's table says how fast the machine was while it ran."""
+    rates = []
+    for _ in range(5):
+        start = time.process_time()
+        total = 0
+        for i in range(400_000):
+            total += i & 7
+        rates.append(0.4 / max(time.process_time() - start, 1e-9))
+    return sorted(rates)[2]
 
 
 async def _database_version(backend: str, cfg: Config) -> str:
@@ -1125,7 +1140,13 @@ async def run_backend(backend: str, cfg: Config) -> BackendResult:
                     await asyncio.sleep(1.5)  # settle between steps
                     return step
 
+                speed_before = cpu_speed()
                 steps = await ladder(run, cfg)
+                speed = (speed_before, cpu_speed())
+                console.print(
+                    f"machine speed (cpu_speed): {speed[0]:.1f} before, {speed[1]:.1f} after "
+                    "(million loop iterations/s)"
+                )
                 at_target = [s for s in steps if s.offered == TARGET_RATE]
                 target_met = bool(at_target) and all(s.meets_target for s in at_target)
                 sustained = [s.offered for s in steps if s.sustained]
@@ -1136,6 +1157,7 @@ async def run_backend(backend: str, cfg: Config) -> BackendResult:
                     world.setup_seconds,
                     max(sustained) if sustained else None,
                     target_met,
+                    speed=speed,
                 )
                 if cfg.profile == "always" or (cfg.profile == "auto" and not target_met):
                     console.print(f"profiling the server with py-spy at {TARGET_RATE:.0f}/s …")
@@ -1338,6 +1360,9 @@ def markdown(results: list[BackendResult], cfg: Config, started: str, facts: lis
         lines += [
             "",
             f"**{verdict(result)}**",
+            "",
+            f"Machine speed (`cpu_speed`, a fixed pure-Python loop, million iterations/s; higher "
+            f"is faster): {result.speed[0]:.1f} before the steps, {result.speed[1]:.1f} after.",
             "",
             "Set-up: "
             + ", ".join(f"{k} {v:.1f} s" for k, v in result.setup.items())
