@@ -810,11 +810,14 @@ class KeepAlivePool:
             else:
                 conn = (reader, writer, time.monotonic())
             return status, answer, sent
-        except (OSError, asyncio.IncompleteReadError, TimeoutError):
+        except BaseException as error:
+            # Whatever failed or was cancelled, the answer may still be on its way: a
+            # connection is never reused with an unread answer in it.
             conn[1].close()
             conn = None
-            with contextlib.suppress(OSError):
-                conn = await self._open()
+            if isinstance(error, (OSError, asyncio.IncompleteReadError, TimeoutError)):
+                with contextlib.suppress(OSError):
+                    conn = await self._open()
             raise
         finally:
             if conn is not None:  # a connection that could not be reopened leaves the pool

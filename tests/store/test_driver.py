@@ -68,11 +68,20 @@ async def test_a_driver_error_answers_as_sqlalchemys_would(ctx: ServiceContext) 
     async with db.transaction(write=False) as tx:
         seqs = [row.seq for row in await tx.conn.execute(select(audit_log.c.seq))]
     assert seqs == [7]  # the failed batch left nothing
-    if db.dialect == "postgresql":  # SQLite stores NUL; PostgreSQL's text refuses it
-        with pytest.raises(InvalidInput, match="refused by the database"):
-            async with db.transaction() as tx:
-                await tx.conn.execute(text("SELECT 1"))
-                await insert.run(tx.conn, [_row(9, actor="a\x00b")])
+    if db.dialect == "postgresql":  # SQLite stores all three; PostgreSQL refuses them
+        too_long = "x" * (audit_log.c.actor.type.length + 1)  # type: ignore[attr-defined]
+        for bad in (
+            {"actor": "a\x00b"},  # NUL in text
+            {"actor": too_long},  # over the column's length: refused, never cut short
+            {"seq": "nine"},  # a value asyncpg cannot encode for the column
+        ):
+            with pytest.raises(InvalidInput, match="refused by the database"):
+                async with db.transaction() as tx:
+                    await tx.conn.execute(text("SELECT 1"))
+                    await insert.run(tx.conn, [{**_row(9), **bad}])
+        async with db.transaction(write=False) as tx:
+            actors = [row.actor for row in await tx.conn.execute(select(audit_log.c.actor))]
+        assert actors == [_row(7)["actor"]]
 
 
 # PostgreSQL only: SQLite begins at BEGIN IMMEDIATE, before any statement.
@@ -142,3 +151,22 @@ async def test_a_connection_lost_in_use_fails_once_then_the_pool_renews(
     async with db.transaction() as tx:
         await tx.conn.execute(text("SELECT 1"))
         assert await fetch_all(tx.conn, "SELECT $1::int", [5]) == [(5,)]
+
+
+@POSTGRESQL_ONLY
+async def test_a_connection_lost_under_a_driver_statement_fails_once_then_the_pool_renews(
+    ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = _db(ctx)
+    monkeypatch.setattr(database, "PING_AFTER_IDLE", 3600.0)
+    await _touch(db, 4)
+    # SQLAlchemy does not see a driver statement fail: its rollback then does, and renews.
+    with pytest.raises(Unavailable, match="database unavailable"):
+        async with db.transaction() as tx:
+            await tx.conn.execute(text("SELECT 1"))
+            await _kill_connections(db.engine.url.database or "")
+            await fetch_all(tx.conn, "SELECT 1")
+    await _touch(db, 4)
+    async with db.transaction() as tx:
+        await tx.conn.execute(text("SELECT 1"))
+        assert await fetch_all(tx.conn, "SELECT 2") == [(2,)]

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
+from asyncpg.exceptions._base import DataError as ClientDataError
 from sqlalchemy import event, exc, text
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlalchemy.util import await_only
@@ -153,6 +154,8 @@ class SqlDatabase:
             raise _from_sqlite(error) from None
         except asyncpg.PostgresError as error:
             raise _from_postgres(error) from None
+        except ClientDataError as error:  # a value asyncpg cannot encode (before sending it)
+            raise InvalidInput(f"value refused by the database: {_short(error)}") from None
         except asyncpg.InterfaceError as error:
             raise Unavailable(f"database unavailable: {_short(error)}") from None
         except exc.DataError as error:
@@ -196,7 +199,9 @@ def _from_postgres(error: Exception) -> Exception:
             return Conflict(f"the change conflicts with stored data: {reason}")
         case "22":  # data exception (a NUL character, say): the input's fault
             return InvalidInput(f"value refused by the database: {reason}")
-        case "08" | "40" | "53" | "57":  # connection, rollback, resources, operator
+        case "08" | "25" | "40" | "53" | "57":
+            # connection, transaction state (a read-only standby after failover), rollback
+            # (deadlock, serialization), resources, operator intervention (shutdown)
             return Unavailable(f"database unavailable: {reason}")
         case _:
             return error

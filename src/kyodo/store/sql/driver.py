@@ -15,12 +15,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import String
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
     from sqlalchemy import Table
     from sqlalchemy.engine import Dialect
     from sqlalchemy.ext.asyncio import AsyncConnection
+    from sqlalchemy.types import TypeEngine
 
 
 async def _driver(conn: AsyncConnection) -> Any:
@@ -75,7 +78,7 @@ class DriverInsert:
 
         if dialect.name == "postgresql":
             arrays = ", ".join(
-                f"${i}::{self.table.c[name].type.compile(dialect=dialect)}[]"
+                f"${i}::{_array_element(self.table.c[name].type, dialect)}[]"
                 for i, name in enumerate(self.columns, start=1)
             )
             names = ", ".join(self.columns)
@@ -118,6 +121,15 @@ class DriverInsert:
         values = [value for row in rows for value in compiled.values(row)]
         driver = await _driver(conn)
         return [found[0] for found in await driver.execute_fetchall(sql, values)]
+
+
+def _array_element(column_type: TypeEngine[Any], dialect: Dialect) -> str:
+    """The type an array parameter is cast to: the column's, without a length. PostgreSQL's
+    explicit cast to `varchar(n)` cuts a longer value silently; the insert's own assignment to
+    the column then refuses it (22001 → 422), as it does for SQLAlchemy's statements."""
+    if isinstance(column_type, String) and column_type.length is not None:
+        column_type = type(column_type)()
+    return column_type.compile(dialect=dialect)
 
 
 @dataclass(frozen=True, slots=True)
