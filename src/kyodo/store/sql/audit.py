@@ -44,23 +44,7 @@ def audit_time(moment: datetime | None = None) -> str:
     return (moment or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-_INSERT = DriverInsert(
-    audit_log,
-    (
-        "seq",
-        "time",
-        "actor",
-        "action",
-        "object_type",
-        "object_id",
-        "decision",
-        "label",
-        "reasons",
-        "details",
-        "prev_hash",
-        "hash",
-    ),
-)
+_INSERT = DriverInsert(audit_log, [column.name for column in audit_log.columns])
 
 
 class SqlAuditStore:

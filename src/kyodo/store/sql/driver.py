@@ -110,12 +110,12 @@ class DriverInsert:
     async def run_returning(
         self, conn: AsyncConnection, rows: Sequence[Mapping[str, Any]], column: str
     ) -> list[Any]:
-        """Insert the rows in one statement; `column` of each, in the order the database
+        """Insert the rows in one multi-row statement (SQLite; PostgreSQL's batches return
+        through `pg_arrays` and a statement of their own); `column` of each, in the order SQLite
         returns them (any order: for a key it assigns, sort them to match the rows)."""
+        if conn.dialect.name != "sqlite":
+            raise NotImplementedError("run_returning is SQLite's multi-row VALUES form")
         compiled = self.compiled(conn.dialect)
-        if conn.dialect.name == "postgresql":
-            sql = f"{compiled.sql} RETURNING {column}"
-            return [found[0] for found in await fetch_all(conn, sql, pg_arrays(compiled, rows))]
         head, _, group = compiled.sql.rpartition(" VALUES ")
         sql = f"{head} VALUES {', '.join([group] * len(rows))} RETURNING {column}"
         values = [value for row in rows for value in compiled.values(row)]

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, text, update
+from sqlalchemy import and_, delete, func, insert, or_, select, text, update
 
 from kyodo.domain.nets import Member, Message, MessageVersion, Net, NetRole
 from kyodo.errors import Conflict, NotFound
@@ -331,16 +331,8 @@ class SqlMessageStore:
             )
 
     async def set_rev(self, seq: int, rev: int) -> None:
-        await self.set_revs([(seq, rev)])
-
-    async def set_revs(self, pairs: Sequence[tuple[int, int]]) -> None:
-        """Stamp messages with the audit seq of their latest change: (seq, rev) pairs."""
-        await self._conn.execute(
-            update(messages)
-            .where(messages.c.seq == bindparam("m_seq"))
-            .values(rev=bindparam("m_rev")),
-            [{"m_seq": seq, "m_rev": rev} for seq, rev in pairs],
-        )
+        """Stamp a message with the audit seq of its latest change."""
+        await self._conn.execute(update(messages).where(messages.c.seq == seq).values(rev=rev))
 
     async def changes(
         self, net_ids: Sequence[str], reader: Subject, after_rev: int, limit: int
