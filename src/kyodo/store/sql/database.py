@@ -7,6 +7,7 @@ import sqlite3
 import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
@@ -21,6 +22,7 @@ from kyodo.store.sql.identity import SqlOrgStore, SqlPersonStore
 from kyodo.store.sql.labels import LabelRows
 from kyodo.store.sql.nets import SqlMessageStore, SqlNetStore
 from kyodo.store.sql.sessions import SqlSessionStore
+from kyodo.store.sql.sqlite_connection import SqliteConnection, WalCheckpointer
 from kyodo.store.sql.tracks import SqlFeedStore, SqlTrackStore
 
 if TYPE_CHECKING:
@@ -53,6 +55,8 @@ def _sqlite_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEn
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # Commits run on the event loop's thread: WalCheckpointer checkpoints instead, on a thread.
+    cursor.execute("PRAGMA wal_autocheckpoint=0")
     cursor.close()
 
 
@@ -61,9 +65,20 @@ def _sqlite_begin(conn: Any) -> None:
     # audit chain's head and then both append after it.
     immediate = conn.get_execution_options().get("kyodo_write", True)
     # Straight to aiosqlite: one hand-off to its thread, where SQLAlchemy's statement path
-    # takes three (cursor, execute, close) and its own work on every transaction.
-    driver = conn.connection.driver_connection
+    # takes three (cursor, execute, close) and its own work on every transaction. BEGIN
+    # IMMEDIATE may wait (busy_timeout) for another process's writer: on the thread, not here.
+    driver: SqliteConnection = conn.connection.driver_connection
+    driver.inline = False
     await_only(driver.execute("BEGIN IMMEDIATE" if immediate else "BEGIN"))
+    # Holding the write lock, nothing waits on another connection: the rest runs inline
+    # (sqlite_connection.py) until the connection goes back to the pool.
+    driver.inline = immediate
+
+
+def _sqlite_checkin(_dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry) -> None:
+    driver = record.driver_connection
+    if isinstance(driver, SqliteConnection):
+        driver.inline = False
 
 
 # A pooled PostgreSQL connection used this recently is taken to be alive, as HikariCP does
@@ -107,17 +122,30 @@ class SqlDatabase:
         # back), so the pool's rollback on return would be one more round trip (a hand-off to
         # the driver's thread on SQLite) per transaction for nothing.
         kwargs["pool_reset_on_return"] = None
+        if self.dialect == "sqlite":
+            kwargs["async_creator"] = self._sqlite_connection
         self.engine = create_async_engine(url, **kwargs)
         if self.dialect == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_connect)
             event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
+            event.listen(self.engine.sync_engine, "checkin", _sqlite_checkin)
+            self._checkpointer: WalCheckpointer | None = WalCheckpointer(self.engine)
         else:
             event.listen(self.engine.sync_engine, "checkin", _note_idle)
             event.listen(self.engine.sync_engine, "checkout", _ping_if_idle)
+            self._checkpointer = None
         self.label_rows = LabelRows()
         # SQLite has one writer at a time; queueing writers here, in the process, instead of in
         # SQLite's busy handler (which sleeps and retries) keeps throughput up under load.
         self._sqlite_writer = asyncio.Lock() if self.dialect == "sqlite" else None
+
+    async def _sqlite_connection(self) -> SqliteConnection:
+        # What aiosqlite.connect does with SQLAlchemy's arguments, with our connection class.
+        args, kwargs = self.engine.dialect.create_connect_args(self.engine.url)
+        connection = SqliteConnection(partial(sqlite3.connect, *args, **kwargs), 64)
+        connection._thread.daemon = True  # as SQLAlchemy does: never keeps the process alive
+        _ = await connection  # starts its thread, which opens the database
+        return connection
 
     @asynccontextmanager
     async def transaction(self, *, write: bool = True) -> AsyncIterator[SqlUnitOfWork]:
@@ -125,6 +153,8 @@ class SqlDatabase:
         if write and self._sqlite_writer is not None:
             async with self._sqlite_writer, self._transaction(write=True) as uow:
                 yield uow
+            if self._checkpointer is not None:
+                self._checkpointer.wrote()
         else:
             async with self._transaction(write=write) as uow:
                 yield uow
@@ -180,6 +210,8 @@ class SqlDatabase:
 
     async def dispose(self) -> None:
         """Close every pooled connection."""
+        if self._checkpointer is not None:
+            await self._checkpointer.close()
         await self.engine.dispose()
 
 

@@ -1,0 +1,127 @@
+"""SQLite write transactions run on the event loop's thread once they hold the write lock; reads,
+BEGIN IMMEDIATE and WAL checkpoints run on the connections' threads."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from kyodo.errors import Conflict
+from kyodo.services.context import ServiceContext
+from kyodo.store.sql.database import SqlDatabase
+from kyodo.store.sql.sqlite_connection import WalCheckpointer
+
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
+def _db(ctx: ServiceContext) -> SqlDatabase:
+    assert isinstance(ctx.db, SqlDatabase)
+    return ctx.db
+
+
+async def _thread_of_statements(db: SqlDatabase, *, write: bool) -> int:
+    """The thread that ran a statement in a transaction of this kind."""
+    async with db.transaction(write=write) as tx:
+        raw = await tx.conn.get_raw_connection()
+        await raw.driver_connection.create_function("kyodo_thread", 0, threading.get_ident)
+        return int((await tx.conn.execute(text("SELECT kyodo_thread()"))).scalar_one())
+
+
+@SQLITE_ONLY
+async def test_writes_run_inline_and_reads_on_a_thread(ctx: ServiceContext) -> None:
+    db = _db(ctx)
+    here = threading.get_ident()
+    assert await _thread_of_statements(db, write=True) == here
+    # The same pooled connection is back on its thread once returned.
+    assert await _thread_of_statements(db, write=False) != here
+    assert await _thread_of_statements(db, write=True) == here
+    assert await _thread_of_statements(db, write=False) != here
+
+
+@SQLITE_ONLY
+async def test_an_inline_transaction_that_fails_rolls_back(ctx: ServiceContext) -> None:
+    db = _db(ctx)
+    async with db.transaction() as tx:
+        await tx.conn.execute(text("CREATE TABLE kyodo_probe (k INTEGER PRIMARY KEY)"))
+    with pytest.raises(Conflict):
+        async with db.transaction() as tx:
+            await tx.conn.execute(text("INSERT INTO kyodo_probe (k) VALUES (1)"))
+            await tx.conn.execute(text("INSERT INTO kyodo_probe (k) VALUES (1)"))
+    async with db.transaction(write=False) as tx:
+        assert (await tx.conn.execute(text("SELECT count(*) FROM kyodo_probe"))).scalar() == 0
+    async with db.transaction() as tx:  # the writer is free again
+        await tx.conn.execute(text("INSERT INTO kyodo_probe (k) VALUES (1)"))
+
+
+@SQLITE_ONLY
+async def test_waiting_for_another_processs_writer_does_not_stop_the_event_loop(
+    ctx: ServiceContext,
+) -> None:
+    db = _db(ctx)
+    other = sqlite3.connect(str(db.engine.url.database), isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # as a `kyodo` command writing to the same file would
+    try:
+
+        async def write() -> None:
+            async with db.transaction() as tx:
+                await tx.conn.execute(text("CREATE TABLE kyodo_waited (k INTEGER)"))
+
+        writing = asyncio.ensure_future(write())
+        ticks = 0
+        started = time.monotonic()
+        while time.monotonic() - started < 0.5:
+            await asyncio.sleep(0.01)
+            ticks += 1
+        assert not writing.done()
+        assert ticks >= 20  # the loop kept running while BEGIN IMMEDIATE waited
+    finally:
+        other.execute("COMMIT")
+        other.close()
+    await asyncio.wait_for(writing, 10)
+    async with db.transaction(write=False) as tx:
+        assert (await tx.conn.execute(text("SELECT count(*) FROM kyodo_waited"))).scalar() == 0
+
+
+@SQLITE_ONLY
+async def test_the_checkpointer_copies_the_wal_on_a_thread(ctx: ServiceContext) -> None:
+    db = _db(ctx)
+    async with db.transaction(write=False) as tx:
+        raw = await tx.conn.get_raw_connection()
+        rows = await raw.driver_connection.execute_fetchall("PRAGMA wal_autocheckpoint")
+        assert next(iter(rows))[0] == 0  # commits never checkpoint: inline, it would stop the loop
+    checkpointer = WalCheckpointer(db.engine, every=0)
+    async with db.transaction() as tx:
+        await tx.conn.execute(text("CREATE TABLE kyodo_ckpt (v TEXT)"))
+        await tx.conn.execute(
+            text("INSERT INTO kyodo_ckpt (v) VALUES (:v)"), [{"v": "x" * 500}] * 200
+        )
+    checkpointer.wrote()
+    await checkpointer.close()
+    assert checkpointer.last is not None
+    busy, wal_pages, copied = checkpointer.last
+    assert busy == 0
+    assert wal_pages > 0
+    assert copied == wal_pages
+    # The copied data is in the database file itself: a fresh connection that ignores the WAL
+    # (immutable) sees the table.
+    path = Path(str(db.engine.url.database))
+    plain = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
+    try:
+        assert plain.execute("SELECT count(*) FROM kyodo_ckpt").fetchone() == (200,)
+    finally:
+        plain.close()
+
+
+@SQLITE_ONLY
+async def test_the_checkpointer_waits_its_interval(ctx: ServiceContext) -> None:
+    db = _db(ctx)
+    checkpointer = WalCheckpointer(db.engine, every=3600)
+    checkpointer.wrote()
+    await checkpointer.close()
+    assert checkpointer.last is None  # not due yet: nothing ran
