@@ -95,14 +95,18 @@ async def test_the_checkpointer_copies_the_wal_on_a_thread(ctx: ServiceContext) 
         raw = await tx.conn.get_raw_connection()
         rows = await raw.driver_connection.execute_fetchall("PRAGMA wal_autocheckpoint")
         assert next(iter(rows))[0] == 0  # commits never checkpoint: inline, it would stop the loop
-    checkpointer = WalCheckpointer(db.engine, every=0)
+    writer = asyncio.Lock()
+    checkpointer = WalCheckpointer(db.engine, writer, every=0)
     async with db.transaction() as tx:
         await tx.conn.execute(text("CREATE TABLE kyodo_ckpt (v TEXT)"))
         await tx.conn.execute(
             text("INSERT INTO kyodo_ckpt (v) VALUES (:v)"), [{"v": "x" * 500}] * 200
         )
-    checkpointer.wrote()
+    await writer.acquire()
+    assert checkpointer.after_write()  # due: it holds the writer lock until done
+    assert writer.locked()
     await checkpointer.close()
+    assert not writer.locked()
     assert checkpointer.last is not None
     busy, wal_pages, copied = checkpointer.last
     assert busy == 0
@@ -121,7 +125,33 @@ async def test_the_checkpointer_copies_the_wal_on_a_thread(ctx: ServiceContext) 
 @SQLITE_ONLY
 async def test_the_checkpointer_waits_its_interval(ctx: ServiceContext) -> None:
     db = _db(ctx)
-    checkpointer = WalCheckpointer(db.engine, every=3600)
-    checkpointer.wrote()
+    writer = asyncio.Lock()
+    checkpointer = WalCheckpointer(db.engine, writer, every=3600)
+    await writer.acquire()
+    assert not checkpointer.after_write()  # not due yet: the writer keeps its lock
+    writer.release()
     await checkpointer.close()
-    assert checkpointer.last is None  # not due yet: nothing ran
+    assert checkpointer.last is None  # nothing ran
+
+
+@SQLITE_ONLY
+async def test_the_wal_stays_small_under_continuous_writes(ctx: ServiceContext) -> None:
+    db = _db(ctx)
+    assert db.checkpointer is not None
+    db.checkpointer.every = 0  # a checkpoint after every write, while the next ones queue
+    async with db.transaction() as tx:
+        await tx.conn.execute(text("CREATE TABLE kyodo_flow (v TEXT)"))
+
+    async def write(n: int) -> None:
+        async with db.transaction() as tx:
+            await tx.conn.execute(
+                text("INSERT INTO kyodo_flow (v) VALUES (:v)"), [{"v": f"{n} " + "x" * 1000}] * 5
+            )
+
+    # Writers never pause, so only the checkpoints' holding the writer lock lets them finish.
+    await asyncio.gather(*(write(n) for n in range(400)))  # 2 MB of rows
+    await db.checkpointer.close()
+    wal = await asyncio.to_thread(lambda: Path(f"{db.engine.url.database}-wal").stat().st_size)
+    assert wal < 500_000  # restarted again and again, not grown with every write
+    async with db.transaction(write=False) as tx:
+        assert (await tx.conn.execute(text("SELECT count(*) FROM kyodo_flow"))).scalar() == 2000

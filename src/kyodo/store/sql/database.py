@@ -129,15 +129,18 @@ class SqlDatabase:
             event.listen(self.engine.sync_engine, "connect", _sqlite_connect)
             event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
             event.listen(self.engine.sync_engine, "checkin", _sqlite_checkin)
-            self._checkpointer: WalCheckpointer | None = WalCheckpointer(self.engine)
         else:
             event.listen(self.engine.sync_engine, "checkin", _note_idle)
             event.listen(self.engine.sync_engine, "checkout", _ping_if_idle)
-            self._checkpointer = None
         self.label_rows = LabelRows()
         # SQLite has one writer at a time; queueing writers here, in the process, instead of in
         # SQLite's busy handler (which sleeps and retries) keeps throughput up under load.
         self._sqlite_writer = asyncio.Lock() if self.dialect == "sqlite" else None
+        self.checkpointer = (
+            None
+            if self._sqlite_writer is None
+            else WalCheckpointer(self.engine, self._sqlite_writer)
+        )
 
     async def _sqlite_connection(self) -> SqliteConnection:
         # What aiosqlite.connect does with SQLAlchemy's arguments, with our connection class.
@@ -150,11 +153,16 @@ class SqlDatabase:
     @asynccontextmanager
     async def transaction(self, *, write: bool = True) -> AsyncIterator[SqlUnitOfWork]:
         """One transaction: committed when the block ends, rolled back if it raises."""
-        if write and self._sqlite_writer is not None:
-            async with self._sqlite_writer, self._transaction(write=True) as uow:
-                yield uow
-            if self._checkpointer is not None:
-                self._checkpointer.wrote()
+        if write and self._sqlite_writer is not None and self.checkpointer is not None:
+            await self._sqlite_writer.acquire()
+            handed_over = False
+            try:
+                async with self._transaction(write=True) as uow:
+                    yield uow
+                handed_over = self.checkpointer.after_write()
+            finally:
+                if not handed_over:
+                    self._sqlite_writer.release()
         else:
             async with self._transaction(write=write) as uow:
                 yield uow
@@ -210,8 +218,8 @@ class SqlDatabase:
 
     async def dispose(self) -> None:
         """Close every pooled connection."""
-        if self._checkpointer is not None:
-            await self._checkpointer.close()
+        if self.checkpointer is not None:
+            await self.checkpointer.close()
         await self.engine.dispose()
 
 

@@ -12,7 +12,9 @@ the threads, where a long one does not hold up the event loop.
 A commit that crosses SQLite's auto-checkpoint threshold copies the WAL into the database and
 syncs both files, milliseconds of fsync that would then stop the event loop. So connections do
 not checkpoint on commit; `WalCheckpointer` does it on a thread, as SQLite's documentation
-suggests for applications that care about commit latency.
+suggests for applications that care about commit latency. It holds the process's writer lock
+meanwhile: a checkpoint that writers keep appending behind never catches up, and the WAL, which
+restarts only after a checkpoint has copied all of it, would grow without bound.
 """
 
 from __future__ import annotations
@@ -47,19 +49,26 @@ class SqliteConnection(aiosqlite.Connection):
 
 class WalCheckpointer:
     """Checkpoints the WAL on a pooled connection's thread, at most once every `every` seconds
-    while there are writes (PASSIVE: it never waits for, or holds up, readers or the writer)."""
+    while there are writes, before the next writer (PASSIVE: readers are never waited for)."""
 
-    def __init__(self, engine: AsyncEngine, every: float = CHECKPOINT_EVERY) -> None:
+    def __init__(
+        self, engine: AsyncEngine, writer: asyncio.Lock, every: float = CHECKPOINT_EVERY
+    ) -> None:
         self._engine = engine
-        self._every = every
+        self._writer = writer
+        self.every = every
         self._last = time.monotonic()
         self._task: asyncio.Task[None] | None = None
         self.last: tuple[int, int, int] | None = None  # busy, WAL pages, pages copied
 
-    def wrote(self) -> None:
-        """After a write transaction: start a checkpoint if one is due."""
-        if self._task is None and time.monotonic() - self._last >= self._every:
-            self._task = asyncio.get_running_loop().create_task(self._checkpoint())
+    def after_write(self) -> bool:
+        """Called by a writer holding the writer lock, after its commit. If a checkpoint is
+        due, it takes the lock over, to release it when done, and this returns True: the writer
+        goes on (to publish what it wrote) and the writers queued behind it wait."""
+        if time.monotonic() - self._last < self.every:
+            return False
+        self._task = asyncio.get_running_loop().create_task(self._checkpoint())
+        return True
 
     async def _checkpoint(self) -> None:
         try:
@@ -74,6 +83,7 @@ class WalCheckpointer:
         finally:
             self._last = time.monotonic()
             self._task = None
+            self._writer.release()
 
     async def close(self) -> None:
         """Wait for a checkpoint under way (closing the last connection checkpoints the rest)."""
