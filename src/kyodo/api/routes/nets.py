@@ -178,13 +178,13 @@ async def posted_response(
         reply_to=body.reply_to,
         override_justification=body.override_justification,
     )
+    # The payload is already PostedOut's JSON form (tests/api/test_post_payload.py keeps them
+    # the same): returned as is, not validated and dumped again through pydantic or
+    # response_model (the hottest route: every chat message).
     payload = messages.message_payload(ctx, posted.message, actor.name)
-    out = PostedOut(
-        message=MessageOut.model_validate(payload), guard_findings=list(posted.guard_findings)
+    return JSONResponse(
+        {"message": payload, "guard_findings": list(posted.guard_findings)}, status_code=201
     )
-    # Built and validated once here; returned as is, not validated and encoded a second time
-    # through response_model (the hottest route: every chat message).
-    return JSONResponse(out.model_dump(mode="json"), status_code=201)
 
 
 @router.put("/messages/{seq}", response_model=MessageOut)
