@@ -30,7 +30,7 @@ def _message(marking: str, ctx: ServiceContext, **changes: object) -> Message:
         "net_id": "net-1",
         "author_id": "person-1",
         "label": parse_marking(marking, ctx.registry),
-        "text": "補給状況の報告を受領 — \"quoted\" <b>and</b> \\ back",
+        "text": '補給状況の報告を受領 — "quoted" <b>and</b> \\ back',
         "html": "<p>補給状況の報告を受領</p>",
         "created_at": AT,
         "rev": 977,
