@@ -4,6 +4,7 @@ BEGIN IMMEDIATE and WAL checkpoints run on the connections' threads."""
 from __future__ import annotations
 
 import asyncio
+import math
 import sqlite3
 import threading
 import time
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from kyodo.errors import Conflict
 from kyodo.services.context import ServiceContext
@@ -25,10 +27,15 @@ def _db(ctx: ServiceContext) -> SqlDatabase:
     return ctx.db
 
 
-async def _thread_of_statements(db: SqlDatabase, *, write: bool) -> int:
-    """The thread that ran a statement in a transaction of this kind."""
-    async with db.transaction(write=write) as tx:
+async def _thread_of_statements(
+    db: SqlDatabase, *, write: bool, bulk: bool = False, seen: list[int] | None = None
+) -> int:
+    """The thread that ran a statement in a transaction of this kind (`seen` gets the id of
+    the driver connection used)."""
+    async with db.transaction(write=write, bulk=bulk) as tx:
         raw = await tx.conn.get_raw_connection()
+        if seen is not None:
+            seen.append(id(raw.driver_connection))
         await raw.driver_connection.create_function("kyodo_thread", 0, threading.get_ident)
         return int((await tx.conn.execute(text("SELECT kyodo_thread()"))).scalar_one())
 
@@ -37,11 +44,21 @@ async def _thread_of_statements(db: SqlDatabase, *, write: bool) -> int:
 async def test_writes_run_inline_and_reads_on_a_thread(ctx: ServiceContext) -> None:
     db = _db(ctx)
     here = threading.get_ident()
+    seen: list[int] = []
+    assert await _thread_of_statements(db, write=True, seen=seen) == here
+    assert await _thread_of_statements(db, write=False, seen=seen) != here
+    assert await _thread_of_statements(db, write=True, seen=seen) == here
+    assert await _thread_of_statements(db, write=False, seen=seen) != here
+    # The same pooled connection, back on its thread once returned after a write.
+    assert len(set(seen)) == 1
+
+
+@SQLITE_ONLY
+async def test_a_bulk_write_stays_on_a_thread(ctx: ServiceContext) -> None:
+    db = _db(ctx)
+    here = threading.get_ident()
+    assert await _thread_of_statements(db, write=True, bulk=True) != here
     assert await _thread_of_statements(db, write=True) == here
-    # The same pooled connection is back on its thread once returned.
-    assert await _thread_of_statements(db, write=False) != here
-    assert await _thread_of_statements(db, write=True) == here
-    assert await _thread_of_statements(db, write=False) != here
 
 
 @SQLITE_ONLY
@@ -57,6 +74,8 @@ async def test_an_inline_transaction_that_fails_rolls_back(ctx: ServiceContext) 
         assert (await tx.conn.execute(text("SELECT count(*) FROM kyodo_probe"))).scalar() == 0
     async with db.transaction() as tx:  # the writer is free again
         await tx.conn.execute(text("INSERT INTO kyodo_probe (k) VALUES (1)"))
+    # and the connection the failed write used is back on its thread
+    assert await _thread_of_statements(db, write=False) != threading.get_ident()
 
 
 @SQLITE_ONLY
@@ -89,8 +108,10 @@ async def test_waiting_for_another_processs_writer_does_not_stop_the_event_loop(
 
 
 @SQLITE_ONLY
-async def test_the_checkpointer_copies_the_wal_on_a_thread(ctx: ServiceContext) -> None:
+async def test_the_checkpointer_copies_the_wal_into_the_database(ctx: ServiceContext) -> None:
     db = _db(ctx)
+    assert db.checkpointer is not None
+    db.checkpointer.every = math.inf  # only the one under test checkpoints
     async with db.transaction(write=False) as tx:
         raw = await tx.conn.get_raw_connection()
         rows = await raw.driver_connection.execute_fetchall("PRAGMA wal_autocheckpoint")
@@ -155,3 +176,22 @@ async def test_the_wal_stays_small_under_continuous_writes(ctx: ServiceContext) 
     assert wal < 500_000  # restarted again and again, not grown with every write
     async with db.transaction(write=False) as tx:
         assert (await tx.conn.execute(text("SELECT count(*) FROM kyodo_flow"))).scalar() == 2000
+
+
+async def test_a_failed_checkpoint_lets_the_next_writer_in(tmp_path: Path) -> None:
+    path = tmp_path / "not-a-database.db"
+    path.write_bytes(b"this is not an SQLite file" * 200)
+    engine = create_async_engine(f"sqlite+aiosqlite:///{path}")
+    try:
+        writer = asyncio.Lock()
+        checkpointer = WalCheckpointer(engine, writer, every=0)
+        await writer.acquire()
+        assert checkpointer.after_write()
+        await asyncio.wait_for(writer.acquire(), 10)  # released although the checkpoint failed
+        assert checkpointer.last is None
+        writer.release()
+        await checkpointer.close()
+        await writer.acquire()
+        assert not checkpointer.after_write()  # closed: no more checkpoints
+    finally:
+        await engine.dispose()

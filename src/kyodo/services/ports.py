@@ -194,9 +194,12 @@ class UnitOfWork(Protocol):
 
 
 class Database(Protocol):
-    """Opens transactions; `write=False` for read-only work."""
+    """Opens transactions; `write=False` for read-only work, `bulk=True` for a write that may
+    run long (the store then keeps it from holding up other work, e.g. off the event loop)."""
 
-    def transaction(self, *, write: bool = True) -> AbstractAsyncContextManager[UnitOfWork]: ...
+    def transaction(
+        self, *, write: bool = True, bulk: bool = False
+    ) -> AbstractAsyncContextManager[UnitOfWork]: ...
     async def ping(self) -> None: ...
     async def dispose(self) -> None: ...
 

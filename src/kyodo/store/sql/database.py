@@ -52,6 +52,11 @@ def _sqlite_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEn
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
+    journal = cursor.fetchone()
+    # Inline writes (sqlite_connection.py) need WAL: in rollback-journal mode COMMIT waits for
+    # readers, which would be waiting for the event loop.
+    if journal is None or str(journal[0]).lower() != "wal":
+        raise sqlite3.OperationalError(f"SQLite could not use WAL (journal mode {journal})")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA synchronous=NORMAL")
@@ -63,7 +68,8 @@ def _sqlite_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEn
 def _sqlite_begin(conn: Any) -> None:
     # A write transaction takes the write lock at BEGIN, so two writers never both read the
     # audit chain's head and then both append after it.
-    immediate = conn.get_execution_options().get("kyodo_write", True)
+    options = conn.get_execution_options()
+    immediate = options.get("kyodo_write", True)
     # Straight to aiosqlite: one hand-off to its thread, where SQLAlchemy's statement path
     # takes three (cursor, execute, close) and its own work on every transaction. BEGIN
     # IMMEDIATE may wait (busy_timeout) for another process's writer: on the thread, not here.
@@ -72,7 +78,7 @@ def _sqlite_begin(conn: Any) -> None:
     await_only(driver.execute("BEGIN IMMEDIATE" if immediate else "BEGIN"))
     # Holding the write lock, nothing waits on another connection: the rest runs inline
     # (sqlite_connection.py) until the connection goes back to the pool.
-    driver.inline = immediate
+    driver.inline = immediate and options.get("kyodo_inline", True)
 
 
 def _sqlite_checkin(_dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry) -> None:
@@ -145,33 +151,37 @@ class SqlDatabase:
     async def _sqlite_connection(self) -> SqliteConnection:
         # What aiosqlite.connect does with SQLAlchemy's arguments, with our connection class.
         args, kwargs = self.engine.dialect.create_connect_args(self.engine.url)
+        kwargs["check_same_thread"] = False  # used from its thread and, inline, the loop's
         connection = SqliteConnection(partial(sqlite3.connect, *args, **kwargs), 64)
         connection._thread.daemon = True  # as SQLAlchemy does: never keeps the process alive
         _ = await connection  # starts its thread, which opens the database
         return connection
 
     @asynccontextmanager
-    async def transaction(self, *, write: bool = True) -> AsyncIterator[SqlUnitOfWork]:
-        """One transaction: committed when the block ends, rolled back if it raises."""
+    async def transaction(
+        self, *, write: bool = True, bulk: bool = False
+    ) -> AsyncIterator[SqlUnitOfWork]:
+        """One transaction: committed when the block ends, rolled back if it raises. A `bulk`
+        write on SQLite keeps its statements on the connection's thread (it may run long)."""
         if write and self._sqlite_writer is not None and self.checkpointer is not None:
             await self._sqlite_writer.acquire()
             handed_over = False
             try:
-                async with self._transaction(write=True) as uow:
+                async with self._transaction(write=True, bulk=bulk) as uow:
                     yield uow
                 handed_over = self.checkpointer.after_write()
             finally:
                 if not handed_over:
                     self._sqlite_writer.release()
         else:
-            async with self._transaction(write=write) as uow:
+            async with self._transaction(write=write, bulk=bulk) as uow:
                 yield uow
 
     @asynccontextmanager
-    async def _transaction(self, *, write: bool) -> AsyncIterator[SqlUnitOfWork]:
+    async def _transaction(self, *, write: bool, bulk: bool) -> AsyncIterator[SqlUnitOfWork]:
         try:
             async with self.engine.connect() as raw:
-                conn = await raw.execution_options(kyodo_write=write)
+                conn = await raw.execution_options(kyodo_write=write, kyodo_inline=not bulk)
                 async with conn.begin():
                     yield SqlUnitOfWork(
                         conn=conn,

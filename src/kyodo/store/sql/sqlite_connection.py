@@ -59,15 +59,19 @@ class WalCheckpointer:
         self.every = every
         self._last = time.monotonic()
         self._task: asyncio.Task[None] | None = None
+        self._closed = False
         self.last: tuple[int, int, int] | None = None  # busy, WAL pages, pages copied
 
     def after_write(self) -> bool:
         """Called by a writer holding the writer lock, after its commit. If a checkpoint is
         due, it takes the lock over, to release it when done, and this returns True: the writer
         goes on (to publish what it wrote) and the writers queued behind it wait."""
-        if time.monotonic() - self._last < self.every:
+        if self._closed or time.monotonic() - self._last < self.every:
             return False
-        self._task = asyncio.get_running_loop().create_task(self._checkpoint())
+        task = asyncio.get_running_loop().create_task(self._checkpoint())
+        # Released when the task ends however it ends, even cancelled before it started.
+        task.add_done_callback(lambda _: self._writer.release())
+        self._task = task
         return True
 
     async def _checkpoint(self) -> None:
@@ -83,9 +87,10 @@ class WalCheckpointer:
         finally:
             self._last = time.monotonic()
             self._task = None
-            self._writer.release()
 
     async def close(self) -> None:
-        """Wait for a checkpoint under way (closing the last connection checkpoints the rest)."""
+        """Start no more checkpoints and wait for one under way (closing the last connection
+        checkpoints the rest)."""
+        self._closed = True
         if self._task is not None:
-            await asyncio.shield(self._task)
+            await asyncio.wait([self._task])  # its own failure or cancellation is not ours
