@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from kyodo.errors import Conflict
+from kyodo.errors import Conflict, Unavailable
 from kyodo.services.context import ServiceContext
 from kyodo.store.sql.database import SqlDatabase
 from kyodo.store.sql.sqlite_connection import WalCheckpointer
@@ -195,3 +195,17 @@ async def test_a_failed_checkpoint_lets_the_next_writer_in(tmp_path: Path) -> No
         assert not checkpointer.after_write()  # closed: no more checkpoints
     finally:
         await engine.dispose()
+
+
+async def test_a_database_that_cannot_use_wal_is_refused(tmp_path: Path) -> None:
+    # Writes run inline only in WAL mode; the "unix-none" VFS has no shared memory for a WAL.
+    db = SqlDatabase(f"sqlite+aiosqlite:///file:{tmp_path}/x.db?vfs=unix-none&uri=true")
+    try:
+        with pytest.raises(Unavailable, match="could not use WAL"):
+            async with db.transaction() as tx:
+                await tx.conn.execute(text("CREATE TABLE kyodo_never (k INTEGER)"))
+        with pytest.raises(Unavailable, match="could not use WAL"):  # nor later: never inline
+            async with db.transaction(write=False) as tx:
+                await tx.conn.execute(text("SELECT 1"))
+    finally:
+        await db.dispose()

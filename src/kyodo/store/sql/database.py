@@ -141,11 +141,8 @@ class SqlDatabase:
         self.label_rows = LabelRows()
         # SQLite has one writer at a time; queueing writers here, in the process, instead of in
         # SQLite's busy handler (which sleeps and retries) keeps throughput up under load.
-        self._sqlite_writer = asyncio.Lock() if self.dialect == "sqlite" else None
         self.checkpointer = (
-            None
-            if self._sqlite_writer is None
-            else WalCheckpointer(self.engine, self._sqlite_writer)
+            WalCheckpointer(self.engine, asyncio.Lock()) if self.dialect == "sqlite" else None
         )
 
     async def _sqlite_connection(self) -> SqliteConnection:
@@ -163,8 +160,9 @@ class SqlDatabase:
     ) -> AsyncIterator[SqlUnitOfWork]:
         """One transaction: committed when the block ends, rolled back if it raises. A `bulk`
         write on SQLite keeps its statements on the connection's thread (it may run long)."""
-        if write and self._sqlite_writer is not None and self.checkpointer is not None:
-            await self._sqlite_writer.acquire()
+        if write and self.checkpointer is not None:
+            writer = self.checkpointer.writer
+            await writer.acquire()
             handed_over = False
             try:
                 async with self._transaction(write=True, bulk=bulk) as uow:
@@ -172,7 +170,7 @@ class SqlDatabase:
                 handed_over = self.checkpointer.after_write()
             finally:
                 if not handed_over:
-                    self._sqlite_writer.release()
+                    writer.release()
         else:
             async with self._transaction(write=write, bulk=bulk) as uow:
                 yield uow

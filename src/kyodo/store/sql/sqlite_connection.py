@@ -55,7 +55,7 @@ class WalCheckpointer:
         self, engine: AsyncEngine, writer: asyncio.Lock, every: float = CHECKPOINT_EVERY
     ) -> None:
         self._engine = engine
-        self._writer = writer
+        self.writer = writer  # the process's SQLite writer lock, which checkpoints take too
         self.every = every
         self._last = time.monotonic()
         self._task: asyncio.Task[None] | None = None
@@ -70,7 +70,7 @@ class WalCheckpointer:
             return False
         task = asyncio.get_running_loop().create_task(self._checkpoint())
         # Released when the task ends however it ends, even cancelled before it started.
-        task.add_done_callback(lambda _: self._writer.release())
+        task.add_done_callback(lambda _: self.writer.release())
         self._task = task
         return True
 
