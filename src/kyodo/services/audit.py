@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from kyodo.audit.chain import AuditEntry, ChainWalker, VerifyReport
 from kyodo.domain.identity import Role
-from kyodo.services.guard import require_role
+from kyodo.services.access import require_role
 from kyodo.services.identity import Page, _limit
 
 if TYPE_CHECKING:

@@ -13,8 +13,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from kyodo.audit.chain import AuditEntry
 from kyodo.bus.events import SessionEnded
 from kyodo.errors import NotFound, PermissionDenied, Unauthenticated
+from kyodo.services.access import audit_entry
 from kyodo.services.actor import person_actor
-from kyodo.services.guard import audit_entry
 from kyodo.services.ports import SessionRecord
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ from kyodo.domain.identity import UI_LANGUAGES, Org, Person, Role
 from kyodo.errors import InvalidInput, KyodoError, NotFound, PermissionDenied
 from kyodo.policy import Action, Resource, make_subject
 from kyodo.services import nets
-from kyodo.services.guard import audit_entry, require, require_role
+from kyodo.services.access import audit_entry, require, require_role
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence

@@ -15,7 +15,7 @@ from kyodo.domain.nets import Message, NetRole
 from kyodo.errors import InvalidInput, NotFound, PermissionDenied
 from kyodo.labels import join_all, label_to_dict, render_marking
 from kyodo.policy import Action, Resource
-from kyodo.services.guard import audit_entry, require, require_role
+from kyodo.services.access import audit_entry, require, require_role
 from kyodo.services.nets import _net_for
 
 if TYPE_CHECKING:

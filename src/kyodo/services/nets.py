@@ -14,7 +14,7 @@ from kyodo.domain.nets import Member, Net, NetRole
 from kyodo.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from kyodo.labels import label_to_dict, render_marking
 from kyodo.policy import Action, Resource, decide
-from kyodo.services.guard import audit_entry, require
+from kyodo.services.access import audit_entry, require
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

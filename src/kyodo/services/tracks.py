@@ -17,7 +17,7 @@ from kyodo.domain.tracks import Feed, Position, Track
 from kyodo.errors import InvalidInput, NotFound, PermissionDenied
 from kyodo.labels import label_to_dict, render_marking
 from kyodo.policy import Action, Resource
-from kyodo.services.guard import audit_entry, require, require_role
+from kyodo.services.access import audit_entry, require, require_role
 
 log = structlog.get_logger(__name__)
 
