@@ -73,7 +73,8 @@ async def test_unreadable_orgs_are_absent_from_lists_and_404_not_403(
     hidden = await client.get("/api/v1/orgs/usonly", headers=member)
     absent = await client.get("/api/v1/orgs/no-such-org", headers=member)
     assert hidden.status_code == absent.status_code == 404
-    assert hidden.json()["detail"] == "no org 'usonly'"
+    # Byte for byte the answer for an organisation that does not exist (but for the id).
+    assert hidden.content == absent.content.replace(b"no-such-org", b"usonly")
     seen = await client.get("/api/v1/orgs/usonly", headers=admin)
     assert seen.status_code == 200 and seen.json()["label"]["marking"] == "SECRET//NOFORN"
 

@@ -206,7 +206,7 @@ async def test_edits_keep_versions_and_deletes_are_tombstones_in_the_export(
     assert lines[0]["marking"] == "SECRET//REL TO USA, JPN"
     message = lines[1]
     assert message["deleted_at"] is not None and len(message["versions"]) == 2
-    assert len(message["audit_refs"]) == 3  # post, edit, delete
+    assert len(message["audit_refs"]) == 4  # post, edit, the refused edit, delete
 
 
 async def test_ceiling_and_entry_changes_respect_what_is_stored(

@@ -21,6 +21,8 @@ class Role(StrEnum):
     MEMBER = "member"
     # May post despite the spillage guard, with a written justification that is audited.
     MAY_OVERRIDE = "may_override"
+    # May lower a message's label (an audited downgrade with a written justification).
+    MAY_DOWNGRADE = "may_downgrade"
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from kyodo.audit.chain import AuditEntry
 from kyodo.errors import NotFound, PermissionDenied
 from kyodo.labels import label_to_dict
-from kyodo.policy import Action, Resource
+from kyodo.policy import Action, Decision, Resource
 
 if TYPE_CHECKING:
     from kyodo.labels import Label
@@ -25,13 +25,69 @@ async def require(
     object_type: str,
     object_id: str,
     hide: bool = False,
+    not_found: str | None = None,
 ) -> None:
-    """Raise unless the policy allows; the refusal is audited in its own transaction (so it is
-    kept even though the caller's work is abandoned). `hide` answers NotFound instead of
-    PermissionDenied, for objects the actor may not know exist."""
-    decision = ctx.decisions.decide(actor.subject, action, resource)
+    """Raise unless the policy allows `action` on `resource` (see `enforce`)."""
+    await enforce(
+        ctx,
+        actor,
+        ctx.decisions.decide(actor.subject, action, resource),
+        audit_action=audit_action,
+        object_type=object_type,
+        object_id=object_id,
+        label=resource.label,
+        hide=hide,
+        not_found=not_found,
+    )
+
+
+async def enforce(
+    ctx: ServiceContext,
+    actor: Actor,
+    decision: Decision,
+    *,
+    audit_action: str,
+    object_type: str,
+    object_id: str,
+    label: Label | None = None,
+    hide: bool = False,
+    not_found: str | None = None,
+    details: dict[str, object] | None = None,
+) -> None:
+    """The one place a policy decision (`policy.decide` or a rule of `policy.nets`,
+    `policy.people`) becomes an answer: on a refusal, audit it in its own transaction (so it
+    is kept though the caller's work is abandoned) and raise. `hide` answers NotFound — with
+    `not_found`, the very text a missing object gets — for objects the actor may not know
+    exist."""
     if decision.allowed:
         return
+    await audit_refusal(
+        ctx,
+        actor,
+        audit_action=audit_action,
+        object_type=object_type,
+        object_id=object_id,
+        label=label,
+        reasons=decision.reasons,
+        details=details,
+    )
+    if hide:
+        raise NotFound(not_found or f"no {object_type} {object_id!r}")
+    raise PermissionDenied(f"{audit_action} refused", decision.reasons)
+
+
+async def audit_refusal(
+    ctx: ServiceContext,
+    actor: Actor,
+    *,
+    audit_action: str,
+    object_type: str,
+    object_id: str,
+    label: Label | None,
+    reasons: tuple[str, ...],
+    details: dict[str, object] | None = None,
+) -> None:
+    """Record a refusal in its own transaction."""
     async with ctx.db.transaction() as tx:
         await tx.audit.append(
             AuditEntry(
@@ -40,13 +96,11 @@ async def require(
                 object_type=object_type,
                 object_id=object_id,
                 decision="deny",
-                label=label_to_dict(resource.label, ctx.registry),
-                reasons=decision.reasons,
+                label=None if label is None else label_to_dict(label, ctx.registry),
+                reasons=reasons,
+                details=dict(details or {}),
             )
         )
-    if hide:
-        raise NotFound(f"no {object_type} {object_id!r}")
-    raise PermissionDenied(f"{audit_action} refused", decision.reasons)
 
 
 async def require_role(

@@ -45,6 +45,10 @@ class ServiceContext:
     reads: ReadCache = field(default_factory=ReadCache)
     group_commit: GroupCommit = field(default_factory=GroupCommit)
 
+    def __post_init__(self) -> None:
+        # Transactions publish (after commit) on this context's bus.
+        self.db.use_bus(self.bus)
+
     def unclassified(self) -> Label:
         """The default policy's lowest label, for records that are not classified."""
         scheme = self.registry.scheme(self.registry.default_policy)

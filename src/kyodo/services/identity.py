@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from kyodo.bus.events import SessionEnded
 from kyodo.domain.identity import UI_LANGUAGES, Org, Person, Role
 from kyodo.errors import InvalidInput, KyodoError, NotFound, PermissionDenied
 from kyodo.policy import Action, Resource, make_subject
+from kyodo.policy import people as people_rules
 from kyodo.services import nets
-from kyodo.services.access import audit_entry, require, require_role
+from kyodo.services.access import audit_entry, enforce, require, require_role
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -103,6 +105,7 @@ async def get_org(ctx: ServiceContext, actor: Actor, org_id: str) -> Org:
         object_type="org",
         object_id=org_id,
         hide=True,
+        not_found=f"no organisation {org_id!r}",
     )
     return org
 
@@ -300,6 +303,7 @@ async def get_person(ctx: ServiceContext, actor: Actor, person_id: str) -> Perso
         object_type="person",
         object_id=person_id,
         hide=True,
+        not_found=f"no person {person_id!r}",
     )
     return person
 
@@ -378,6 +382,21 @@ async def update_person(
         "active",
     )
     diff = _diff(before, after, fields, ctx)
+    await enforce(
+        ctx,
+        actor,
+        people_rules.may_change_person(
+            actor.subject,
+            person_id,
+            frozenset(diff),
+            frozenset(after.grants - before.grants),
+        ),
+        audit_action="person.update",
+        object_type="person",
+        object_id=person_id,
+        label=after.label,
+        details={"changes": diff},
+    )
     async with ctx.db.transaction() as tx:
         if after.org_id is not None and after.org_id != before.org_id:
             try:
@@ -390,12 +409,13 @@ async def update_person(
         await tx.audit.append(
             audit_entry(ctx, actor, "person.update", "person", person_id, after.label, changes=diff)
         )
-    ctx.reads.forget_person(person_id)
-    if not after.active:
-        await ctx.bus.publish(SessionEnded(person_id))
-    if before.subject() != after.subject():
-        ctx.decisions.invalidate(person_id)
-        await nets.revalidate_memberships(ctx, after)
+        tx.after_commit(partial(ctx.reads.forget_person, person_id))
+        if not after.active:
+            tx.publish(SessionEnded(person_id))
+        if before.subject() != after.subject():
+            tx.after_commit(partial(ctx.decisions.invalidate, person_id))
+            # The memberships the change revokes go in the same transaction.
+            await nets.revalidate_memberships(tx, ctx, after)
     return after
 
 
@@ -412,7 +432,7 @@ async def set_language(ctx: ServiceContext, actor: Actor, language: str | None) 
         await tx.audit.append(
             audit_entry(ctx, actor, "person.language", "person", after.id, language=language)
         )
-    ctx.reads.people.forget(after.id)
+        tx.after_commit(partial(ctx.reads.people.forget, after.id))
     return after
 
 
@@ -433,8 +453,8 @@ async def set_password(ctx: ServiceContext, actor: Actor, person_id: str, passwo
         await tx.people.set_password_hash(person_id, ctx.passwords.hash(password))
         await tx.sessions.delete_for_person(person_id)
         await tx.audit.append(audit_entry(ctx, actor, "person.password", "person", person_id))
-    ctx.reads.forget_person(person_id)
-    await ctx.bus.publish(SessionEnded(person_id))
+        tx.after_commit(partial(ctx.reads.forget_person, person_id))
+        tx.publish(SessionEnded(person_id))
 
 
 def _diff(

@@ -9,21 +9,21 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from kyodo.bus.events import MessageChanged
-from kyodo.domain.identity import Role
 from kyodo.domain.markdown import render_markdown
-from kyodo.domain.nets import Message, NetRole
-from kyodo.errors import InvalidInput, NotFound, PermissionDenied
+from kyodo.domain.nets import Message
+from kyodo.errors import InvalidInput, NotFound
 from kyodo.labels import join_all, label_to_dict, render_marking
-from kyodo.policy import Action, Resource
-from kyodo.services.access import audit_entry, require, require_role
-from kyodo.services.nets import _net_for
+from kyodo.policy import Action, Decision, Resource
+from kyodo.policy import nets as net_rules
+from kyodo.services.access import audit_entry, enforce, require
+from kyodo.services.nets import _net_for, net_rule, net_view
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Sequence
     from datetime import datetime
 
     from kyodo.audit.chain import AuditEntry
-    from kyodo.domain.nets import MessageVersion, Net
+    from kyodo.domain.nets import Member, MessageVersion, Net
     from kyodo.labels import Label
     from kyodo.services.actor import Actor
     from kyodo.services.context import ServiceContext
@@ -99,28 +99,13 @@ async def post_message(
     an allowed override is justified and audited); stored and audited, then published (with
     `origin`, the connection it came from, so that transport is not sent it back)."""
     net, member = await _net_for(ctx, actor, net_id, cached=True)
-    if member is None or member.role is NetRole.READ_ONLY:
-        raise PermissionDenied("only members who may write can post in this net")
+    await net_rule(
+        ctx, actor, net_rules.may_post(actor.subject, net_view(net, member)), net, "message.post"
+    )
     text = _check_text(text)
     label = label or net.default_label
     if reply_to is not None:
-        async with ctx.db.transaction(write=False) as tx:
-            try:
-                original = await tx.messages.get(reply_to)
-            except NotFound:
-                raise InvalidInput(f"no message {reply_to} to reply to") from None
-        if original.net_id != net_id:
-            raise InvalidInput("a reply must be in the same net")
-        await require(
-            ctx,
-            actor,
-            Action.READ,
-            Resource(original.label),
-            audit_action="message.read",
-            object_type="message",
-            object_id=str(reply_to),
-            hide=True,
-        )
+        original = await _replied(ctx, actor, net, reply_to)
         # A reply quotes what it answers: it carries at least the join of both labels.
         label = ctx.registry.fit(join_all(label, original.label))
     await require(
@@ -191,9 +176,8 @@ async def _write_posts(ctx: ServiceContext, batch: Sequence[_NewPost]) -> list[M
         records = await tx.audit.append_many(entries)
         if [r.seq for r in records] != [m.rev for m in stored]:
             raise RuntimeError("the audit chain moved while it was locked")  # cannot happen
-    try:
         for post, message in zip(batch, stored, strict=True):
-            await ctx.bus.publish(
+            tx.publish(
                 MessageChanged(
                     message.net_id,
                     message.seq,
@@ -204,10 +188,6 @@ async def _write_posts(ctx: ServiceContext, batch: Sequence[_NewPost]) -> list[M
                     origin=post.origin,
                 )
             )
-    except Exception:
-        # Committed: a failure to tell live clients must not write the batch again (clients
-        # resume from their last rev and get what they missed).
-        log.exception("publishing posted messages failed", first_seq=stored[0].seq)
     return stored
 
 
@@ -220,13 +200,50 @@ async def _guard(
     return await guard_message(ctx, actor, net, text, label, justification)
 
 
-async def _message_for(ctx: ServiceContext, actor: Actor, seq: int) -> tuple[Message, Net]:
+async def _replied(ctx: ServiceContext, actor: Actor, net: Net, reply_to: int) -> Message:
+    """The message a reply answers: in the same net and readable, or one answer for every
+    other case (absent, elsewhere, unreadable), so a reply cannot probe for messages."""
+    absent = f"no message {reply_to} to reply to in this net"
+    async with ctx.db.transaction(write=False) as tx:
+        try:
+            original = await tx.messages.get(reply_to)
+        except NotFound:
+            raise InvalidInput(absent) from None
+    decision = ctx.decisions.decide(actor.subject, Action.READ, Resource(original.label))
+    if original.net_id != net.id:
+        decision = Decision(False, ("the message is in another net",), ("net",))
+    try:
+        await enforce(
+            ctx,
+            actor,
+            decision,
+            audit_action="message.reply",
+            object_type="message",
+            object_id=str(reply_to),
+            label=original.label,
+            hide=True,
+        )
+    except NotFound:
+        raise InvalidInput(absent) from None
+    return original
+
+
+async def _message_for(
+    ctx: ServiceContext, actor: Actor, seq: int
+) -> tuple[Message, Net, Member | None]:
+    """A message the actor may read, its net and the actor's membership; the answer for a
+    message in a net the actor may not see, or above what they read, is the answer for a
+    message that does not exist."""
+    absent = f"no message {seq}"
     async with ctx.db.transaction(write=False) as tx:
         try:
             message = await tx.messages.get(seq)
         except NotFound:
-            raise NotFound(f"no message {seq}") from None
-    net, _ = await _net_for(ctx, actor, message.net_id)
+            raise NotFound(absent) from None
+    try:
+        net, member = await _net_for(ctx, actor, message.net_id)
+    except NotFound:
+        raise NotFound(absent) from None
     await require(
         ctx,
         actor,
@@ -236,8 +253,9 @@ async def _message_for(ctx: ServiceContext, actor: Actor, seq: int) -> tuple[Mes
         object_type="message",
         object_id=str(seq),
         hide=True,
+        not_found=absent,
     )
-    return message, net
+    return message, net, member
 
 
 async def edit_message(
@@ -250,13 +268,40 @@ async def edit_message(
     override_justification: str | None = None,
 ) -> Message:
     """The author edits: a new version (every earlier one is kept), checked like a new post."""
-    message, net = await _message_for(ctx, actor, seq)
-    if message.author_id != actor.subject.id:
-        raise PermissionDenied("only the author can edit a message")
+    message, net, member = await _message_for(ctx, actor, seq)
+    await net_rule(
+        ctx,
+        actor,
+        net_rules.may_edit(actor.subject, net_view(net, member), message.author_id),
+        net,
+        "message.edit",
+        object_type="message",
+        object_id=str(seq),
+        label=message.label,
+    )
     if message.deleted:
         raise InvalidInput("a deleted message cannot be edited")
     text = _check_text(text)
     new_label = label or message.label
+    if message.reply_to is not None:
+        # An edit keeps the roll-up: never less than the join with what it replies to.
+        async with ctx.db.transaction(write=False) as tx:
+            original = await tx.messages.get(message.reply_to)
+        new_label = ctx.registry.fit(join_all(new_label, original.label))
+    if not new_label.dominates(message.label):
+        await enforce(
+            ctx,
+            actor,
+            Decision(
+                False,
+                ("an edit cannot lower a message's label: that is a downgrade",),
+                ("downgrade",),
+            ),
+            audit_action="message.edit",
+            object_type="message",
+            object_id=str(seq),
+            label=message.label,
+        )
     await require(
         ctx,
         actor,
@@ -295,27 +340,33 @@ async def edit_message(
         )
         edited = replace(edited, rev=rev)
         author = await _author(tx, message.author_id)
-    await ctx.bus.publish(
-        MessageChanged(
-            net.id,
-            seq,
-            rev,
-            "edited",
-            new_label,
-            message_payload(ctx, edited, author),
-            previous=message.label,
+        tx.publish(
+            MessageChanged(
+                net.id,
+                seq,
+                rev,
+                "edited",
+                new_label,
+                message_payload(ctx, edited, author),
+                previous=message.label,
+            )
         )
-    )
     return edited
 
 
 async def delete_message(ctx: ServiceContext, actor: Actor, seq: int) -> Message:
     """A tombstone: members no longer see the text; records officers still do. Audited."""
-    message, net = await _message_for(ctx, actor, seq)
-    _, member = await _net_for(ctx, actor, net.id)
-    is_owner = member is not None and member.role is NetRole.OWNER
-    if message.author_id != actor.subject.id and not is_owner:
-        raise PermissionDenied("only the author or a net owner can delete a message")
+    message, net, member = await _message_for(ctx, actor, seq)
+    await net_rule(
+        ctx,
+        actor,
+        net_rules.may_delete(actor.subject, net_view(net, member), message.author_id),
+        net,
+        "message.delete",
+        object_type="message",
+        object_id=str(seq),
+        label=message.label,
+    )
     if message.deleted:
         return message
     now = ctx.clock()
@@ -325,13 +376,81 @@ async def delete_message(ctx: ServiceContext, actor: Actor, seq: int) -> Message
             tx, audit_entry(ctx, actor, "message.delete", "message", str(seq), message.label), seq
         )
         author = await _author(tx, message.author_id)
-    deleted = replace(message, deleted_at=now, deleted_by=actor.subject.id, rev=rev)
-    await ctx.bus.publish(
-        MessageChanged(
-            net.id, seq, rev, "deleted", message.label, message_payload(ctx, deleted, author)
+        deleted = replace(message, deleted_at=now, deleted_by=actor.subject.id, rev=rev)
+        tx.publish(
+            MessageChanged(
+                net.id, seq, rev, "deleted", message.label, message_payload(ctx, deleted, author)
+            )
         )
-    )
     return deleted
+
+
+async def downgrade_message(
+    ctx: ServiceContext, actor: Actor, seq: int, label: Label, justification: str
+) -> Message:
+    """Lower a message's label: its own action (role `may_downgrade`, reading both labels, a
+    written justification), audited with both labels. The text is kept as a new version; the
+    earlier versions keep their labels and stay hidden from those who may not read them."""
+    message, net, _ = await _message_for(ctx, actor, seq)
+    if message.deleted:
+        raise InvalidInput("a deleted message cannot be downgraded")
+    await net_rule(
+        ctx,
+        actor,
+        net_rules.may_downgrade(actor.subject, message.label, label, justification),
+        net,
+        "message.downgrade",
+        object_type="message",
+        object_id=str(seq),
+        label=message.label,
+    )
+    await require(
+        ctx,
+        actor,
+        Action.WRITE,
+        Resource(label, container=net.container()),
+        audit_action="message.downgrade",
+        object_type="message",
+        object_id=str(seq),
+    )
+    # The guard reads the text again against the lower label; the justification stands for
+    # an override only for those who hold `may_override`.
+    findings = await _guard(ctx, actor, net, message.text, label, justification)
+    lowered = replace(message, label=label, version=message.version + 1, edited_at=ctx.clock())
+    async with ctx.db.transaction() as tx:
+        await tx.messages.edit(lowered, actor.subject.id)
+        details: dict[str, Any] = {
+            "version": lowered.version,
+            "label_change": [
+                render_marking(message.label, ctx.registry),
+                render_marking(label, ctx.registry),
+            ],
+            "justification": justification.strip(),
+        }
+        if findings:
+            details["guard_override"] = {"justification": justification, "findings": list(findings)}
+        # The record carries the higher label: what it describes was that secret.
+        rev = await _stamp(
+            tx,
+            audit_entry(
+                ctx, actor, "message.downgrade", "message", str(seq), message.label, **details
+            ),
+            seq,
+        )
+        lowered = replace(lowered, rev=rev)
+        author = await _author(tx, message.author_id)
+        tx.publish(
+            MessageChanged(
+                net.id,
+                seq,
+                rev,
+                "edited",
+                label,
+                message_payload(ctx, lowered, author),
+                previous=message.label,
+            )
+        )
+    return lowered
 
 
 async def list_messages(
@@ -359,17 +478,17 @@ async def changes_since(
 
 async def message_versions(ctx: ServiceContext, actor: Actor, seq: int) -> Sequence[MessageVersion]:
     """Every version of a message: its author and records officers."""
-    message, _ = await _message_for(ctx, actor, seq)
-    if message.author_id != actor.subject.id:
-        await require_role(
-            ctx,
-            actor,
-            Role.RECORDS_OFFICER,
-            audit_action="message.versions",
-            object_type="message",
-            object_id=str(seq),
-            label=message.label,
-        )
+    message, net, _ = await _message_for(ctx, actor, seq)
+    await net_rule(
+        ctx,
+        actor,
+        net_rules.may_read_versions(actor.subject, message.author_id),
+        net,
+        "message.versions",
+        object_type="message",
+        object_id=str(seq),
+        label=message.label,
+    )
     async with ctx.db.transaction(write=False) as tx:
         return [
             v
@@ -387,11 +506,13 @@ async def search_messages(
         raise InvalidInput("a search needs 1-200 characters")
     if not 1 <= limit <= 200:
         raise InvalidInput("limit must be between 1 and 200")
+    if net_id is not None:
+        await _net_for(ctx, actor, net_id)  # audited, and the answer of a missing net
     async with ctx.db.transaction(write=False) as tx:
         mine = [n.id for n in await tx.nets.list_for(actor.subject.id)]
-        if net_id is not None:
-            if net_id not in mine:
-                raise NotFound(f"no net {net_id!r}")
+        if net_id is not None and net_id not in mine:
+            mine = []
+        elif net_id is not None:
             mine = [net_id]
         if not mine:
             return []
@@ -404,15 +525,13 @@ async def export_net(
 ) -> AsyncIterator[dict[str, Any]]:
     """Records export (records officers): a banner line, then every message with every
     version, label and tombstone, and the audit records that refer to it."""
-    net, _ = await _net_for(ctx, actor, net_id)
-    await require_role(
+    net, member = await _net_for(ctx, actor, net_id)
+    await net_rule(
         ctx,
         actor,
-        Role.RECORDS_OFFICER,
-        audit_action="net.export",
-        object_type="net",
-        object_id=net_id,
-        label=net.entry,  # the export holds only what the officer may read
+        net_rules.may_keep_records(actor.subject, net_view(net, member)),
+        net,
+        "net.export",
     )
     async with ctx.db.transaction(write=False) as tx:
         found = [
@@ -423,8 +542,13 @@ async def export_net(
         lines: list[dict[str, Any]] = []
         labels = [net.entry]
         for message in found:
-            versions = await tx.messages.versions(message.seq)
-            labels += [v.label for v in versions]
+            # Every version passes the reader's own decision, as in `message_versions`.
+            versions = [
+                v
+                for v in await tx.messages.versions(message.seq)
+                if ctx.decisions.can_read(actor.subject, v.label)
+            ]
+            labels += [message.label, *(v.label for v in versions)]
             audit_refs = [r.seq for r in await tx.audit.list(_query_for(message.seq), None, 200)]
             lines.append(
                 {
@@ -488,15 +612,13 @@ def _query_for(seq: int) -> Any:
 async def purge_expired(ctx: ServiceContext, actor: Actor, net_id: str) -> int:
     """Records officers purge the text of messages older than the net's retention (audited);
     nobody else can, and nothing younger than the retention period is ever purged."""
-    net, _ = await _net_for(ctx, actor, net_id)
-    await require_role(
+    net, member = await _net_for(ctx, actor, net_id)
+    await net_rule(
         ctx,
         actor,
-        Role.RECORDS_OFFICER,
-        audit_action="net.purge",
-        object_type="net",
-        object_id=net_id,
-        label=net.entry,
+        net_rules.may_keep_records(actor.subject, net_view(net, member)),
+        net,
+        "net.purge",
     )
     cutoff = ctx.clock() - timedelta(days=net.retention_days)
     async with ctx.db.transaction(bulk=True) as tx:  # any number of messages

@@ -5,16 +5,18 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import replace
+from functools import partial
 from typing import TYPE_CHECKING
 
 from kyodo.audit.chain import AuditEntry
 from kyodo.bus.events import MembershipChanged, SubjectChanged
-from kyodo.domain.identity import Role
 from kyodo.domain.nets import Member, Net, NetRole
 from kyodo.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from kyodo.labels import label_to_dict, render_marking
-from kyodo.policy import Action, Resource, decide
-from kyodo.services.access import audit_entry, require
+from kyodo.policy import Action, Decision, Resource, decide
+from kyodo.policy import nets as net_rules
+from kyodo.policy.nets import NetView
+from kyodo.services.access import audit_entry, audit_refusal, enforce, require
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -23,8 +25,8 @@ if TYPE_CHECKING:
     from kyodo.labels import Label
     from kyodo.services.actor import Actor
     from kyodo.services.context import ServiceContext
+    from kyodo.services.ports import UnitOfWork
 
-_OVERSEERS = frozenset({Role.ADMIN.value, Role.SECURITY_OFFICER.value, Role.RECORDS_OFFICER.value})
 _NAME = re.compile(r"^[\w][\w .\-/()]{0,99}$")
 SYSTEM = "system"
 
@@ -102,25 +104,54 @@ async def create_net(
     return net
 
 
+def net_view(net: Net, member: Member | None) -> NetView:
+    """The net as the net rules see it, with the subject's role in it."""
+    return NetView(net.name, net.entry, net.ceiling, None if member is None else member.role.value)
+
+
 async def _net_for(
     ctx: ServiceContext, actor: Actor, net_id: str, *, cached: bool = False
 ) -> tuple[Net, Member | None]:
-    """The net and the actor's membership; NotFound unless a member or an administrator.
+    """The net and the actor's membership; NotFound — the same answer as for a net that does
+    not exist — unless a member, or an overseer who reads the net's entry label.
 
     `cached` may answer from the read cache (hot read paths and posting); changes read fresh."""
     net, member = await _load_net(ctx, net_id, actor.subject.id, cached)
-    if member is None and not _OVERSEERS & actor.subject.roles:
-        await require(
-            ctx,
-            actor,
-            Action.READ,
-            Resource(net.entry, audience=frozenset()),
-            audit_action="net.read",
-            object_type="net",
-            object_id=net_id,
-            hide=True,
-        )
+    await enforce(
+        ctx,
+        actor,
+        net_rules.may_see_net(actor.subject, net_view(net, member)),
+        audit_action="net.read",
+        object_type="net",
+        object_id=net_id,
+        label=net.entry,
+        hide=True,
+        not_found=f"no net {net_id!r}",
+    )
     return net, member
+
+
+async def net_rule(
+    ctx: ServiceContext,
+    actor: Actor,
+    decision: Decision,
+    net: Net,
+    audit_action: str,
+    *,
+    object_type: str = "net",
+    object_id: str | None = None,
+    label: Label | None = None,
+) -> None:
+    """Enforce a rule of `policy.nets` about a net the actor may see (refusals audited)."""
+    await enforce(
+        ctx,
+        actor,
+        decision,
+        audit_action=audit_action,
+        object_type=object_type,
+        object_id=net.id if object_id is None else object_id,
+        label=net.entry if label is None else label,
+    )
 
 
 async def _load_net(
@@ -169,26 +200,37 @@ async def list_my_nets(ctx: ServiceContext, actor: Actor) -> Sequence[Net]:
 
 
 async def mark_read(ctx: ServiceContext, actor: Actor, net_id: str, seq: int) -> int:
-    """Move the actor's read marker in a net forward to `seq`; the marker, kept with the
-    membership, gives the unread counts on every device the person uses."""
+    """Move the actor's read marker in a net forward to `seq` (at most the newest message of
+    the net they may read); the marker, kept with the membership, gives the unread counts on
+    every device the person uses."""
     if seq < 0:
         raise InvalidInput("seq must be 0 or more")
-    _, member = await _net_for(ctx, actor, net_id, cached=True)
-    if member is None:
-        raise PermissionDenied("only members keep a read marker in a net")
+    await _member_for_marker(ctx, actor, net_id, cached=True)
     async with ctx.db.transaction() as tx:
-        marker = await tx.nets.mark_read(net_id, actor.subject.id, seq)
+        marker = await tx.nets.mark_read(net_id, actor.subject.id, seq, actor.subject)
     if marker is None:  # removed from the net since the cached look-up
-        raise PermissionDenied("only members keep a read marker in a net")
+        await _member_for_marker(ctx, actor, net_id, cached=False)
+        raise NotFound(f"no net {net_id!r}")  # pragma: no cover - the line above raises
     return marker
 
 
 async def read_marker(ctx: ServiceContext, actor: Actor, net_id: str) -> int:
     """The seq of the last message the actor has seen in a net of theirs."""
-    _, member = await _net_for(ctx, actor, net_id)
-    if member is None:
-        raise PermissionDenied("only members keep a read marker in a net")
+    _, member = await _member_for_marker(ctx, actor, net_id, cached=False)
     return member.last_read
+
+
+async def _member_for_marker(
+    ctx: ServiceContext, actor: Actor, net_id: str, *, cached: bool
+) -> tuple[Net, Member]:
+    net, member = await _net_for(ctx, actor, net_id, cached=cached)
+    view = net_view(net, member)
+    await net_rule(
+        ctx, actor, net_rules.may_keep_marker(actor.subject, view), net, "net.read_marker"
+    )
+    if member is None:  # the rule allows members only
+        raise PermissionDenied("only members keep a read marker in a net")
+    return net, member
 
 
 async def read_markers(ctx: ServiceContext, actor: Actor) -> dict[str, int]:
@@ -204,19 +246,11 @@ async def list_members(ctx: ServiceContext, actor: Actor, net_id: str) -> Sequen
         return await tx.nets.members(net_id)
 
 
-async def _require_owner_or_admin(
+async def _require_manager(
     ctx: ServiceContext, actor: Actor, net: Net, member: Member | None, action: str
 ) -> None:
-    if member is not None and member.role is NetRole.OWNER:
-        return
-    await require(
-        ctx,
-        actor,
-        Action.WRITE,
-        Resource(ctx.unclassified(), required_role="admin"),
-        audit_action=action,
-        object_type="net",
-        object_id=net.id,
+    await net_rule(
+        ctx, actor, net_rules.may_manage(actor.subject, net_view(net, member)), net, action
     )
 
 
@@ -234,46 +268,49 @@ async def add_member(
     No role bypasses this: the refusal names the failing property and is audited.
     """
     net, member = await _net_for(ctx, actor, net_id)
-    await _require_owner_or_admin(ctx, actor, net, member, "net.add_member")
-    async with ctx.db.transaction(write=False) as tx:
+    await _require_manager(ctx, actor, net, member, "net.add_member")
+    refusal: tuple[Person, Net, tuple[str, ...]] | None = None
+    async with ctx.db.transaction() as tx:
+        # The decision and the insert share one transaction, under a lock on the net: an
+        # entry label raised meanwhile is seen here, or waits for this to commit.
+        net = await tx.nets.get(net_id, lock=True)
         try:
             person = await tx.people.get(person_id)
         except NotFound:
             raise InvalidInput(f"no person {person_id!r}") from None
-    allowed, reasons = membership_decision(person, net)
-    if not allowed or not person.active:
-        reasons = reasons if not allowed else ("the account is disabled",)
-        async with ctx.db.transaction() as tx:
+        allowed, reasons = membership_decision(person, net)
+        if allowed and person.active:
+            new = Member(net.id, person.id, role, ctx.clock())
+            await tx.nets.add_member(new)
             await tx.audit.append(
-                AuditEntry(
-                    actor=actor.audit_name,
-                    action="net.add_member",
-                    object_type="net",
-                    object_id=net.id,
-                    decision="deny",
-                    label=label_to_dict(net.entry, ctx.registry),
-                    reasons=reasons,
-                    details={"person": person.username, "net": net.name},
+                audit_entry(
+                    ctx,
+                    actor,
+                    "net.add_member",
+                    "net",
+                    net.id,
+                    net.entry,
+                    person=person.username,
+                    role=role.value,
                 )
             )
-        raise PermissionDenied(f"{person.username} cannot join {net.name}", reasons)
-    new = Member(net.id, person.id, role, ctx.clock())
-    async with ctx.db.transaction() as tx:
-        await tx.nets.add_member(new)
-        await tx.audit.append(
-            audit_entry(
-                ctx,
-                actor,
-                "net.add_member",
-                "net",
-                net.id,
-                net.entry,
-                person=person.username,
-                role=role.value,
-            )
+            tx.after_commit(partial(ctx.reads.forget_member, net.id))
+            tx.publish(MembershipChanged(net.id, person.id, joined=True))
+        else:
+            refusal = (person, net, reasons if not allowed else ("the account is disabled",))
+    if refusal is not None:
+        person, net, reasons = refusal
+        await audit_refusal(
+            ctx,
+            actor,
+            audit_action="net.add_member",
+            object_type="net",
+            object_id=net.id,
+            label=net.entry,
+            reasons=reasons,
+            details={"person": person.username, "net": net.name},
         )
-    ctx.reads.forget_member(net.id)
-    await ctx.bus.publish(MembershipChanged(net.id, person.id, joined=True))
+        raise PermissionDenied(f"{person.username} cannot join {net.name}", reasons)
     return new
 
 
@@ -281,15 +318,15 @@ async def remove_member(ctx: ServiceContext, actor: Actor, net_id: str, person_i
     """Owners and admins remove a member; anyone may leave."""
     net, member = await _net_for(ctx, actor, net_id)
     if person_id != actor.subject.id:
-        await _require_owner_or_admin(ctx, actor, net, member, "net.remove_member")
+        await _require_manager(ctx, actor, net, member, "net.remove_member")
     async with ctx.db.transaction() as tx:
         if not await tx.nets.remove_member(net_id, person_id):
             raise NotFound("not a member of this net")
         await tx.audit.append(
             audit_entry(ctx, actor, "net.remove_member", "net", net_id, net.entry, person=person_id)
         )
-    ctx.reads.forget_member(net_id)
-    await ctx.bus.publish(MembershipChanged(net_id, person_id, joined=False, reason="removed"))
+        tx.after_commit(partial(ctx.reads.forget_member, net_id))
+        tx.publish(MembershipChanged(net_id, person_id, joined=False, reason="removed"))
 
 
 async def update_net(
@@ -306,7 +343,7 @@ async def update_net(
     """Owners and admins change a net. The ceiling may be lowered only if no message is above
     it; the entry label raised only if every member still qualifies."""
     net, member = await _net_for(ctx, actor, net_id)
-    await _require_owner_or_admin(ctx, actor, net, member, "net.update")
+    await _require_manager(ctx, actor, net, member, "net.update")
     after = replace(
         net,
         ceiling=ceiling or net.ceiling,
@@ -330,6 +367,9 @@ async def update_net(
         object_id=net_id,
     )
     async with ctx.db.transaction() as tx:
+        current = await tx.nets.get(net_id, lock=True)  # members are added under this lock
+        if current.version != net.version:
+            raise Conflict(f"{net.name} was changed meanwhile: read it again and retry")
         above = await tx.messages.count_above(net_id, after.ceiling)
         if above:
             raise Conflict(f"{above} message(s) in {net.name} are above the new ceiling")
@@ -350,38 +390,38 @@ async def update_net(
         await tx.audit.append(
             audit_entry(ctx, actor, "net.update", "net", net_id, after.ceiling, changes=changes)
         )
-    ctx.reads.forget_net(net_id)
+        tx.after_commit(partial(ctx.reads.forget_net, net_id))
     return after
 
 
-async def revalidate_memberships(ctx: ServiceContext, person: Person) -> list[str]:
-    """After a person's clearance, nation or grants changed: remove them (audited) from every
-    net whose entry label they no longer read, and tell live connections. Returns the net ids."""
+async def revalidate_memberships(tx: UnitOfWork, ctx: ServiceContext, person: Person) -> list[str]:
+    """In the transaction that changed a person's clearance, nation or grants: remove them
+    (audited) from every net whose entry label they no longer read, and tell live connections
+    once it has committed. Returns the net ids."""
     removed: list[str] = []
-    async with ctx.db.transaction() as tx:
-        for membership in await tx.nets.memberships(person.id):
-            net = await tx.nets.get(membership.net_id)
-            allowed, reasons = membership_decision(person, net)
-            if allowed:
-                continue
-            await tx.nets.remove_member(net.id, person.id)
-            await tx.audit.append(
-                AuditEntry(
-                    actor=SYSTEM,
-                    action="net.member_removed",
-                    object_type="net",
-                    object_id=net.id,
-                    decision="deny",
-                    label=label_to_dict(net.entry, ctx.registry),
-                    reasons=reasons,
-                    details={"person": person.username, "net": net.name},
-                )
+    for membership in await tx.nets.memberships(person.id):
+        net = await tx.nets.get(membership.net_id, lock=True)
+        allowed, reasons = membership_decision(person, net)
+        if allowed:
+            continue
+        await tx.nets.remove_member(net.id, person.id)
+        await tx.audit.append(
+            AuditEntry(
+                actor=SYSTEM,
+                action="net.member_removed",
+                object_type="net",
+                object_id=net.id,
+                decision="deny",
+                label=label_to_dict(net.entry, ctx.registry),
+                reasons=reasons,
+                details={"person": person.username, "net": net.name},
             )
-            removed.append(net.id)
-    ctx.reads.forget_person(person.id)
-    await ctx.bus.publish(SubjectChanged(person.subject()))
+        )
+        removed.append(net.id)
+    tx.after_commit(partial(ctx.reads.forget_person, person.id))
+    tx.publish(SubjectChanged(person.subject()))
     for net_id in removed:
-        await ctx.bus.publish(
+        tx.publish(
             MembershipChanged(
                 net_id, person.id, joined=False, reason="no longer cleared for this net"
             )

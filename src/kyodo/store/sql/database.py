@@ -6,11 +6,12 @@ import asyncio
 import sqlite3
 import time
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
+import structlog
 from asyncpg.exceptions._base import DataError as ClientDataError
 from sqlalchemy import event, exc, text
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
@@ -19,22 +20,28 @@ from sqlalchemy.util import await_only
 from kyodo.errors import Conflict, InvalidInput, KyodoError, Unavailable
 from kyodo.store.sql.audit import SqlAuditStore
 from kyodo.store.sql.identity import SqlOrgStore, SqlPersonStore
-from kyodo.store.sql.labels import LabelRows
+from kyodo.store.sql.labels import LabelRows, TransactionLabels
 from kyodo.store.sql.nets import SqlMessageStore, SqlNetStore
 from kyodo.store.sql.sessions import SqlSessionStore
 from kyodo.store.sql.sqlite_connection import SqliteConnection, WalCheckpointer
 from kyodo.store.sql.tracks import SqlFeedStore, SqlTrackStore
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Awaitable, Callable
 
     from sqlalchemy.engine.interfaces import DBAPIConnection
     from sqlalchemy.pool import ConnectionPoolEntry
 
+    from kyodo.bus.events import Event
+    from kyodo.services.ports import Bus
+
+
+log = structlog.get_logger(__name__)
+
 
 @dataclass(slots=True)
 class SqlUnitOfWork:
-    """The stores of one transaction."""
+    """The stores of one transaction, and what is to happen only once it has committed."""
 
     conn: AsyncConnection
     orgs: SqlOrgStore
@@ -45,6 +52,34 @@ class SqlUnitOfWork:
     messages: SqlMessageStore
     feeds: SqlFeedStore
     tracks: SqlTrackStore
+    labels: TransactionLabels
+    bus: Bus | None = None
+    _effects: list[Callable[[], Awaitable[None] | None]] = field(default_factory=list)
+
+    def after_commit(self, effect: Callable[[], Awaitable[None] | None]) -> None:
+        """Run `effect` once this transaction has committed, never if it rolls back."""
+        self._effects.append(effect)
+
+    def publish(self, event: Event) -> None:
+        """Publish `event` on the bus once this transaction has committed."""
+        bus = self.bus
+        if bus is None:
+            raise RuntimeError("this database has no bus to publish on")
+        self._effects.append(partial(bus.publish, event))
+
+    async def committed(self) -> None:
+        """Run the after-commit effects in the order they were registered. The change is
+        committed: a failing effect is logged and the rest still run (a live client that
+        missed an event resumes from its last rev)."""
+        self.labels.commit()
+        effects, self._effects = self._effects, []
+        for effect in effects:
+            try:
+                result = effect()
+                if result is not None:
+                    await result
+            except Exception:
+                log.exception("an after-commit effect failed", effect=repr(effect))
 
 
 def _sqlite_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
@@ -139,6 +174,7 @@ class SqlDatabase:
             event.listen(self.engine.sync_engine, "checkin", _note_idle)
             event.listen(self.engine.sync_engine, "checkout", _ping_if_idle)
         self.label_rows = LabelRows()
+        self.bus: Bus | None = None  # where `tx.publish` sends events after commit
         # SQLite has one writer at a time; queueing writers here, in the process, instead of in
         # SQLite's busy handler (which sleeps and retries) keeps throughput up under load.
         self.checkpointer = (
@@ -154,12 +190,18 @@ class SqlDatabase:
         _ = await connection  # starts its thread, which opens the database
         return connection
 
+    def use_bus(self, bus: Bus) -> None:
+        """Send the events that transactions publish (after commit) to `bus`."""
+        self.bus = bus
+
     @asynccontextmanager
     async def transaction(
         self, *, write: bool = True, bulk: bool = False
     ) -> AsyncIterator[SqlUnitOfWork]:
-        """One transaction: committed when the block ends, rolled back if it raises. A `bulk`
-        write on SQLite keeps its statements on the connection's thread (it may run long)."""
+        """One transaction: committed when the block ends, rolled back if it raises; its
+        after-commit effects run once it has committed (and the write lock is released). A
+        `bulk` write on SQLite keeps its statements on the connection's thread (it may run
+        long)."""
         if write and self.checkpointer is not None:
             writer = self.checkpointer.writer
             await writer.acquire()
@@ -174,23 +216,27 @@ class SqlDatabase:
         else:
             async with self._transaction(write=write, bulk=bulk) as uow:
                 yield uow
+        await uow.committed()
 
     @asynccontextmanager
     async def _transaction(self, *, write: bool, bulk: bool) -> AsyncIterator[SqlUnitOfWork]:
         try:
             async with self.engine.connect() as raw:
                 conn = await raw.execution_options(kyodo_write=write, kyodo_inline=not bulk)
+                labels = self.label_rows.in_transaction()
                 async with conn.begin():
                     yield SqlUnitOfWork(
                         conn=conn,
-                        orgs=SqlOrgStore(conn, self.label_rows),
-                        people=SqlPersonStore(conn, self.label_rows),
+                        orgs=SqlOrgStore(conn, labels),
+                        people=SqlPersonStore(conn, labels),
                         sessions=SqlSessionStore(conn),
                         audit=SqlAuditStore(conn),
-                        nets=SqlNetStore(conn, self.label_rows),
-                        messages=SqlMessageStore(conn, self.label_rows),
-                        feeds=SqlFeedStore(conn, self.label_rows),
-                        tracks=SqlTrackStore(conn, self.label_rows),
+                        nets=SqlNetStore(conn, labels),
+                        messages=SqlMessageStore(conn, labels),
+                        feeds=SqlFeedStore(conn, labels),
+                        tracks=SqlTrackStore(conn, labels),
+                        labels=labels,
+                        bus=self.bus,
                     )
         except KyodoError:
             raise

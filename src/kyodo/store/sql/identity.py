@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection
 
     from kyodo.policy import Subject
-    from kyodo.store.sql.labels import LabelRows
+    from kyodo.store.sql.labels import TransactionLabels
 
 
 def _now() -> datetime:
@@ -30,7 +30,7 @@ def _now() -> datetime:
 class SqlOrgStore:
     """Organisations in the `orgs` table."""
 
-    def __init__(self, conn: AsyncConnection, label_rows: LabelRows) -> None:
+    def __init__(self, conn: AsyncConnection, label_rows: TransactionLabels) -> None:
         self._conn = conn
         self._labels = label_rows
 
@@ -95,7 +95,7 @@ class SqlOrgStore:
 class SqlPersonStore:
     """People in the `people` table."""
 
-    def __init__(self, conn: AsyncConnection, label_rows: LabelRows) -> None:
+    def __init__(self, conn: AsyncConnection, label_rows: TransactionLabels) -> None:
         self._conn = conn
         self._labels = label_rows
 

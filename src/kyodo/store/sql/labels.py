@@ -50,15 +50,52 @@ def label_from_body(body: str) -> Label:
 
 
 class LabelRows:
-    """Finds or creates the row of a label; caches ids because labels repeat endlessly."""
+    """The process's cache of label rows (labels repeat endlessly), filled only with what has
+    been committed: `in_transaction()` gives each transaction its own view, whose new rows
+    join the cache after its commit (a row inserted by a transaction that rolls back may get
+    its id reused, and a cached id would then point at another label)."""
 
     def __init__(self) -> None:
         self._ids: dict[Label, int] = {}
         self._labels: dict[int, Label] = {}
 
+    def in_transaction(self) -> TransactionLabels:
+        """A view for one transaction; call its `commit` once the transaction has committed."""
+        return TransactionLabels(self)
+
+    def known_id(self, label: Label) -> int | None:
+        """The committed id of a label, if this process has seen it."""
+        return self._ids.get(label)
+
+    def known_label(self, label_id: int) -> Label | None:
+        """The committed label of an id, if this process has seen it."""
+        return self._labels.get(label_id)
+
+    def remember(self, ids: dict[Label, int]) -> None:
+        """Cache committed rows."""
+        self._ids.update(ids)
+        self._labels.update((label_id, label) for label, label_id in ids.items())
+
+
+class TransactionLabels:
+    """Finds or creates label rows inside one transaction; what it learns is kept apart until
+    `commit` hands it to the process's cache."""
+
+    def __init__(self, rows: LabelRows) -> None:
+        self._rows = rows
+        self._seen: dict[Label, int] = {}
+
+    def commit(self) -> None:
+        """The transaction committed: its label rows are safe to cache for every transaction."""
+        if self._seen:
+            self._rows.remember(self._seen)
+            self._seen = {}
+
     async def id_of(self, conn: AsyncConnection, label: Label) -> int:
         """The id of the label's row, inserting it (race-free) if new."""
-        found = self._ids.get(label)
+        found = self._rows.known_id(label)
+        if found is None:
+            found = self._seen.get(label)
         if found is not None:
             return found
         body = label_body(label)
@@ -88,22 +125,23 @@ class LabelRows:
             label_id = int(
                 (await conn.execute(select(labels.c.id).where(labels.c.key == key))).scalar_one()
             )
-        self._ids[label] = label_id
+        self._seen[label] = label_id
         return label_id
 
     async def fetch(self, conn: AsyncConnection, label_id: int) -> Label:
-        """The Label of a row, from this process's cache or the database."""
-        found = self._labels.get(label_id)
+        """The Label of a row, from the cache or the database."""
+        found = self._rows.known_label(label_id)
         if found is not None:
             return found
         query = select(labels.c.body).where(labels.c.id == label_id)
         return self.label(label_id, (await conn.execute(query)).scalar_one())
 
     def label(self, label_id: int, body: str) -> Label:
-        """The Label of a row (cached by id)."""
-        found = self._labels.get(label_id)
+        """The Label of a row read in this transaction (cached once committed)."""
+        found = self._rows.known_label(label_id)
         if found is None:
-            found = self._labels[label_id] = label_from_body(body)
+            found = label_from_body(body)
+            self._seen.setdefault(found, label_id)
         return found
 
 

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from kyodo.labels import Label
     from kyodo.policy import Subject
-    from kyodo.store.sql.labels import LabelRows
+    from kyodo.store.sql.labels import TransactionLabels
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -41,7 +41,7 @@ def _required(moment: datetime | None) -> datetime:
 class SqlNetStore:
     """Rows of `nets` and `net_members`."""
 
-    def __init__(self, conn: AsyncConnection, label_rows: LabelRows) -> None:
+    def __init__(self, conn: AsyncConnection, label_rows: TransactionLabels) -> None:
         self._conn = conn
         self._labels = label_rows
 
@@ -92,8 +92,11 @@ class SqlNetStore:
         if not result.rowcount:
             raise NotFound(f"no net {net.id!r}")
 
-    async def get(self, net_id: str) -> Net:
-        row = (await self._conn.execute(select(nets).where(nets.c.id == net_id))).first()
+    async def get(self, net_id: str, *, lock: bool = False) -> Net:
+        query = select(nets).where(nets.c.id == net_id)
+        if lock:  # PostgreSQL: FOR UPDATE; SQLite: a write transaction holds the only lock
+            query = query.with_for_update()
+        row = (await self._conn.execute(query)).first()
         if row is None:
             raise NotFound(f"no net {net_id!r}")
         return await self._net(row)
@@ -148,11 +151,18 @@ class SqlNetStore:
         ).first()
         return None if row is None else _member(row)
 
-    async def mark_read(self, net_id: str, person_id: str, seq: int) -> int | None:
+    async def mark_read(self, net_id: str, person_id: str, seq: int, reader: Subject) -> int | None:
         """Move the member's read marker forward to `seq` (never back, never past the newest
-        message: a marker ahead of it would hide the next messages from the unread count);
-        None if not a member."""
-        newest = (await self._conn.execute(select(func.max(messages.c.seq)))).scalar()
+        message of the net the reader may read: a marker ahead of it would hide the next
+        messages from the unread count, and the server's newest seq would tell the reader how
+        much traffic it cannot see); None if not a member."""
+        newest = (
+            await self._conn.execute(
+                select(func.max(messages.c.seq)).where(
+                    messages.c.net_id == net_id, readable_by(reader, messages.c.label_id)
+                )
+            )
+        ).scalar()
         seq = min(seq, int(newest or 0))
         where = and_(net_members.c.net_id == net_id, net_members.c.person_id == person_id)
         await self._conn.execute(
@@ -225,7 +235,7 @@ async def _pg_add_with_first_versions(
 class SqlMessageStore:
     """Rows of `messages`, `message_versions` and the search index."""
 
-    def __init__(self, conn: AsyncConnection, label_rows: LabelRows) -> None:
+    def __init__(self, conn: AsyncConnection, label_rows: TransactionLabels) -> None:
         self._conn = conn
         self._labels = label_rows
 

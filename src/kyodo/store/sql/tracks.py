@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from kyodo.labels import Label
     from kyodo.policy import Subject
-    from kyodo.store.sql.labels import LabelRows
+    from kyodo.store.sql.labels import TransactionLabels
 
 
 def _track_values(track: Track, label_id: int) -> dict[str, Any]:
@@ -56,7 +56,7 @@ def _utc(moment: datetime) -> datetime:
 class SqlFeedStore:
     """Rows of `feeds`."""
 
-    def __init__(self, conn: AsyncConnection, label_rows: LabelRows) -> None:
+    def __init__(self, conn: AsyncConnection, label_rows: TransactionLabels) -> None:
         self._conn = conn
         self._labels = label_rows
 
@@ -112,7 +112,7 @@ class SqlFeedStore:
 class SqlTrackStore:
     """Rows of `tracks` and `track_history`."""
 
-    def __init__(self, conn: AsyncConnection, label_rows: LabelRows) -> None:
+    def __init__(self, conn: AsyncConnection, label_rows: TransactionLabels) -> None:
         self._conn = conn
         self._labels = label_rows
 
