@@ -312,6 +312,11 @@ class MessageEdit(Strict):
     override_justification: str | None = Field(default=None, max_length=2000)
 
 
+class MessageDowngrade(Strict):
+    label: LabelIn
+    justification: str = Field(min_length=10, max_length=2000)
+
+
 class MessageOut(BaseModel):
     seq: int
     rev: int

@@ -38,8 +38,20 @@ def _plain(text: str) -> bool:
     )
 
 
+# Bidirectional embeddings, overrides and isolates can make a line read as something else
+# (a reversed time or grid, "Trojan Source"): they are shown as what they are.
+_BIDI_CONTROLS = {cp: f"[U+{cp:04X}]" for cp in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+
+
+def neutralise_bidi(text: str) -> str:
+    """The text with every bidirectional control character replaced by a visible token."""
+    return text.translate(_BIDI_CONTROLS)
+
+
 def render_markdown(text: str) -> str:
-    """HTML for a message's text; whatever the input, the output holds only the allowed tags."""
+    """HTML for a message's text; whatever the input, the output holds only the allowed tags
+    and no bidirectional control characters."""
+    text = neutralise_bidi(text)
     if _plain(text):
         return f"<p>{text}</p>\n"
     html = _parser().render(text)

@@ -52,6 +52,12 @@ def message_payload(ctx: ServiceContext, message: Message, author: str) -> dict[
     }
 
 
+async def payload_of(ctx: ServiceContext, message: Message) -> dict[str, Any]:
+    """`message_payload` with the author's username looked up."""
+    async with ctx.db.transaction(write=False) as tx:
+        return message_payload(ctx, message, await _author(tx, message.author_id))
+
+
 async def _author(tx: UnitOfWork, person_id: str) -> str:
     try:
         return (await tx.people.get(person_id)).username
@@ -256,6 +262,12 @@ async def _message_for(
         not_found=absent,
     )
     return message, net, member
+
+
+async def get_message(ctx: ServiceContext, actor: Actor, seq: int) -> dict[str, Any]:
+    """One message the actor may read, as members see it."""
+    message, _, _ = await _message_for(ctx, actor, seq)
+    return await payload_of(ctx, message)
 
 
 async def edit_message(

@@ -110,5 +110,11 @@ async def preview(
     net = await get_net(ctx, actor, net_id)
     async with ctx.db.transaction(write=False) as tx:
         people = [await tx.people.get(m.person_id) for m in await tx.nets.members(net_id)]
-    readers = [p for p in people if ctx.decisions.can_read(p.subject(), label)]
+    # Only people whose record the caller may read, as in the directory (`/people`).
+    readers = [
+        p
+        for p in people
+        if ctx.decisions.can_read(actor.subject, p.label)
+        and ctx.decisions.can_read(p.subject(), label)
+    ]
     return result, suggestion_in_net(ctx, result, net), net, readers

@@ -16,6 +16,7 @@ from kyodo.api.schemas import (
     LabelOut,
     MemberIn,
     MemberOut,
+    MessageDowngrade,
     MessageEdit,
     MessageIn,
     MessageOut,
@@ -187,6 +188,12 @@ async def posted_response(
     )
 
 
+@router.get("/messages/{seq}", response_model=MessageOut)
+async def get_message(seq: Seq, actor: CurrentActor, ctx: Context) -> MessageOut:
+    """One message you may read (a tombstone carries no text)."""
+    return MessageOut.model_validate(await messages.get_message(ctx, actor, seq))
+
+
 @router.put("/messages/{seq}", response_model=MessageOut)
 async def edit_message(
     seq: Seq, body: MessageEdit, actor: CurrentActor, ctx: Context
@@ -201,6 +208,18 @@ async def edit_message(
         override_justification=body.override_justification,
     )
     return MessageOut.model_validate(messages.message_payload(ctx, edited, actor.name))
+
+
+@router.post("/messages/{seq}/downgrade", response_model=MessageOut)
+async def downgrade_message(
+    seq: Seq, body: MessageDowngrade, actor: CurrentActor, ctx: Context
+) -> MessageOut:
+    """Lower a message's label (role `may_downgrade`, reading both labels, with a written
+    justification; audited). Earlier versions keep their labels."""
+    lowered = await messages.downgrade_message(
+        ctx, actor, seq, to_label(ctx, body.label), body.justification
+    )
+    return MessageOut.model_validate(await messages.payload_of(ctx, lowered))
 
 
 @router.delete("/messages/{seq}", status_code=204)

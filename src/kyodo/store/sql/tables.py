@@ -38,6 +38,7 @@ labels = Table(
     Column("rank", Integer, nullable=False),
     Column("rel_restricted", Boolean, nullable=False),
     Column("body", Text, nullable=False),
+    sqlite_autoincrement=True,  # an id is never handed out twice (migration 0007)
 )
 
 label_categories = Table(
@@ -168,6 +169,7 @@ messages = Table(
     # The audit seq of the message's latest change (post, edit, delete, purge): global, gapless
     # in commit order, so a live client resumes with the last rev it saw.
     Column("rev", Integer, nullable=False, default=0),
+    sqlite_autoincrement=True,  # a seq is never handed out twice (migration 0007)
 )
 Index("ix_messages_net_seq", messages.c.net_id, messages.c.seq)
 Index("ix_messages_rev", messages.c.rev)

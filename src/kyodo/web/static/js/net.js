@@ -59,8 +59,14 @@ function zulu(iso) {
   return Number.isNaN(date.getTime()) ? iso : `${date.toISOString().slice(0, 16).replace("T", " ")}Z`;
 }
 
+// Bidirectional controls could make a line read as something else: shown as what they are.
+function visible(text) {
+  return text.replace(/[\u202A-\u202E\u2066-\u2069]/g,
+    (c) => `[U+${c.codePointAt(0).toString(16).toUpperCase()}]`);
+}
+
 function snippet(message) {
-  const text = message && message.text ? message.text : "";
+  const text = message && message.text ? visible(message.text) : "";
   return text.length > 60 ? `${text.slice(0, 60)}…` : text;
 }
 
@@ -274,7 +280,7 @@ async function showHistory(message, li) {
       const view = await displayOf(version.label);
       ol.append(el("li", {},
         el("span", { class: "muted", text: `${t("version")} ${version.version} · ${zulu(version.at)} ` }),
-        marking(view), " ", el("span", { text: version.text })));
+        marking(view), " ", el("span", { text: visible(version.text) })));
     }
     box.append(ol);
   } catch (err) {
