@@ -68,11 +68,10 @@ def upgrade() -> None:
         if columns != 1 or constraints != 1:
             raise RuntimeError(f"unexpected definition of {table}: {sql}")
         _set_schema(table, sql)
+        # Table and key names are this module's constants.
+        highest = f"SELECT :name, COALESCE(MAX({key}), 0) FROM {table}"  # noqa: S608
         op.execute(
-            sa.text(
-                "INSERT INTO sqlite_sequence (name, seq) "
-                f"SELECT :name, COALESCE(MAX({key}), 0) FROM {table}"
-            ).bindparams(name=table)
+            sa.text(f"INSERT INTO sqlite_sequence (name, seq) {highest}").bindparams(name=table)
         )
     problems = op.get_bind().exec_driver_sql("PRAGMA integrity_check").scalars().all()
     if problems != ["ok"]:
