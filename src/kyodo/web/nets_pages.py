@@ -8,14 +8,15 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from kyodo.domain.identity import Role
 from kyodo.domain.nets import Net, NetRole
 from kyodo.errors import KyodoError, NotFound, PermissionDenied
 from kyodo.labels import Label, join_all, label_from_json
 from kyodo.policy import Action, Container, Resource, decide
+from kyodo.policy import nets as net_rules
 from kyodo.services import messages, nets
 from kyodo.services.actor import Actor
 from kyodo.services.context import ServiceContext
+from kyodo.services.nets import net_view
 from kyodo.web.i18n import translations
 from kyodo.web.label_picker import REL_CHOICES, choices, picked_label
 from kyodo.web.labels_view import view
@@ -215,9 +216,8 @@ async def _chat(request: Request, net_id: str, actor: Actor) -> Response:
             }
         )
     member_rows.sort(key=lambda r: (r["nation"], r["name"]))
-    is_owner = (mine is not None and mine.role is NetRole.OWNER) or (
-        Role.ADMIN.value in actor.subject.roles
-    )
+    # Whether to offer the owner's controls: the policy's answer (the service enforces it).
+    is_owner = net_rules.may_manage(actor.subject, net_view(net, mine)).allowed
     candidates = [
         {"id": p.id, "label": f"{display_name(p, lang)} ({p.username}, {p.nation})"}
         for p in sorted(people.values(), key=lambda p: (p.nation, p.username))
