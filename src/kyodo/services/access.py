@@ -25,10 +25,13 @@ async def require(
     object_type: str,
     object_id: str,
     hide: bool = False,
+    record_label: Label | None = None,
 ) -> None:
     """Raise unless the policy allows; the refusal is audited in its own transaction (so it is
     kept even though the caller's work is abandoned). `hide` answers NotFound instead of
-    PermissionDenied, for objects the actor may not know exist."""
+    PermissionDenied, for objects the actor may not know exist. The refusal's record carries
+    `record_label` (the object's label, when the resource checked is not the object, e.g. a
+    role check), else the resource's: only readers of it see the record in full."""
     decision = ctx.decisions.decide(actor.subject, action, resource)
     if decision.allowed:
         return
@@ -40,7 +43,7 @@ async def require(
                 object_type=object_type,
                 object_id=object_id,
                 decision="deny",
-                label=label_to_dict(resource.label, ctx.registry),
+                label=label_to_dict(record_label or resource.label, ctx.registry),
                 reasons=decision.reasons,
             )
         )
@@ -58,6 +61,7 @@ async def require_role(
     object_type: str,
     object_id: str,
     label: Label | None = None,
+    record_label: Label | None = None,
 ) -> None:
     """Raise PermissionDenied unless the actor holds `role` (and can read `label`, if given)."""
     await require(
@@ -68,6 +72,7 @@ async def require_role(
         audit_action=audit_action,
         object_type=object_type,
         object_id=object_id,
+        record_label=record_label,
     )
 
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from kyodo.audit.chain import AuditEntry, ChainWalker, VerifyReport
+from kyodo.audit.chain import AuditEntry, ChainWalker, VerifyReport, parse_audit_time
 from kyodo.domain.identity import Role
+from kyodo.errors import InvalidInput, LabelError
+from kyodo.labels import label_from_json
 from kyodo.services.access import require_role
 from kyodo.services.identity import Page, _limit
 
@@ -25,6 +29,57 @@ async def _require_officer(ctx: ServiceContext, actor: Actor, action: str) -> No
     )
 
 
+def _checked(query: AuditQuery) -> AuditQuery:
+    """The query with its times in the records' form; a time that is not one is refused (it
+    would otherwise compare as text and quietly match nothing, or everything)."""
+    times: dict[str, str | None] = {}
+    for name in ("since", "until"):
+        value = getattr(query, name)
+        if value is None:
+            continue
+        try:
+            times[name] = parse_audit_time(value)
+        except ValueError:
+            raise InvalidInput(
+                f"{name}: {value!r} is not an ISO 8601 time (e.g. 2025-01-31 or "
+                "2025-01-31T09:30:00Z; without a zone it is UTC)"
+            ) from None
+    return replace(query, **times) if times else query
+
+
+class _Readable:
+    """Whether the reader may read a record's label (a record without one is at the lowest
+    label; one whose label cannot be understood is not readable). Parsed labels are kept for
+    the call, as most records share a few labels."""
+
+    def __init__(self, ctx: ServiceContext, actor: Actor) -> None:
+        self._ctx = ctx
+        self._subject = actor.subject
+        self._seen: dict[str, bool] = {}
+
+    def __call__(self, record: AuditRecord) -> bool:
+        label = record.entry.label
+        if label is None:
+            return True
+        key = json.dumps(label, sort_keys=True)
+        found = self._seen.get(key)
+        if found is None:
+            try:
+                parsed = label_from_json(label, self._ctx.registry)
+            except LabelError:
+                found = False
+            else:
+                found = self._ctx.decisions.can_read(self._subject, parsed)
+            self._seen[key] = found
+        return found
+
+
+def _filters_hidden_fields(query: AuditQuery) -> bool:
+    """Whether the query filters on a field a redacted stub hides: then a stub in the answer
+    would say its hidden field matched, so unreadable records are left out instead."""
+    return query.object_id is not None
+
+
 async def list_audit(
     ctx: ServiceContext,
     actor: Actor,
@@ -32,14 +87,31 @@ async def list_audit(
     cursor: int | None = None,
     limit: int = 100,
 ) -> Page[AuditRecord]:
-    """Audit records matching the filters, oldest first; security officers only."""
+    """Audit records matching the filters, oldest first; security officers only. A record
+    whose label the reader may not read comes as a redacted stub (`AuditRecord.redact`), so
+    the sequence stays whole; with a filter on a hidden field it is left out."""
     await _require_officer(ctx, actor, "audit.read")
     limit = _limit(limit)
+    query = _checked(query)
+    readable = _Readable(ctx, actor)
+    leave_out = _filters_hidden_fields(query)
+    shown: list[AuditRecord] = []
+    after = cursor
     async with ctx.db.transaction(write=False) as tx:
-        items = await tx.audit.list(query, cursor, limit + 1)
-    more = len(items) > limit
-    items = items[:limit]
-    return Page(items, str(items[-1].seq) if more else None)
+        while len(shown) <= limit:
+            batch = await tx.audit.list(query, after, limit + 1)
+            for record in batch:
+                if readable(record):
+                    shown.append(record)
+                elif not leave_out:
+                    shown.append(record.redact())
+            if len(batch) <= limit:
+                break
+            after = batch[-1].seq
+    more = len(shown) > limit
+    shown = shown[:limit]
+    # The cursor is always a record the reader was shown, never a left-out one.
+    return Page(shown, str(shown[-1].seq) if more else None)
 
 
 async def verify_audit(
@@ -67,6 +139,7 @@ async def export_audit(ctx: ServiceContext, actor: Actor) -> AsyncIterator[Audit
                 actor=actor.audit_name, action="audit.export", object_type="audit", object_id="log"
             )
         )
+    readable = _Readable(ctx, actor)
     async with ctx.db.transaction(write=False) as tx:
         async for record in tx.audit.walk():
-            yield record
+            yield record if readable(record) else record.redact()

@@ -217,6 +217,7 @@ async def _require_owner_or_admin(
         audit_action=action,
         object_type="net",
         object_id=net.id,
+        record_label=net.entry,
     )
 
 
