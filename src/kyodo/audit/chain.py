@@ -138,9 +138,13 @@ class VerifyReport:
 class ChainWalker:
     """Checks records one at a time, in sequence order, so a long log is verified streaming."""
 
-    def __init__(self, anchors: Mapping[int, str] | None = None) -> None:
-        self.expected_seq = 1
-        self.prev = GENESIS_HASH
+    def __init__(
+        self, anchors: Mapping[int, str] | None = None, start: tuple[int, str] | None = None
+    ) -> None:
+        # `start` (seq, hash) resumes after a record already verified (the sealer's last
+        # checkpoint), so only the records since are walked.
+        self.expected_seq = 1 if start is None else start[0] + 1
+        self.prev = GENESIS_HASH if start is None else start[1]
         self.count = 0
         # Anchors (seq → hash) noted outside the database earlier: the chain alone cannot show
         # that its newest records were cut off, an anchor past the end can.

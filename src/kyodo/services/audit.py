@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 from kyodo.audit.chain import AuditEntry, ChainWalker, VerifyReport, parse_audit_time
+from kyodo.audit.reconcile import Reconciler, StoredText
+from kyodo.audit.seal import sealed_anchors
 from kyodo.domain.identity import Role
-from kyodo.errors import InvalidInput, LabelError
+from kyodo.errors import InvalidInput, LabelError, NotFound
 from kyodo.labels import label_from_json
 from kyodo.services.access import require_role
 from kyodo.services.identity import Page, _limit
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Mapping
+    from collections.abc import AsyncIterator, Mapping, Sequence
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
     from kyodo.audit.chain import AuditRecord
+    from kyodo.audit.seal import Checkpoint
+    from kyodo.labels import Label
     from kyodo.services.actor import Actor
     from kyodo.services.context import ServiceContext
     from kyodo.services.ports import AuditQuery
@@ -128,6 +134,87 @@ async def verify_audit(
             if broken is not None:
                 return broken
     return walker.report()
+
+
+@dataclass(frozen=True, slots=True)
+class DeepReport:
+    """The chain checked against the sealed checkpoints, and the stored messages and
+    memberships against the records that made them; ok only if nothing is wrong."""
+
+    chain: VerifyReport
+    checkpoints: int  # sealed checkpoints that vouched for the chain
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.chain.ok and not self.problems
+
+
+async def verify_audit_deep(
+    ctx: ServiceContext,
+    actor: Actor,
+    checkpoints: Sequence[Checkpoint],
+    public_key: Ed25519PublicKey,
+    anchors: Mapping[int, str] | None = None,
+) -> DeepReport:
+    """`verify_audit` against the checkpoints sealed with `public_key`'s key (a tail cut off
+    below the newest, or an older record edited and the chain re-hashed, is a break without a
+    hand-kept anchor), then every stored message, version and membership against the audit
+    record that created it; security officers only."""
+    await _require_officer(ctx, actor, "audit.verify")
+    sealed, problems = sealed_anchors(checkpoints, public_key)
+    for seq, digest in (anchors or {}).items():
+        if sealed.setdefault(seq, digest) != digest:
+            problems.append(f"the anchor for record {seq} disagrees with a sealed checkpoint")
+    if not sealed:
+        problems.append("no sealed checkpoint: the newest records are not protected yet")
+    walker = ChainWalker(sealed)
+    labels: dict[str, Label | None] = {}
+
+    def same_label(recorded: dict[str, Any] | None, stored: object) -> bool:
+        key = json.dumps(recorded, sort_keys=True)
+        if key not in labels:
+            try:
+                labels[key] = None if recorded is None else label_from_json(recorded, ctx.registry)
+            except LabelError:
+                labels[key] = None
+        return labels[key] == stored
+
+    reconciler = Reconciler(same_label)
+    broken: VerifyReport | None = None
+    async with ctx.db.transaction(write=False) as tx:
+        async for record in tx.audit.walk():
+            if broken is None:
+                broken = walker.step(record)
+            reconciler.see(record)  # the stored state is checked even past a break
+        stored_versions: set[tuple[int, int]] = set()
+        async for version in tx.messages.walk_versions():
+            stored_versions.add((version.message_seq, version.version))
+            reconciler.check_version(
+                StoredText(version.message_seq, version.version, version.label, version.text)
+            )
+        reconciler.check_versions_present(stored_versions)
+        async for message in tx.messages.walk():
+            reconciler.check_message(
+                StoredText(
+                    message.seq, message.version, message.label, message.text, message.net_id
+                ),
+                message.purged,
+            )
+        ids: dict[str, str] = {}
+        for key in reconciler.person_keys():
+            try:
+                ids[key] = (await tx.people.get_by_username(key)).id
+            except NotFound:
+                ids[key] = key  # a person id already (or a person since gone)
+        members = [
+            (net.id, member.person_id)
+            for net in await tx.nets.list_all()
+            for member in await tx.nets.members(net.id)
+        ]
+        reconciler.check_members(members, lambda key: ids.get(key, key))
+    chain = broken or walker.report()
+    return DeepReport(chain, len(sealed), problems + reconciler.problems)
 
 
 async def export_audit(ctx: ServiceContext, actor: Actor) -> AsyncIterator[AuditRecord]:

@@ -107,6 +107,12 @@ class SqlAuditStore:
         self._head = (seq, prev)
         return records
 
+    async def head(self) -> tuple[int, str]:
+        """The newest record's (seq, hash), (0, genesis) if none; read without the lock."""
+        stmt = select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
+        row = (await self._conn.execute(stmt)).first()
+        return (0, GENESIS_HASH) if row is None else (int(row[0]), str(row[1]))
+
     async def list(self, query: AuditQuery, after: int | None, limit: int) -> Sequence[AuditRecord]:
         stmt = select(audit_log)
         for column, value in (
