@@ -3,6 +3,7 @@ messages and memberships against the records that made them."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import stat
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from kyodo.api.app import create_app
 from kyodo.audit.chain import AuditRecord, seal
 from kyodo.audit_files import CheckpointFile, SealFileError, create_key, ensure_key, load_key
 from kyodo.labels import parse_marking
@@ -21,6 +23,7 @@ from kyodo.services import audit, messages, nets
 from kyodo.services.actor import Actor, person_actor
 from kyodo.services.audit_seal import AuditSealer
 from kyodo.services.context import ServiceContext
+from kyodo.settings import Settings
 from kyodo.store.sql.database import SqlDatabase
 
 from tests.support.factories import add_org, add_person
@@ -35,6 +38,11 @@ async def _sql(ctx: ServiceContext, statement: str, **params: object) -> None:
 async def _records(ctx: ServiceContext) -> list[AuditRecord]:
     async with ctx.db.transaction(write=False) as tx:
         return [r async for r in tx.audit.walk()]
+
+
+async def _head(ctx: ServiceContext) -> int:
+    async with ctx.db.transaction(write=False) as tx:
+        return (await tx.audit.head())[0]
 
 
 class Seal:
@@ -248,3 +256,31 @@ async def test_init_seals_and_verify_deep_catches_a_cut_tail(
     await _sql(ctx, "DELETE FROM audit_log")
     broken = _cli(database_url, tmp_path, "audit", "verify", "--deep")
     assert broken.returncode == 1 and "deleted" in broken.stdout + broken.stderr
+
+
+async def test_the_server_seals_while_running_and_at_shutdown(
+    ctx: ServiceContext, operator: Actor, settings: Settings, tmp_path: Path
+) -> None:
+    settings = settings.model_copy(
+        update={
+            "audit_key_file": tmp_path / "seal.key",
+            "audit_checkpoint_file": tmp_path / "checkpoints.jsonl",
+            "audit_checkpoint_seconds": 0.05,
+            "cot_port": 0,
+            "cot_tls_port": 0,
+        }
+    )
+    app = create_app(settings, context=ctx)
+    log = CheckpointFile(tmp_path / "checkpoints.jsonl")
+    async with app.router.lifespan_context(app):
+        await add_org(ctx, operator, "org0")
+        for _ in range(100):
+            await asyncio.sleep(0.05)
+            if log.read():
+                break
+        first = await _head(ctx)
+        assert [c.seq for c in log.read()] == [first]  # sealed while running
+        await add_org(ctx, operator, "org1")
+        await add_org(ctx, operator, "org2")
+    assert log.read()[-1].seq == await _head(ctx) > first  # sealed at shutdown, at the latest
+    assert stat.S_IMODE((tmp_path / "seal.key").stat().st_mode) == 0o600
