@@ -95,6 +95,22 @@ class Settings(BaseSettings):
         default=None,
         description="Tile server URL template ({z}/{x}/{y}) replacing the shipped offline basemap.",
     )
+    audit_key_file: Path | None = Field(
+        default=None,
+        description="Ed25519 key sealing audit checkpoints (PEM, 0600), kept outside the "
+        "database; default: beside a SQLite file, else ~/.local/state/kyodo/. Created by "
+        "`kyodo init` or the first start while nothing is sealed yet.",
+    )
+    audit_checkpoint_file: Path | None = Field(
+        default=None,
+        description="Append-only JSON lines of sealed checkpoints (default beside the key).",
+    )
+    audit_checkpoint_records: int = Field(
+        default=1000, ge=1, description="Seal a checkpoint after this many new audit records…"
+    )
+    audit_checkpoint_seconds: float = Field(
+        default=60.0, gt=0, description="…or after this many seconds with any new record."
+    )
     admin_password: SecretStr | None = Field(
         default=None, description="First admin's password for `kyodo init` (or _file)."
     )

@@ -63,8 +63,26 @@ class LiveServer:
 @contextmanager
 def live_server(database_url: str, env: dict[str, str] | None = None) -> Iterator[LiveServer]:
     """`kyodo init` then `kyodo serve` on a free port; stopped (and waited for) at the end."""
+    with tempfile.TemporaryDirectory() as folder:
+        # The audit seal's key and checkpoints: this test's own, not the user's state folder.
+        seal = {
+            "KYODO_AUDIT_KEY_FILE": f"{folder}/audit-seal.key",
+            "KYODO_AUDIT_CHECKPOINT_FILE": f"{folder}/audit-checkpoints.jsonl",
+        }
+        with _live_server(database_url, {**seal, **(env or {})}) as server:
+            yield server
+
+
+@contextmanager
+def _live_server(database_url: str, env: dict[str, str]) -> Iterator[LiveServer]:
     init = kyodo(
-        "init", "--no-input", "--admin-password", ADMIN_PASSWORD, "--database-url", database_url
+        "init",
+        "--no-input",
+        "--admin-password",
+        ADMIN_PASSWORD,
+        "--database-url",
+        database_url,
+        env=env,
     )
     assert init.returncode == 0, init.stderr
     port = free_port()
@@ -84,7 +102,7 @@ def live_server(database_url: str, env: dict[str, str] | None = None) -> Iterato
             stdout=log,
             stderr=log,
             stdin=subprocess.DEVNULL,
-            env={**os.environ, "KYODO_COT_PORT": "0", "KYODO_COT_TLS_PORT": "0", **(env or {})},
+            env={**os.environ, "KYODO_COT_PORT": "0", "KYODO_COT_TLS_PORT": "0", **env},
         )
         url = f"http://127.0.0.1:{port}"
         try:

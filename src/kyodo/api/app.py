@@ -14,8 +14,10 @@ from kyodo.api import problems, stream
 from kyodo.api.fast_post import PostMessageFastPath
 from kyodo.api.routes import audit, directory, guard, labels, nets, session, tracks
 from kyodo.api.schemas import Health
+from kyodo.audit_files import CheckpointFile, ensure_key, seal_paths
 from kyodo.errors import Unavailable
 from kyodo.scheme_files import load_registry
+from kyodo.services.audit_seal import AuditSealer
 from kyodo.services.context import ServiceContext
 from kyodo.services.live import LiveHub
 from kyodo.services.read_cache import ReadCache
@@ -45,6 +47,20 @@ def build_context(settings: Settings) -> ServiceContext:
     )
 
 
+def open_sealer(ctx: ServiceContext, settings: Settings) -> AuditSealer:
+    """The audit sealer for these settings: its key (created while nothing is sealed yet) and
+    checkpoint log."""
+    key_path, log_path = seal_paths(settings)
+    checkpoints = CheckpointFile(log_path)
+    return AuditSealer(
+        ctx,
+        ensure_key(key_path, checkpoints),
+        checkpoints,
+        every_records=settings.audit_checkpoint_records,
+        every_seconds=settings.audit_checkpoint_seconds,
+    )
+
+
 def create_app(settings: Settings | None = None, context: ServiceContext | None = None) -> FastAPI:
     """A Kyodo app; pass a context to share one (tests), else it is built from settings."""
     settings = settings or Settings()
@@ -52,12 +68,15 @@ def create_app(settings: Settings | None = None, context: ServiceContext | None 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        sealer = open_sealer(ctx, settings)  # refuses to start without a usable key
+        await sealer.start()
         tak = TakServer(ctx, settings)
         await tak.start()
         app.state.tak = tak
         yield
         await tak.stop()
         await ctx.group_commit.flush()  # anything still queued to be written
+        await sealer.stop()  # a last checkpoint over everything written
         ctx.bus.unsubscribe(hub.handle)
         if context is None:
             await ctx.db.dispose()

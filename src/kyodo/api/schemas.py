@@ -204,18 +204,22 @@ class PersonPage(BaseModel):
 
 
 class AuditOut(BaseModel):
+    """A record, or (`redacted`) the stub of one whose label the reader may not read: then
+    object_id, decision, label, reasons and details are absent (null/empty)."""
+
     seq: int
     time: str
     actor: str
     action: str
     object_type: str
-    object_id: str
-    decision: str
-    label: dict[str, Any] | None
-    reasons: list[str]
-    details: dict[str, Any]
+    object_id: str | None = None
+    decision: str | None = None
+    label: dict[str, Any] | None = None
+    reasons: list[str] = Field(default_factory=list)
+    details: dict[str, Any] = Field(default_factory=dict)
     prev_hash: str
     hash: str
+    redacted: bool = False
 
     @classmethod
     def of(cls, record: AuditRecord) -> AuditOut:

@@ -4,13 +4,29 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
 GENESIS_HASH = "0" * 64
+
+
+def audit_time(moment: datetime | None = None) -> str:
+    """The fixed-width UTC time of audit records, e.g. 2025-01-31T12:00:00.000000Z: it sorts as
+    text, so a time filter is a text comparison."""
+    moment = (moment or datetime.now(UTC)).astimezone(UTC)
+    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+def parse_audit_time(value: str) -> str:
+    """An ISO 8601 time or date (naive = UTC) in the records' form; ValueError if it is none."""
+    moment = datetime.fromisoformat(value.strip())
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return audit_time(moment)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,16 +55,43 @@ class AuditRecord:
     entry: AuditEntry
     prev_hash: str
     hash: str
+    # A stub for a reader who may not read the record's label: only what `redact` keeps.
+    redacted: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         """The record as JSON (the API's and the export's form)."""
+        if self.redacted:
+            return {
+                "seq": self.seq,
+                "time": self.time,
+                "actor": self.entry.actor,
+                "action": self.entry.action,
+                "object_type": self.entry.object_type,
+                "prev_hash": self.prev_hash,
+                "hash": self.hash,
+                "redacted": True,
+            }
         return {
             "seq": self.seq,
             "time": self.time,
             **_entry_fields(self.entry),
             "prev_hash": self.prev_hash,
             "hash": self.hash,
+            "redacted": False,
         }
+
+    def redact(self) -> AuditRecord:
+        """The stub a reader below the record's label sees: seq, time, actor, action, object
+        type and the hashes (so the chain's links still show); the object, decision, label,
+        reasons and details are dropped, not masked."""
+        hidden = AuditEntry(
+            actor=self.entry.actor,
+            action=self.entry.action,
+            object_type=self.entry.object_type,
+            object_id="",
+            decision="",
+        )
+        return replace(self, entry=hidden, redacted=True)
 
 
 def _entry_fields(entry: AuditEntry) -> dict[str, Any]:
@@ -95,9 +138,13 @@ class VerifyReport:
 class ChainWalker:
     """Checks records one at a time, in sequence order, so a long log is verified streaming."""
 
-    def __init__(self, anchors: Mapping[int, str] | None = None) -> None:
-        self.expected_seq = 1
-        self.prev = GENESIS_HASH
+    def __init__(
+        self, anchors: Mapping[int, str] | None = None, start: tuple[int, str] | None = None
+    ) -> None:
+        # `start` (seq, hash) resumes after a record already verified (the sealer's last
+        # checkpoint), so only the records since are walked.
+        self.expected_seq = 1 if start is None else start[0] + 1
+        self.prev = GENESIS_HASH if start is None else start[1]
         self.count = 0
         # Anchors (seq → hash) noted outside the database earlier: the chain alone cannot show
         # that its newest records were cut off, an anchor past the end can.

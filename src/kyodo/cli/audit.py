@@ -9,9 +9,11 @@ from typing import Annotated
 import typer
 
 from kyodo.audit.chain import VerifyReport
+from kyodo.audit_files import CheckpointFile, load_key, seal_paths
 from kyodo.cli.runtime import console, errors, operator, run, settings_with
 from kyodo.services import audit
 from kyodo.services.context import ServiceContext
+from kyodo.settings import Settings
 
 app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 DatabaseOpt = Annotated[
@@ -30,11 +32,23 @@ def verify(
             "newest records being deleted (repeat for several).",
         ),
     ] = None,
+    deep: Annotated[
+        bool,
+        typer.Option(
+            "--deep",
+            help="Also check the chain against the sealed checkpoints (KYODO_AUDIT_KEY_FILE, "
+            "KYODO_AUDIT_CHECKPOINT_FILE), and every stored message version and membership "
+            "against the audit record that created it.",
+        ),
+    ] = False,
     database_url: DatabaseOpt = None,
 ) -> None:
     """Walk the chain; report the first edited, deleted or reordered record (exit 1)."""
     anchors = _anchors(anchor or [])
     settings = settings_with(database_url)
+    if deep:
+        _verify_deep(settings, anchors)
+        return
 
     async def work(ctx: ServiceContext) -> VerifyReport:
         with console.status("verifying the audit chain…"):
@@ -50,6 +64,34 @@ def verify(
         return
     errors.print(f"[red]audit chain broken at record {report.first_broken}[/]: {report.reason}")
     raise typer.Exit(1)
+
+
+def _verify_deep(settings: Settings, anchors: dict[int, str]) -> None:
+    key_path, log_path = seal_paths(settings)
+    checkpoints = CheckpointFile(log_path)
+
+    async def work(ctx: ServiceContext) -> audit.DeepReport:
+        # Read here, not before: a key or log that cannot be used is a clear error (exit 2).
+        public = load_key(key_path).public_key()
+        found = checkpoints.read()
+        with console.status("verifying the audit chain, its checkpoints and the stored data…"):
+            return await audit.verify_audit_deep(ctx, operator(ctx), found, public, anchors)
+
+    report = run(settings, work)
+    problems = [*checkpoints.malformed, *report.problems]
+    chain = report.chain
+    if chain.ok:
+        console.print(
+            f"audit chain intact: {chain.records} records, {report.checkpoints} sealed "
+            f"checkpoint(s) ({log_path}); head: {chain.head_seq}:{chain.head_hash}"
+        )
+    else:
+        errors.print(f"[red]audit chain broken at record {chain.first_broken}[/]: {chain.reason}")
+    for problem in problems:
+        errors.print(f"[red]problem:[/] {problem}")
+    if not chain.ok or problems:
+        raise typer.Exit(1)
+    console.print("stored messages, versions and memberships match their audit records")
 
 
 def _anchors(values: list[str]) -> dict[int, str]:

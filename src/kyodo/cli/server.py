@@ -10,7 +10,8 @@ import typer
 import uvicorn
 from rich.table import Table
 
-from kyodo.api.app import create_app
+from kyodo.api.app import create_app, open_sealer
+from kyodo.audit_files import seal_paths
 from kyodo.cli.runtime import console, errors, operator, run, settings_with
 from kyodo.demo.loader import DemoLogin, load_demo
 from kyodo.services import identity
@@ -69,7 +70,18 @@ def init(
         )
         return f"database ready; admin {admin_username!r} created"
 
+    async def seal(ctx: ServiceContext) -> str:
+        # The key is made here, before the server ever starts, and the first records sealed.
+        sealer = open_sealer(ctx, settings)
+        await sealer.seal()
+        key_path, log_path = seal_paths(settings)
+        return (
+            f"audit seal key: {key_path} (0600; back it up offline: checkpoints cannot be "
+            f"verified without it); checkpoints: {log_path}"
+        )
+
     console.print(run(settings, work))
+    console.print(run(settings, seal))
 
 
 def _serve(settings: Settings) -> None:

@@ -26,8 +26,11 @@ async def require(
     object_id: str,
     hide: bool = False,
     not_found: str | None = None,
+    record_label: Label | None = None,
 ) -> None:
-    """Raise unless the policy allows `action` on `resource` (see `enforce`)."""
+    """Raise unless the policy allows `action` on `resource` (see `enforce`). The refusal's
+    record carries `record_label` (the object's label, when the resource checked is not the
+    object, e.g. a role check), else the resource's: only readers of it see it in full."""
     await enforce(
         ctx,
         actor,
@@ -35,7 +38,7 @@ async def require(
         audit_action=audit_action,
         object_type=object_type,
         object_id=object_id,
-        label=resource.label,
+        label=record_label or resource.label,
         hide=hide,
         not_found=not_found,
     )
@@ -112,6 +115,7 @@ async def require_role(
     object_type: str,
     object_id: str,
     label: Label | None = None,
+    record_label: Label | None = None,
 ) -> None:
     """Raise PermissionDenied unless the actor holds `role` (and can read `label`, if given)."""
     await require(
@@ -122,6 +126,7 @@ async def require_role(
         audit_action=audit_action,
         object_type=object_type,
         object_id=object_id,
+        record_label=record_label,
     )
 
 

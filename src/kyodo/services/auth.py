@@ -13,6 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from kyodo.audit.chain import AuditEntry
 from kyodo.bus.events import SessionEnded
 from kyodo.errors import NotFound, PermissionDenied, Unauthenticated
+from kyodo.labels import label_to_dict
 from kyodo.services.access import audit_entry
 from kyodo.services.actor import person_actor
 from kyodo.services.ports import SessionRecord
@@ -66,6 +67,7 @@ async def login(ctx: ServiceContext, username: str, password: str, address: str)
                     object_type="person",
                     object_id=person.id if person else "(unknown)",
                     decision="deny",
+                    label=None if person is None else label_to_dict(person.label, ctx.registry),
                     reasons=(INVALID_CREDENTIALS,),
                     details={"address": address},
                 )
@@ -94,6 +96,7 @@ async def login(ctx: ServiceContext, username: str, password: str, address: str)
                 action="auth.login",
                 object_type="person",
                 object_id=person.id,
+                label=label_to_dict(person.label, ctx.registry),
                 details={"address": address},
             )
         )
@@ -156,7 +159,10 @@ async def logout(ctx: ServiceContext, actor: Actor) -> None:
         return
     async with ctx.db.transaction() as tx:
         await tx.sessions.delete(actor.session_hash)
-        await tx.audit.append(audit_entry(ctx, actor, "auth.logout", "person", actor.subject.id))
+        label = actor.person.label if actor.person is not None else None
+        await tx.audit.append(
+            audit_entry(ctx, actor, "auth.logout", "person", actor.subject.id, label)
+        )
     ctx.reads.sessions.forget(actor.session_hash)
     await ctx.bus.publish(SessionEnded(actor.subject.id, actor.session_hash))
 
@@ -179,7 +185,15 @@ async def create_api_token(ctx: ServiceContext, actor: Actor, name: str) -> str:
             )
         )
         await tx.audit.append(
-            audit_entry(ctx, actor, "auth.token_create", "person", actor.person.id, name=name)
+            audit_entry(
+                ctx,
+                actor,
+                "auth.token_create",
+                "person",
+                actor.person.id,
+                actor.person.label,
+                name=name,
+            )
         )
     return token
 

@@ -430,7 +430,9 @@ async def set_language(ctx: ServiceContext, actor: Actor, language: str | None) 
         after = replace(await tx.people.get(actor.person.id), language=language)
         await tx.people.update(after)
         await tx.audit.append(
-            audit_entry(ctx, actor, "person.language", "person", after.id, language=language)
+            audit_entry(
+                ctx, actor, "person.language", "person", after.id, after.label, language=language
+            )
         )
         tx.after_commit(partial(ctx.reads.people.forget, after.id))
     return after
@@ -449,10 +451,12 @@ async def set_password(ctx: ServiceContext, actor: Actor, person_id: str, passwo
         )
     _check_password(password)
     async with ctx.db.transaction() as tx:
-        await tx.people.get(person_id)
+        person = await tx.people.get(person_id)
         await tx.people.set_password_hash(person_id, ctx.passwords.hash(password))
         await tx.sessions.delete_for_person(person_id)
-        await tx.audit.append(audit_entry(ctx, actor, "person.password", "person", person_id))
+        await tx.audit.append(
+            audit_entry(ctx, actor, "person.password", "person", person_id, person.label)
+        )
         tx.after_commit(partial(ctx.reads.forget_person, person_id))
         tx.publish(SessionEnded(person_id))
 
@@ -505,6 +509,7 @@ async def register_certificate(
                 "person.certificate",
                 "person",
                 person.id,
+                person.label,
                 fingerprint=digest,
                 subject=subject[:500],
             )

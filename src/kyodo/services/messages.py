@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from kyodo.audit.reconcile import text_sha256
 from kyodo.bus.events import MessageChanged
 from kyodo.domain.markdown import render_markdown
 from kyodo.domain.nets import Message
@@ -135,7 +136,7 @@ async def post_message(
         created_at=now,
         reply_to=reply_to,
     )
-    details: dict[str, Any] = {"net": net.name}
+    details: dict[str, Any] = {"net": net.name, "net_id": net_id, "text_sha256": text_sha256(text)}
     if findings:
         details["guard_override"] = {
             "justification": override_justification,
@@ -334,7 +335,7 @@ async def edit_message(
     )
     async with ctx.db.transaction() as tx:
         await tx.messages.edit(edited, actor.subject.id)
-        details: dict[str, Any] = {"version": edited.version}
+        details: dict[str, Any] = {"version": edited.version, "text_sha256": text_sha256(text)}
         if message.label != new_label:
             details["label_change"] = [
                 render_marking(message.label, ctx.registry),

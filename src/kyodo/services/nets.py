@@ -99,6 +99,7 @@ async def create_net(
                 name=name,
                 entry=render_marking(entry, ctx.registry),
                 retention_days=retention,
+                owner_id=actor.person.id,
             )
         )
     return net
@@ -291,6 +292,7 @@ async def add_member(
                     net.id,
                     net.entry,
                     person=person.username,
+                    person_id=person.id,
                     role=role.value,
                 )
             )
@@ -414,7 +416,7 @@ async def revalidate_memberships(tx: UnitOfWork, ctx: ServiceContext, person: Pe
                 decision="deny",
                 label=label_to_dict(net.entry, ctx.registry),
                 reasons=reasons,
-                details={"person": person.username, "net": net.name},
+                details={"person": person.username, "person_id": person.id, "net": net.name},
             )
         )
         removed.append(net.id)

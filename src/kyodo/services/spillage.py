@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from kyodo.audit.chain import AuditEntry
 from kyodo.domain.identity import Role
 from kyodo.errors import GuardRefused
-from kyodo.labels import Label, label_to_dict, render_marking
+from kyodo.labels import Label, join_all, label_to_dict, render_marking
 from kyodo.spillage import GuardResult, MarkingRule, check
 
 if TYPE_CHECKING:
@@ -47,6 +47,9 @@ async def guard_message(
                 overridable=True,
             )
         return findings
+    # The record quotes what the guard found and names the net: it is at least as sensitive
+    # as the text looks, not as the (too low) label the author gave it.
+    record_label = ctx.registry.fit(join_all(label, in_net, net.entry))
     async with ctx.db.transaction() as tx:
         await tx.audit.append(
             AuditEntry(
@@ -55,7 +58,7 @@ async def guard_message(
                 object_type="net",
                 object_id=net.id,
                 decision="deny",
-                label=label_to_dict(label, ctx.registry),
+                label=label_to_dict(record_label, ctx.registry),
                 reasons=tuple(f"{f['rule_id']}: {f['text']}" for f in findings),
                 details={"suggested": suggested, "net": net.name},
             )

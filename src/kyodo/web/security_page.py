@@ -10,6 +10,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from kyodo.audit.chain import AuditRecord
+from kyodo.audit.seal import sealed_anchors
+from kyodo.audit_files import CheckpointFile, SealFileError, load_key, seal_paths
 from kyodo.errors import KyodoError, LabelError
 from kyodo.labels import Label, join_all, label_from_json
 from kyodo.services import audit
@@ -52,6 +54,18 @@ def _labels(records: list[AuditRecord], ctx: ServiceContext) -> list[Label]:
     return labels
 
 
+def _sealed(request: Request) -> dict[int, str] | None:
+    """The heads the server's sealed checkpoints vouch for, as anchors: the page's verify then
+    also catches a tail cut off below the newest (`kyodo audit verify --deep` does the rest)."""
+    key_path, log_path = seal_paths(request.app.state.settings)
+    try:
+        public = load_key(key_path).public_key()
+    except SealFileError:
+        return None
+    anchors, _ = sealed_anchors(CheckpointFile(log_path).read(), public)
+    return anchors
+
+
 @router.get("/security", response_class=HTMLResponse)
 async def security(request: Request, actor: PageActor) -> Response:
     """Security officers only (the service refuses others, and audits the refusal)."""
@@ -77,7 +91,7 @@ async def security(request: Request, actor: PageActor) -> Response:
         )
     except KyodoError as exc:
         return render_error(request, actor, exc)
-    report = await audit.verify_audit(ctx, actor)
+    report = await audit.verify_audit(ctx, actor, _sealed(request))
     labels = _labels([*page.items, *refused, *overrides], ctx)
     return render_page(
         request,

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, text
 
-from kyodo.audit.chain import GENESIS_HASH, AuditEntry, AuditRecord, seal
+from kyodo.audit.chain import GENESIS_HASH, AuditEntry, AuditRecord, audit_time, seal
 from kyodo.store.sql.driver import DriverInsert, fetch_all
 from kyodo.store.sql.tables import audit_log
 
@@ -37,11 +36,6 @@ def _record(row: Row[Any]) -> AuditRecord:
         details=json.loads(m["details"]),
     )
     return AuditRecord(m["seq"], m["time"], entry, m["prev_hash"], m["hash"])
-
-
-def audit_time(moment: datetime | None = None) -> str:
-    """The fixed-width UTC time format of audit records (sorts as text)."""
-    return (moment or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 _INSERT = DriverInsert(audit_log, [column.name for column in audit_log.columns])
@@ -112,6 +106,12 @@ class SqlAuditStore:
         await _INSERT.run(self._conn, rows)
         self._head = (seq, prev)
         return records
+
+    async def head(self) -> tuple[int, str]:
+        """The newest record's (seq, hash), (0, genesis) if none; read without the lock."""
+        stmt = select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
+        row = (await self._conn.execute(stmt)).first()
+        return (0, GENESIS_HASH) if row is None else (int(row[0]), str(row[1]))
 
     async def list(self, query: AuditQuery, after: int | None, limit: int) -> Sequence[AuditRecord]:
         stmt = select(audit_log)

@@ -15,7 +15,7 @@ from kyodo.store.sql.labels import readable_by
 from kyodo.store.sql.tables import labels, message_versions, messages, net_members, nets
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import AsyncIterator, Mapping, Sequence
 
     from sqlalchemy import Row
     from sqlalchemy.ext.asyncio import AsyncConnection
@@ -512,3 +512,28 @@ class SqlMessageStore:
             )
         )
         return [self._message(r) for r in rows]
+
+    async def walk(self) -> AsyncIterator[Message]:
+        """Every message, unfiltered, in seq order (streamed: the deep audit check)."""
+        stream = await self._conn.stream(self._select().order_by(messages.c.seq))
+        async for row in stream:
+            yield self._message(row)
+
+    async def walk_versions(self) -> AsyncIterator[MessageVersion]:
+        """Every stored version of every message, in (seq, version) order (streamed)."""
+        query = (
+            select(message_versions, labels.c.body)
+            .join(labels, labels.c.id == message_versions.c.label_id)
+            .order_by(message_versions.c.message_seq, message_versions.c.version)
+        )
+        stream = await self._conn.stream(query)
+        async for row in stream:
+            m = row._mapping
+            yield MessageVersion(
+                m["message_seq"],
+                m["version"],
+                self._labels.label(m["label_id"], m["body"]),
+                m["text"],
+                m["editor_id"],
+                _required(m["at"]),
+            )
