@@ -29,8 +29,10 @@ def may_update_track(subject: Subject, track: TrackFacts, report: TrackFacts) ->
     Everyone: must read the track as stored (nobody overwrites what they cannot see), keep it
     in its feed, and not lower its label (the report's label dominates the stored one).
     Beyond that, the update is the track's originator's or a writer of its feed's: a subject
-    cleared for the feed's ceiling, who may write anything the feed may hold. The reasons name
-    the stored track's label and feed: they are for the audit log, not for the reporter."""
+    cleared for the feed's ceiling, who may write anything the feed may hold. The report itself
+    has passed the WRITE decision (its reporter reads its label, its feed's ceiling dominates
+    it). The reasons name the stored track's feed: they are for the audit log, not for the
+    reporter."""
     if (
         subject.id == track.originator
         and (report.label is track.label or report.label == track.label)
