@@ -49,6 +49,7 @@ class CotClient:
         self._pending: list[bytes] = []
         self.max_refusals = max_refusals
         self.refused_events = 0  # events refused after parsing (by policy, label, feed…)
+        self._dropped = False
         self.closed: str | None = None
 
     @property

@@ -282,6 +282,8 @@ class TakServer:
                     break
                 for event in events:
                     await self._receive(client, event)
+                    if client.too_many_refusals():
+                        break  # the rest of what it sent is not even looked at
                 if client.too_many_refusals():
                     break
         finally:
