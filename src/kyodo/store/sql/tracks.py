@@ -177,9 +177,6 @@ class SqlTrackStore:
             for m in (r._mapping for r in rows)
         }
 
-    async def upsert(self, track: Track, history_limit: int) -> bool:
-        return (await self.upsert_many([track], history_limit))[0]
-
     async def upsert_many(
         self,
         batch: Sequence[Track],
@@ -189,7 +186,9 @@ class SqlTrackStore:
         """Store the latest state of each uid, append every position to its history (trimmed
         to the newest `history_limit`), with one statement per kind of change. For each report,
         True if it was the first sighting of its uid. `known`: the uids of the batch already
-        stored, if the caller has just read them. An update keeps the track's originator."""
+        stored, if the caller has just read them. An update keeps the track's originator; the
+        caller has decided that each may be made (`services.tracks` asks the policy, against
+        `stored` read in the same transaction): nothing here checks labels."""
         if not batch:
             return []
         label_ids = [await self._labels.id_of(self._conn, t.label) for t in batch]
