@@ -89,7 +89,16 @@ class Settings(BaseSettings):
     )
     cot_queue: int = Field(default=2000, ge=10, description="Events queued per CoT client.")
     cot_max_refusals: int = Field(
-        default=20, ge=1, description="Refused events after which a CoT client is dropped."
+        default=20,
+        ge=1,
+        description="Refused events (unreadable or refused by policy) after which a CoT client "
+        "is dropped.",
+    )
+    cot_refusal_audit_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="A CoT connection's refusals are audited as the first one and one count "
+        "per this many seconds.",
     )
     map_tile_url: str | None = Field(
         default=None,

@@ -40,13 +40,35 @@ def test_the_detail_passes_through_byte_for_byte() -> None:
 
 def test_odd_but_valid_detail_bytes_pass_through() -> None:
     detail = (
-        "\n\t<remarks  a = 'x&gt;y' b=\"&#10;\">caf\u00e9 &amp; <![CDATA[</event>]]></remarks>"
+        "\n\t<remarks  a = 'x&gt;y' b=\"&#10;\">caf\u00e9 &amp; <![CDATA[<b>1 < 2</b>]]></remarks>"
         "<!-- </detail> --><?pi data?><x:y xmlns:x='urn:x' x:z='1'/>  "
     ).encode()
     data = HEAD + b"><point lat='1' lon='2'/><detail>" + detail + b"</detail></event>"
     event = parse_event(data)
     assert event.detail.xml.encode() == detail
     assert serialise_event(event).endswith(b"<detail>" + detail + b"</detail></event>")
+
+
+def test_markup_a_naive_splitter_would_cut_at_is_written_escaped() -> None:
+    detail = (
+        b"<contact callsign='A'/><remarks>before <![CDATA[</event><event uid='x'>]]> after"
+        b"<!-- <?xml version='1.0'?> --></remarks><?pi </EVENT>?> <![CDATA[<Event>]]>"
+        b"<eventInfo a='1'/><track course='1'/>"
+    )
+    data = HEAD + b"><point lat='1' lon='2'/><detail>" + detail + b"</detail></event>"
+    event = parse_event(data)
+    assert event.detail.xml.encode() == detail  # read (and stored) as received
+    out = serialise_event(event)
+    assert out.count(b"</event>") == 1 and out.endswith(b"</event>")
+    assert out.lower().count(b"<event") == 1 and b"<?xml" not in out.lower()
+    assert out.endswith(
+        b"<detail><contact callsign='A'/>"
+        b"<remarks>before &lt;/event&gt;&lt;event uid='x'&gt; after</remarks>"
+        b" &lt;Event&gt;<track course='1'/></detail></event>"
+    )
+    again = parse_event(out)
+    assert again.remarks == "before </event><event uid='x'> after"
+    assert again.callsign == "A" and again.course == 1.0
 
 
 def test_what_is_rewritten_reads_back_the_same() -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import math
+import xml.etree.ElementTree as ET  # writes elements expat already parsed
 from dataclasses import InitVar, dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -12,7 +14,6 @@ from kyodo.cot.errors import CotError
 from kyodo.cot.safexml import parse_xml
 
 if TYPE_CHECKING:
-    import xml.etree.ElementTree as ET
     from collections.abc import Iterable
 
 _WRAP_OPEN, _WRAP_CLOSE = b"<detail>", b"</detail>"
@@ -116,6 +117,28 @@ class Detail:
         kept.append(raw[cursor:])
         return Detail(b"".join(kept).decode("utf-8"), tuple(children))
 
+    def escaped(self) -> Detail:
+        """This detail, or where it holds markup a naive splitter would take for an event
+        boundary (`xmltext.looks_like_a_boundary`), a copy written again from what it means:
+        the parts that hold such markup are re-serialised, so CDATA becomes escaped text and
+        comments and processing instructions go; an element whose very name looks like a
+        boundary (`<eventInfo>`) cannot be written safely and is left out. Other parts stay
+        byte for byte."""
+        if not xmltext.looks_like_a_boundary(self.xml):
+            return self
+        raw = self.xml.encode("utf-8")
+        parts: list[str] = []
+        cursor = 0
+        for element, start, end in self._children:
+            parts.append(_safe_between(raw[cursor:start].decode("utf-8")))
+            child = raw[start:end].decode("utf-8")
+            if xmltext.looks_like_a_boundary(child):
+                child = _reserialised(element)
+            parts.append(child)
+            cursor = end
+        parts.append(_safe_between(raw[cursor:].decode("utf-8")))
+        return Detail("".join(parts))
+
     def appended(self, fragment: str) -> Detail:
         """This detail with `fragment` (well-formed XML, checked) added at its end."""
         shift = len(self.xml.encode("utf-8"))
@@ -173,6 +196,23 @@ def _parse(xml: str) -> tuple[Child, ...]:
 # The fragments Kyodo appends are few (one label element per distinct label): parse each once.
 # The elements are shared by the details that hold them, which treat them as read-only.
 _fragment = lru_cache(maxsize=256)(_parse)
+
+
+def _safe_between(xml: str) -> str:
+    """Content between top-level elements (text, CDATA, comments, PIs) as escaped text."""
+    if not xmltext.looks_like_a_boundary(xml):
+        return xml
+    parsed = parse_xml(_WRAP_OPEN + xml.encode("utf-8") + _WRAP_CLOSE, mark_depth=0)
+    return xmltext.text("".join(parsed.root.itertext()))
+
+
+def _reserialised(element: ET.Element) -> str:
+    """An element written again by ElementTree: text escaped, no CDATA, comments or PIs (the
+    parser kept none); empty if its markup still looks like a boundary (its own name)."""
+    alone = copy.copy(element)  # without its tail: the text after it is written on its own
+    alone.tail = None
+    written = ET.tostring(alone, encoding="unicode")
+    return "" if xmltext.looks_like_a_boundary(written) else written
 
 
 def _number(value: str | None, low: float, high: float) -> float | None:

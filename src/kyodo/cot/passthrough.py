@@ -7,7 +7,11 @@ the last attribute when the sender gave none); the first releasability attribute
 its place and any other spelling is removed (added after the last attribute when absent). In
 `<detail>`, every `ConfidentialityLabel` child is removed and the label's element is appended as
 its last child (a `<detail/>` is opened for it, and a missing `<detail>` is added as the last
-child of `<event>`). The XML declaration the sender put before the event is not passed on.
+child of `<event>`). The XML declaration the sender put before the event is not passed on, and
+the end tag is written `</event>`. An event whose content holds what a naive splitter would cut
+it at (`<event`, `</event` or `<?xml`, in any case, in CDATA, a comment, a processing
+instruction or an element's name) is not passed on: it is written again from its fields, with
+its detail escaped (`Detail.escaped`).
 """
 
 from __future__ import annotations
@@ -56,6 +60,10 @@ def relabelled_xml(event: Event, label: Label, registry: SchemeRegistry) -> byte
     root = parsed.span(parsed.root)
     if root.inner_start == root.end:
         return None  # <event …/>: a control event at most, never passed on
+    if xmltext.looks_like_a_boundary(parsed.text(root.inner_start, root.inner_end)):
+        # Valid XML (in CDATA, a comment…), but a tool that splits streams naively would see
+        # another event there, unlabelled: such an event is written again, escaped.
+        return None
     wanted = label_attributes(label, registry)
     start_tag = _start_tag(
         data[root.start : root.inner_start],
@@ -63,10 +71,11 @@ def relabelled_xml(event: Event, label: Label, registry: SchemeRegistry) -> byte
     )
     # The parsed detail is the text of `<detail>` as received; only label elements leave it.
     inner = (event.detail.without(LABEL_TAG).xml + label_element_xml(label, registry)).encode()
-    content, end = root.inner_start, root.end
+    # The end tag is written "</event>" whatever white space the sender put in it: what a
+    # naive splitter looks for.
+    content, end = root.inner_start, root.inner_end
     if source.detail is None:
-        at = root.inner_end
-        body = [data[content:at], b"<detail>", inner, b"</detail>", data[at:end]]
+        body = [data[content:end], b"<detail>", inner, b"</detail>"]
     else:
         span = parsed.span(source.detail)
         if span.inner_start == span.end:  # <detail/>: open it for the label element
@@ -74,7 +83,7 @@ def relabelled_xml(event: Event, label: Label, registry: SchemeRegistry) -> byte
             body = [data[content : span.start], opening, inner, b"</detail>", data[span.end : end]]
         else:
             body = [data[content : span.inner_start], inner, data[span.inner_end : end]]
-    return b"".join([start_tag, *body])
+    return b"".join([start_tag, *body, b"</event>"])
 
 
 def _start_tag(tag: bytes, values: dict[str, str | None]) -> bytes:

@@ -388,7 +388,8 @@ def event_to_message(event: Event) -> Any:
     detail = cot.detail
     rest: list[str] = []
     used: set[str] = set()
-    for element in event.detail.children():
+    source = event.detail.escaped()  # xmlDetail too may reach a naive XML splitter
+    for element in source.children():
         # As in ATAK, only the first element of a tag may take the typed field.
         first = element.tag in _TYPED_BY_TAG and element.tag not in used
         used.add(element.tag)
@@ -402,7 +403,7 @@ def event_to_message(event: Event) -> Any:
                     converted = int(value)
                 setattr(target, name, converted)
         else:
-            rest.append(event.detail.child_xml(element))
+            rest.append(source.child_xml(element))
     if rest:
         detail.xmlDetail = "".join(rest)
     if not event.detail.xml:

@@ -100,7 +100,8 @@ def serialise_event(event: Event, *, declaration: bool = False) -> bytes:
             f'hae="{xmltext.number(p.hae)}" ce="{xmltext.number(p.ce)}" '
             f'le="{xmltext.number(p.le)}"/>'
         )
-    xml = event.detail.xml
+    # Never markup a naive splitter would cut the event at (CDATA holding "</event>"…).
+    xml = event.detail.escaped().xml
     detail = f"<detail>{xml}</detail>" if xml else "<detail/>"
     body = f"<event{attributes}>{point}{detail}</event>".encode()
     return DECLARATION + body if declaration else body

@@ -20,12 +20,23 @@ _ATTRIBUTE = str.maketrans(
         "\r": "&#13;",
     }
 )
+# What a naive CoT splitter takes for the start or end of an event, or of a document: tools
+# that cut a stream at "</event>", look for "<event" or "<?xml", some of them ignoring case.
+# Inside an event these can only stand in CDATA, a comment or a processing instruction (or be
+# the name of an element such as <eventInfo>): valid XML, but another event to such a tool.
+_BOUNDARY = re.compile("</?event|<\\?xml", re.IGNORECASE)
 _TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
 
 
 def xml_forbidden(value: str) -> bool:
     """Whether the text holds a character XML 1.0 cannot carry."""
     return _FORBIDDEN.search(value) is not None
+
+
+def looks_like_a_boundary(xml: str) -> bool:
+    """Whether the text holds `<event`, `</event` or `<?xml` in any case: markup a naive
+    splitter would cut an event at, so it must not be passed on as it is."""
+    return _BOUNDARY.search(xml) is not None
 
 
 def scrub(value: str) -> str:

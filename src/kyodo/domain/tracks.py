@@ -73,7 +73,17 @@ class Track:
     how: str = "m-g"
     detail_xml: str = ""
     updated_at: datetime | None = None
+    originator: str = ""  # the subject id of whoever first reported the uid
 
     def live_at(self, moment: datetime) -> bool:
         """Whether the track is still on the live picture (not yet stale)."""
         return self.stale > moment
+
+
+@dataclass(frozen=True, slots=True)
+class StoredTrack:
+    """What deciding an update needs of a stored track: its label, feed and originator."""
+
+    label: Label
+    feed_id: str
+    originator: str

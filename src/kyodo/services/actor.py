@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from kyodo.domain.identity import Role
@@ -11,6 +11,7 @@ from kyodo.policy import Subject
 if TYPE_CHECKING:
     from kyodo.domain.identity import Person
     from kyodo.labels import SchemeRegistry
+    from kyodo.services.access import RefusalSink
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +24,8 @@ class Actor:
     person: Person | None = None
     session_hash: str | None = None
     csrf_hash: str | None = None
+    # Where this actor's refusals are audited, if not one transaction each (a CoT connection).
+    refusals: RefusalSink | None = field(default=None, compare=False, repr=False)
 
     @property
     def audit_name(self) -> str:

@@ -13,6 +13,7 @@ from kyodo.policy import DecisionCache
 from kyodo.services.group_commit import GroupCommit
 from kyodo.services.read_cache import ReadCache
 from kyodo.services.throttle import LoginThrottle
+from kyodo.services.track_owners import TrackOwners
 from kyodo.spillage_files import default_rules
 
 if TYPE_CHECKING:
@@ -44,6 +45,7 @@ class ServiceContext:
     track_history_limit: int = 1000
     reads: ReadCache = field(default_factory=ReadCache)
     group_commit: GroupCommit = field(default_factory=GroupCommit)
+    track_owners: TrackOwners = field(default_factory=TrackOwners)
 
     def __post_init__(self) -> None:
         # Transactions publish (after commit) on this context's bus.

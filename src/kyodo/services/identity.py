@@ -395,7 +395,7 @@ async def update_person(
         object_type="person",
         object_id=person_id,
         label=after.label,
-        details={"changes": diff},
+        changes=diff,
     )
     async with ctx.db.transaction() as tx:
         if after.org_id is not None and after.org_id != before.org_id:

@@ -16,7 +16,7 @@ from kyodo.labels import label_to_dict, render_marking
 from kyodo.policy import Action, Decision, Resource, decide
 from kyodo.policy import nets as net_rules
 from kyodo.policy.nets import NetView
-from kyodo.services.access import audit_entry, audit_refusal, enforce, require
+from kyodo.services.access import audit_entry, audit_refusal, enforce, refusal_entry, require
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -305,12 +305,18 @@ async def add_member(
         await audit_refusal(
             ctx,
             actor,
-            audit_action="net.add_member",
-            object_type="net",
-            object_id=net.id,
-            label=net.entry,
-            reasons=reasons,
-            details={"person": person.username, "net": net.name},
+            refusal_entry(
+                ctx,
+                actor,
+                Decision(False, reasons),
+                audit_action="net.add_member",
+                object_type="net",
+                object_id=net.id,
+                label=net.entry,
+                person=person.username,
+                person_id=person.id,
+                net=net.name,
+            ),
         )
         raise PermissionDenied(f"{person.username} cannot join {net.name}", reasons)
     return new

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from kyodo.bus.events import Event
     from kyodo.domain.identity import Org, Person
     from kyodo.domain.nets import Member, Message, MessageVersion, Net
-    from kyodo.domain.tracks import Feed, Position, Track
+    from kyodo.domain.tracks import Feed, Position, StoredTrack, Track
     from kyodo.labels import Label
     from kyodo.policy import Subject
 
@@ -167,8 +167,10 @@ class TrackStore(Protocol):
     """Tracks and their bounded history; `reader` filters by label in the query."""
 
     async def get(self, uid: str) -> Track: ...
-    async def upsert(self, track: Track, history_limit: int) -> bool: ...
-    async def upsert_many(self, batch: Sequence[Track], history_limit: int) -> list[bool]: ...
+    async def stored(self, uids: Sequence[str]) -> dict[str, StoredTrack]: ...
+    async def upsert_many(
+        self, batch: Sequence[Track], history_limit: int, known: set[str] | None = None
+    ) -> list[bool]: ...
     async def list(
         self,
         reader: Subject,

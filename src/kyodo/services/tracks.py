@@ -5,19 +5,20 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from kyodo.audit.chain import AuditEntry
 from kyodo.bus.events import TrackChanged
 from kyodo.domain.identity import Role
 from kyodo.domain.symbols import sidc_for
 from kyodo.domain.tracks import Feed, Position, Track
-from kyodo.errors import InvalidInput, NotFound, PermissionDenied
+from kyodo.errors import InvalidInput, NotFound
 from kyodo.labels import label_to_dict, render_marking
-from kyodo.policy import Action, Resource
-from kyodo.services.access import audit_entry, require, require_role
+from kyodo.policy import Action, Decision, Resource
+from kyodo.policy.tracks import TrackFacts, may_update_track
+from kyodo.services.access import audit_entry, enforce, refusal_entry, require, require_role
 
 log = structlog.get_logger(__name__)
 
@@ -26,9 +27,12 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from datetime import datetime
 
+    from kyodo.audit.chain import AuditEntry
     from kyodo.labels import Label
+    from kyodo.policy import Container
     from kyodo.services.actor import Actor
     from kyodo.services.context import ServiceContext
+    from kyodo.services.ports import UnitOfWork
 
 _TYPE = re.compile(r"^[a-zA-Z0-9]+(-[a-zA-Z0-9.]+)*$")
 _UID = re.compile(r"^[\w.:\-@/]{1,200}$")
@@ -136,6 +140,11 @@ class TrackReport:
     detail_xml: str = ""
 
 
+# What a reporter is told when a report may not update the track of its uid: the same words
+# whichever rule failed and whatever is stored, so a refusal tells nothing about the track.
+UPDATE_REFUSED = ("the report may not update the track with this uid",)
+
+
 async def report_track(
     ctx: ServiceContext,
     actor: Actor,
@@ -146,11 +155,15 @@ async def report_track(
     wait: bool = True,
 ) -> Track:
     """Store a position report in a feed: the feed's default label if none is given, refused
-    (and audited) above the feed's ceiling or if the reporter cannot read the label.
+    (and audited) above the feed's ceiling or if the reporter cannot read the label, and,
+    for a uid already stored, unless `policy.may_update_track` allows the reporter to update
+    that track (checked against the stored track in the write's transaction).
 
-    With `wait` the report is stored before it is published. Without (CoT feeds), it is
+    With `wait` the report is stored before it is published. Without (CoT feeds), a position
+    from the track's own originator, with the label and feed it has (`TrackOwners`), is
     published at once and written with the next batch: a position is live for seconds, and
-    waiting for the disk would put the database between every sender and every receiver."""
+    waiting for the disk would put the database between every sender and every receiver.
+    Any other report waits for its write and is published only if it was stored."""
     if not _UID.match(report.uid):
         raise InvalidInput("a track uid is 1-200 letters, digits or . : - _ @ /")
     if not _TYPE.match(report.type) or len(report.type) > 100:
@@ -160,21 +173,17 @@ async def report_track(
     feed = await _feed(ctx, feed_id)
     label = report.label or feed.default_label
     if not feed.ceiling.dominates(label):
-        async with ctx.db.transaction() as tx:
-            await tx.audit.append(
-                AuditEntry(
-                    actor=actor.audit_name,
-                    action="track.refused",
-                    object_type="track",
-                    object_id=report.uid,
-                    decision="deny",
-                    label=label_to_dict(label, ctx.registry),
-                    reasons=(f"label is above the ceiling of feed {feed.name}",),
-                    details={"feed": feed.name},
-                )
-            )
-        raise PermissionDenied(
-            f"track {report.uid} refused", (f"label is above the ceiling of feed {feed.name}",)
+        reason = f"label is above the ceiling of feed {feed.name}"
+        await enforce(
+            ctx,
+            actor,
+            Decision(False, (reason,), ("ceiling",)),
+            audit_action="track.refused",
+            object_type="track",
+            object_id=report.uid,
+            label=label,
+            message=f"track {report.uid} refused",
+            feed=feed.name,
         )
     await require(
         ctx,
@@ -199,47 +208,155 @@ async def report_track(
         how=report.how,
         detail_xml=report.detail_xml,
         updated_at=ctx.clock(),
+        originator=actor.subject.id,
     )
     # Positions are not audited one by one (a feed sends many per second); the first sighting
     # and every refusal are.
     first = audit_entry(
         ctx, actor, "track.create", "track", track.uid, label, feed=feed.name, type=track.type
     )
+    owners = ctx.track_owners
+    facts = TrackFacts(label, feed.container(), actor.subject.id)
+    published = not wait and owners.settled(track.uid, facts)
+    changed = TrackChanged(track.uid, label, track_payload(ctx, track), track, origin=origin)
+    item = _Report(track, facts, actor, first, published, changed)
 
-    async def write(batch: Sequence[_Report]) -> list[bool]:
+    async def write(batch: Sequence[_Report]) -> list[_Outcome]:
         return await _write_reports(ctx, batch)
 
-    stored = ctx.group_commit.enqueue("track.report", write, _Report(track, first))
-    changed = TrackChanged(track.uid, label, track_payload(ctx, track), track, origin=origin)
-    if wait:
-        await stored
-    else:
+    if published:
+        # The originator's own position, as this process last committed it: on the bus at
+        # once, written behind (the one event published before its commit; a failed write
+        # loses a position, never a refusal).
+        stored = ctx.group_commit.enqueue("track.report", write, item)
         stored.add_done_callback(_log_failed_write)
-    await ctx.bus.publish(changed)
-    return track
+        await ctx.bus.publish(changed)
+        return track
+    owners.unsettle(track.uid)
+    try:
+        outcome = await ctx.group_commit.enqueue("track.report", write, item)
+    finally:
+        owners.settle(track.uid)
+    if outcome.refused is not None:
+        await enforce(
+            ctx,
+            actor,
+            outcome.refused,
+            audit_action="track.update",
+            object_type="track",
+            object_id=track.uid,
+            label=outcome.stored_label or label,
+            answer=UPDATE_REFUSED,
+            feed=facts.feed.name,
+            reported=render_marking(facts.label, ctx.registry),
+        )
+    return track  # published by the write's transaction, after its commit
 
 
 @dataclass(frozen=True, slots=True)
 class _Report:
     track: Track
+    facts: TrackFacts  # the track's label and feed as reported, and who reports it
+    actor: Actor
     first_sighting: AuditEntry  # appended only if the uid is new
+    published: bool  # already on the bus: a refusal is audited with the write
+    changed: TrackChanged  # what the bus gets once the write has committed (unless published)
 
 
-async def _write_reports(ctx: ServiceContext, batch: Sequence[_Report]) -> list[bool]:
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    created: bool = False
+    refused: Decision | None = None  # may_update_track's refusal
+    stored_label: Label | None = None  # the label of the track it would have updated
+
+
+async def _write_reports(ctx: ServiceContext, batch: Sequence[_Report]) -> list[_Outcome]:
+    """One transaction: each report checked, in order, against the track as stored (and as
+    the reports before it in the batch left it), then the allowed ones written."""
+    uids = list(dict.fromkeys(r.track.uid for r in batch))
+    outcomes: list[_Outcome] = []
+    allowed: list[_Report] = []
     async with ctx.db.transaction() as tx:
-        created = await tx.tracks.upsert_many([r.track for r in batch], ctx.track_history_limit)
-        firsts = [r.first_sighting for r, new in zip(batch, created, strict=True) if new]
-        if firsts:
-            await tx.audit.append_many(firsts)
-    return created
+        stored = await tx.tracks.stored(uids)
+        known = set(stored)
+        current: dict[str, TrackFacts] = {}
+        for uid, row in stored.items():
+            current[uid] = TrackFacts(
+                row.label, await _container(ctx, tx, row.feed_id), row.originator
+            )
+        refusals: list[AuditEntry] = []
+        for item in batch:
+            uid = item.track.uid
+            before = current.get(uid)
+            if before is None:  # a first sighting: the reporter becomes the originator
+                current[uid] = item.facts
+                outcomes.append(_Outcome(created=True))
+                allowed.append(item)
+                continue
+            decision = may_update_track(item.actor.subject, before, item.facts)
+            if not decision.allowed:
+                outcomes.append(_Outcome(refused=decision, stored_label=before.label))
+                if item.published:  # nobody waits for it: audit the refusal with the write
+                    refusals.append(
+                        refusal_entry(
+                            ctx,
+                            item.actor,
+                            decision,
+                            audit_action="track.update",
+                            object_type="track",
+                            object_id=uid,
+                            label=before.label,
+                            feed=item.facts.feed.name,
+                            reported=render_marking(item.facts.label, ctx.registry),
+                        )
+                    )
+                continue
+            current[uid] = TrackFacts(item.facts.label, before.feed, before.originator)
+            outcomes.append(_Outcome())
+            allowed.append(item)
+        created = await tx.tracks.upsert_many(
+            [r.track for r in allowed], ctx.track_history_limit, known
+        )
+        firsts = [r.first_sighting for r, new in zip(allowed, created, strict=True) if new]
+        if firsts or refusals:
+            await tx.audit.append_many([*firsts, *refusals])
+        for item in allowed:
+            if not item.published:
+                tx.publish(item.changed)
+        tx.after_commit(partial(_remember_owners, ctx, batch, outcomes, allowed, current))
+    return outcomes
 
 
-def _log_failed_write(stored: asyncio.Future[bool]) -> None:
+def _remember_owners(
+    ctx: ServiceContext,
+    batch: Sequence[_Report],
+    outcomes: Sequence[_Outcome],
+    allowed: Sequence[_Report],
+    current: dict[str, TrackFacts],
+) -> None:
+    owners = ctx.track_owners
+    for item, outcome in zip(batch, outcomes, strict=True):
+        if outcome.refused is not None:
+            owners.forget(item.track.uid)
+    for uid in {r.track.uid for r in allowed}:
+        owners.stored(uid, current[uid])
+
+
+async def _container(ctx: ServiceContext, tx: UnitOfWork, feed_id: str) -> Container:
+    cached = ctx.reads.feeds.get(feed_id)
+    if isinstance(cached, Feed):
+        return cached.container()
+    return (await tx.feeds.get(feed_id)).container()
+
+
+def _log_failed_write(stored: asyncio.Future[_Outcome]) -> None:
     if stored.cancelled():
         return
     error = stored.exception()
     if error is not None:
         log.error("a position report could not be stored", error=str(error))
+    elif stored.result().refused is not None:
+        log.warning("a published position report was refused when written")
 
 
 async def _feed(ctx: ServiceContext, feed_id: str) -> Feed:

@@ -48,7 +48,31 @@ class CotClient:
         self.max_buffer = max_queue * EVENT_BYTES
         self._pending: list[bytes] = []
         self.max_refusals = max_refusals
+        self.refused_events = 0  # events refused after parsing (by policy, label, feed…)
+        self._dropped = False
         self.closed: str | None = None
+
+    @property
+    def refused(self) -> int:
+        """Everything refused so far: bytes and events that did not parse, and events that
+        parsed but were refused; past `max_refusals` the client is dropped."""
+        return self.events.refused + self.refused_events
+
+    def refuse(self, uid: str, reason: str) -> None:
+        """Log and count an event refused after parsing."""
+        self.refused_events += 1
+        log.warning(
+            "cot event refused", peer=self.peer, actor=self.actor.audit_name, uid=uid, reason=reason
+        )
+
+    def too_many_refusals(self) -> bool:
+        """Whether to drop the client (logged once, when it is)."""
+        if self.refused < self.max_refusals:
+            return False
+        log.warning(
+            "cot client dropped: too many refused events", peer=self.peer, refused=self.refused
+        )
+        return True
 
     def switch_to_protocol(self) -> None:
         """From now on both directions speak TAK protocol 1 stream framing."""
@@ -118,11 +142,6 @@ class CotClient:
                 actor=self.actor.audit_name,
                 reason=str(refused),
             )
-        if self.events.refused >= self.max_refusals:
-            log.warning(
-                "cot client dropped: too many refused events",
-                peer=self.peer,
-                refused=self.events.refused,
-            )
+        if self.too_many_refusals():
             return None
         return batch.items

@@ -48,6 +48,7 @@ from kyodo.errors import KyodoError, NotFound
 from kyodo.labels import parse_marking
 from kyodo.policy import make_subject
 from kyodo.services import auth, messages, tracks
+from kyodo.services.access import CountedRefusals
 from kyodo.services.actor import Actor
 from kyodo.takserver.client import CotClient
 
@@ -262,6 +263,12 @@ class TakServer:
             max_queue=self.settings.cot_queue,
             max_refusals=self.settings.cot_max_refusals,
         )
+        # A peer can send refused events as fast as it can write: they are audited per
+        # connection and interval (the first in full, the rest as a count), not one by one.
+        refusals = CountedRefusals(
+            self.ctx, actor.audit_name, client.id, self.settings.cot_refusal_audit_seconds
+        )
+        client.actor = replace(actor, refusals=refusals)
         self.clients.add(client)
         log.info("cot client connected", peer=client.peer, actor=actor.audit_name)
         try:
@@ -275,10 +282,15 @@ class TakServer:
                     break
                 for event in events:
                     await self._receive(client, event)
+                    if client.too_many_refusals():
+                        break  # the rest of what it sent is not even looked at
+                if client.too_many_refusals():
+                    break
         finally:
             self.clients.discard(client)
             client.close("disconnected")
             log.info("cot client left", peer=client.peer, reason=client.closed)
+            await refusals.close()  # the count not yet written
 
     async def _receive(self, client: CotClient, event: Event) -> None:
         if event.type == REQUEST_TYPE:
@@ -295,13 +307,7 @@ class TakServer:
             else:
                 await self._position(client, event)
         except KyodoError as exc:
-            log.warning(
-                "cot event refused",
-                peer=client.peer,
-                actor=client.actor.audit_name,
-                uid=event.uid,
-                reason=exc.message,
-            )
+            client.refuse(event.uid, exc.message)
 
     async def _position(self, client: CotClient, event: Event) -> None:
         reading = read_label(event, self.ctx.registry)

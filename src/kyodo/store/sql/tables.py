@@ -220,6 +220,8 @@ tracks = Table(
     Column("label_id", Integer, ForeignKey("labels.id"), nullable=False),
     Column("feed_id", String(64), ForeignKey("feeds.id"), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # The subject id of the first reporter, never changed by an update ("" if unknown).
+    Column("originator", String(200), nullable=False, server_default=""),
 )
 Index("ix_tracks_stale", tracks.c.stale)
 Index("ix_tracks_lat_lon", tracks.c.lat, tracks.c.lon)

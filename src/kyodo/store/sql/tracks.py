@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 
-from kyodo.domain.tracks import Feed, Position, Track
+from kyodo.domain.tracks import Feed, Position, StoredTrack, Track
 from kyodo.errors import Conflict, NotFound
 from kyodo.store.sql.labels import readable_by
 from kyodo.store.sql.tables import feeds, labels, track_history, tracks
@@ -46,6 +46,7 @@ def _track_values(track: Track, label_id: int) -> dict[str, Any]:
         "label_id": label_id,
         "feed_id": track.feed_id,
         "updated_at": track.updated_at or p.time,
+        "originator": track.originator,
     }
 
 
@@ -144,6 +145,7 @@ class SqlTrackStore:
             how=m["how"],
             detail_xml=m["detail_xml"],
             updated_at=_utc(m["updated_at"]),
+            originator=m["originator"],
         )
 
     async def get(self, uid: str) -> Track:
@@ -152,20 +154,51 @@ class SqlTrackStore:
             raise NotFound(f"no track {uid!r}")
         return self._track(row)
 
-    async def upsert(self, track: Track, history_limit: int) -> bool:
-        return (await self.upsert_many([track], history_limit))[0]
+    async def stored(self, uids: Sequence[str]) -> dict[str, StoredTrack]:
+        """Label, feed and originator of those of `uids` that are stored, their rows locked
+        until the transaction ends (PostgreSQL; SQLite's writer holds the whole database), so
+        what an update is checked against is still what it replaces."""
+        rows = await self._conn.execute(
+            select(
+                tracks.c.uid,
+                tracks.c.feed_id,
+                tracks.c.originator,
+                tracks.c.label_id,
+                labels.c.body,
+            )
+            .join(labels, labels.c.id == tracks.c.label_id)
+            .where(tracks.c.uid.in_(list(uids)))
+            .with_for_update(of=tracks)
+        )
+        return {
+            m["uid"]: StoredTrack(
+                self._labels.label(m["label_id"], m["body"]), m["feed_id"], m["originator"]
+            )
+            for m in (r._mapping for r in rows)
+        }
 
-    async def upsert_many(self, batch: Sequence[Track], history_limit: int) -> list[bool]:
+    async def upsert_many(
+        self,
+        batch: Sequence[Track],
+        history_limit: int,
+        known: set[str] | None = None,
+    ) -> list[bool]:
         """Store the latest state of each uid, append every position to its history (trimmed
         to the newest `history_limit`), with one statement per kind of change. For each report,
-        True if it was the first sighting of its uid."""
+        True if it was the first sighting of its uid. `known`: the uids of the batch already
+        stored, if the caller has just read them. An update keeps the track's originator; the
+        caller has decided that each may be made (`services.tracks` asks the policy, against
+        `stored` read in the same transaction): nothing here checks labels."""
+        if not batch:
+            return []
         label_ids = [await self._labels.id_of(self._conn, t.label) for t in batch]
         uids = list(dict.fromkeys(t.uid for t in batch))
-        known = set(
-            (await self._conn.execute(select(tracks.c.uid).where(tracks.c.uid.in_(uids))))
-            .scalars()
-            .all()
-        )
+        if known is None:
+            known = set(
+                (await self._conn.execute(select(tracks.c.uid).where(tracks.c.uid.in_(uids))))
+                .scalars()
+                .all()
+            )
         latest: dict[str, dict[str, Any]] = {}
         created: list[bool] = []
         for track, label_id in zip(batch, label_ids, strict=True):
@@ -175,6 +208,7 @@ class SqlTrackStore:
         old = [{"t_uid": uid, **v} for uid, v in latest.items() if uid in known]
         for values in old:
             del values["uid"]
+            del values["originator"]  # the first reporter stays the originator
         if new:
             await self._conn.execute(insert(tracks), new)
         if old:
