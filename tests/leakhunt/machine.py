@@ -44,6 +44,8 @@ from tests.leakhunt.world import LABELS, REGISTRY, WORDS, check, readable
 T = TypeVar("T")
 IDX = st.integers(min_value=0, max_value=63)
 MAYBE_LABEL = st.one_of(st.none(), LABELS)
+# How a post or an edit picks its label: the net's own labels (so most are accepted), or any.
+HOW = st.sampled_from(("none", "entry", "default", "ceiling", "given", "given"))
 TEXTS = st.builds(
     lambda a, b, n: f"{a} {b} {n}",
     st.sampled_from(WORDS),
@@ -122,6 +124,7 @@ class LeakHunt(RuleBasedStateMachine):
         self.tracks: dict[str, TrackModel] = {}
         self.clock = 0
         self.downgraded: set[int] = set()  # seqs an edit lowered (known bug, check off)
+        self.done: dict[str, int] = {}  # successful writes by kind (for the run's statistics)
 
     # ---- plumbing ---------------------------------------------------------------------------
 
@@ -129,6 +132,14 @@ class LeakHunt(RuleBasedStateMachine):
         return self.loop.run_until_complete(coro)  # type: ignore[arg-type]
 
     def teardown(self) -> None:
+        world.log_finding(
+            "stats",
+            f"people={len(self.people)} nets={len(self.nets)} "
+            f"members={sum(len(r) for r in self.rosters.values())} msgs={len(self.msgs)} "
+            f"versions={sum(len(m.versions) for m in self.msgs.values())} "
+            f"tracks={len(self.tracks)} faults={self.db.fired} "
+            + " ".join(f"{k}={v}" for k, v in sorted(self.done.items())),
+        )
         try:
             self.run(self.ctx.group_commit.flush())
             self.run(self.db.dispose())
@@ -193,29 +204,50 @@ class LeakHunt(RuleBasedStateMachine):
         roster = self.rosters.get(net.id, {})
         return [p for p in self.people if p.id in roster]
 
+    def net_label(self, net: Net, how: str, given: Label) -> Label | None:
+        return {
+            "none": None,
+            "entry": net.entry,
+            "default": net.default_label,
+            "ceiling": net.ceiling,
+        }.get(how, given)
+
+    def net_of(self, msg: Msg) -> Net:
+        return next(n for n in self.nets if n.id == msg.net_id)
+
     def now(self) -> datetime:
         self.clock += 1
         return T0 + timedelta(seconds=self.clock)
 
     # ---- set-up ----------------------------------------------------------------------------
 
-    @initialize(specs=st.lists(world.person_specs(), min_size=2, max_size=4))
-    def setup(self, specs: list[dict[str, Any]]) -> None:
-        for name, ceiling in (
+    @initialize(
+        specs=st.lists(world.person_specs(), min_size=2, max_size=5),
+        ceiling=world.COMMON_LABELS,
+        entry=MAYBE_LABEL,
+    )
+    def setup(self, specs: list[dict[str, Any]], ceiling: Label, entry: Label | None) -> None:
+        """Feeds, people, and a first net with everyone who may join it."""
+        for name, marking in (
             ("high", "TOP SECRET//SI/TK//REL TO USA, JPN, AUS"),
             ("low", "SECRET//REL TO USA, JPN"),
         ):
             feed = self.run(
                 tracks.create_feed(
-                    self.ctx, self.operator, name=name, ceiling=parse_marking(ceiling, REGISTRY)
+                    self.ctx, self.operator, name=name, ceiling=parse_marking(marking, REGISTRY)
                 )
             )
             self.feeds.append(feed)
         for spec in specs:
             self.add_person(spec)
+        self.create_net(0, ceiling, entry, None, readable_creator=True)
+        if self.nets:
+            for i in range(len(self.people)):
+                self.add_member(0, 0, i, NetRole.MEMBER, by_owner=True, vetted=True)
 
     # ---- people ----------------------------------------------------------------------------
 
+    @precondition(lambda self: len(self.people) < 8)
     @rule(spec=world.person_specs())
     def add_person(self, spec: dict[str, Any]) -> None:
         username = f"p{len(self.people)}"
@@ -243,15 +275,30 @@ class LeakHunt(RuleBasedStateMachine):
             roles=None if keep_roles else spec["roles"],
         )
         after = self.run(identity.update_person(self.ctx, self.operator, person.id, changes))
+        self.done["updates"] = self.done.get("updates", 0) + 1
         self.people[self.people.index(person)] = after
         self.refresh_rosters()
 
     # ---- nets ------------------------------------------------------------------------------
 
-    @precondition(lambda self: self.people)
-    @rule(p=IDX, ceiling=LABELS, entry=MAYBE_LABEL, default=MAYBE_LABEL)
-    def create_net(self, p: int, ceiling: Label, entry: Label | None, default: Label | None) -> None:
-        creator = self.pick(self.people, p)
+    @precondition(lambda self: self.people and len(self.nets) < 4)
+    @rule(
+        p=IDX,
+        ceiling=LABELS,
+        entry=MAYBE_LABEL,
+        default=MAYBE_LABEL,
+        readable_creator=st.booleans(),
+    )
+    def create_net(
+        self,
+        p: int,
+        ceiling: Label,
+        entry: Label | None,
+        default: Label | None,
+        readable_creator: bool = False,
+    ) -> None:
+        able = [x for x in self.people if readable(x.subject(), ceiling)]
+        creator = self.pick(able if able and readable_creator else self.people, p)
         if entry is not None and not ceiling.dominates(entry):
             entry = None
         if default is not None and not ceiling.dominates(default):
@@ -286,11 +333,15 @@ class LeakHunt(RuleBasedStateMachine):
         role=st.sampled_from(NetRole),
         by_owner=st.booleans(),
     )
-    def add_member(self, n: int, by: int, who: int, role: NetRole, by_owner: bool) -> None:
+    def add_member(
+        self, n: int, by: int, who: int, role: NetRole, by_owner: bool, vetted: bool = False
+    ) -> None:
         net = self.pick(self.nets, n)
         owners = [p for p in self.members(net) if self.rosters[net.id][p.id] is NetRole.OWNER]
         adder = self.pick(owners, by) if by_owner and owners else self.pick(self.people, by)
         person = self.pick(self.people, who)
+        if vetted and not readable(person.subject(), net.entry):
+            return
         if person.id in self.rosters.get(net.id, {}):
             return
         try:
@@ -306,6 +357,14 @@ class LeakHunt(RuleBasedStateMachine):
             f"{person.username} joined {net.name} without reading its entry label {_m(net.entry)}"
         )
         self.hub.subscribe(self.conns[person.id], [net.id])
+
+    @precondition(lambda self: self.nets and self.people)
+    @rule(n=IDX, who=IDX, role=st.sampled_from(NetRole))
+    def add_cleared_member(self, n: int, who: int, role: NetRole) -> None:
+        net = self.pick(self.nets, n)
+        able = [p for p in self.people if readable(p.subject(), net.entry)]
+        if able:
+            self.add_member(n, 0, self.people.index(self.pick(able, who)), role, by_owner=True)
 
     @precondition(lambda self: self.nets and self.people)
     @rule(n=IDX, who=IDX)
@@ -369,12 +428,12 @@ class LeakHunt(RuleBasedStateMachine):
         )
 
     @precondition(lambda self: self.nets)
-    @rule(n=IDX, who=IDX, text=TEXTS, label=MAYBE_LABEL)
-    def post(self, n: int, who: int, text: str, label: Label | None) -> None:
+    @rule(n=IDX, who=IDX, text=TEXTS, how=HOW, label=LABELS)
+    def post(self, n: int, who: int, text: str, how: str, label: Label) -> None:
         net = self.pick(self.nets, n)
         members = self.members(net)
         if members:
-            self._post(self.pick(members, who), net, text, label)
+            self._post(self.pick(members, who), net, text, self.net_label(net, how, label))
 
     @precondition(lambda self: self.nets and self.people)
     @rule(n=IDX, who=IDX, text=TEXTS, label=MAYBE_LABEL)
@@ -382,35 +441,43 @@ class LeakHunt(RuleBasedStateMachine):
         self._post(self.pick(self.people, who), self.pick(self.nets, n), text, label)
 
     @precondition(lambda self: self.msgs)
-    @rule(m=IDX, who=IDX, text=TEXTS, label=MAYBE_LABEL)
-    def reply(self, m: int, who: int, text: str, label: Label | None) -> None:
+    @rule(m=IDX, who=IDX, text=TEXTS, how=HOW, label=LABELS)
+    def reply(self, m: int, who: int, text: str, how: str, label: Label) -> None:
         parent = self.pick(sorted(self.msgs.values(), key=lambda x: x.seq), m)
-        net = next(n for n in self.nets if n.id == parent.net_id)
+        net = self.net_of(parent)
         members = self.members(net) or self.people
-        self._post(self.pick(members, who), net, text, label, reply_to=parent.seq)
+        self._post(
+            self.pick(members, who),
+            net,
+            text,
+            self.net_label(net, how, label),
+            reply_to=parent.seq,
+        )
 
     @precondition(lambda self: self.nets)
-    @rule(n=IDX, who=IDX, text=TEXTS, label=MAYBE_LABEL)
-    def post_rolled_back(self, n: int, who: int, text: str, label: Label | None) -> None:
+    @rule(n=IDX, who=IDX, text=TEXTS, how=HOW, label=LABELS)
+    def post_rolled_back(self, n: int, who: int, text: str, how: str, label: Label) -> None:
         net = self.pick(self.nets, n)
         members = self.members(net)
         if members:
-            self._post(self.pick(members, who), net, text, label, fault=True)
+            label_ = self.net_label(net, how, label)
+            self._post(self.pick(members, who), net, text, label_, fault=True)
 
     @precondition(lambda self: self.msgs)
-    @rule(m=IDX, text=TEXTS, label=MAYBE_LABEL, as_author=st.booleans(), who=IDX)
-    def edit(self, m: int, text: str, label: Label | None, as_author: bool, who: int) -> None:
-        self._edit(m, text, label, as_author, who, fault=False)
+    @rule(m=IDX, text=TEXTS, how=HOW, label=LABELS, as_author=st.booleans(), who=IDX)
+    def edit(self, m: int, text: str, how: str, label: Label, as_author: bool, who: int) -> None:
+        self._edit(m, text, how, label, as_author, who, fault=False)
 
     @precondition(lambda self: self.msgs)
-    @rule(m=IDX, text=TEXTS, label=MAYBE_LABEL)
-    def edit_rolled_back(self, m: int, text: str, label: Label | None) -> None:
-        self._edit(m, text, label, True, 0, fault=True)
+    @rule(m=IDX, text=TEXTS, how=HOW, label=LABELS)
+    def edit_rolled_back(self, m: int, text: str, how: str, label: Label) -> None:
+        self._edit(m, text, how, label, True, 0, fault=True)
 
     def _edit(
-        self, m: int, text: str, label: Label | None, as_author: bool, who: int, fault: bool
+        self, m: int, text: str, how: str, given: Label, as_author: bool, who: int, fault: bool
     ) -> None:
         msg = self.pick(sorted(self.msgs.values(), key=lambda x: x.seq), m)
+        label = self.net_label(self.net_of(msg), how, given)
         editor = self.person(msg.author_id) if as_author else self.pick(self.people, who)
         what = f"{editor.username} edits {msg.seq} to {text!r} at {_m(label)}"
         if fault:
@@ -441,6 +508,7 @@ class LeakHunt(RuleBasedStateMachine):
                 f"edit lowered message {msg.seq} from {_m(msg.label)} to {_m(edited.label)}",
             )
         msg.versions.append((edited.label, edited.text))
+        self.done["edits"] = self.done.get("edits", 0) + 1
 
     @precondition(lambda self: self.msgs)
     @rule(m=IDX, who=IDX, as_author=st.booleans())
@@ -455,6 +523,7 @@ class LeakHunt(RuleBasedStateMachine):
         except Refused:
             return
         msg.deleted = True
+        self.done["deletes"] = self.done.get("deletes", 0) + 1
 
     @precondition(lambda self: self.people)
     @rule(label=LABELS)
@@ -474,6 +543,30 @@ class LeakHunt(RuleBasedStateMachine):
 
     # ---- reads: every answer checked against the policy --------------------------------------
 
+    @precondition(lambda self: self.people)
+    @rule(
+        kind=st.sampled_from(("messages", "versions", "net", "export", "audit", "tracks")),
+        i=IDX,
+        who=IDX,
+        word=st.sampled_from(WORDS),
+        as_author=st.booleans(),
+        uid=UIDS,
+    )
+    def read(self, kind: str, i: int, who: int, word: str, as_author: bool, uid: str) -> None:
+        """One person reads (one rule for every read, so that writes are drawn often)."""
+        if kind == "audit":
+            self.read_audit(who)
+        elif kind == "tracks":
+            self.read_tracks(who, uid)
+        elif kind == "versions" and self.msgs:
+            self.read_versions(i, who, as_author)
+        elif kind == "messages" and self.nets:
+            self.read_messages(i, who, word)
+        elif kind == "net" and self.nets:
+            self.read_net(i, who)
+        elif kind == "export" and self.nets:
+            self.export(i, who)
+
     def _check_payload(self, reader: Person, item: dict[str, Any], where: str) -> None:
         subject = reader.subject()
         label = label_from_json(item["label"], REGISTRY)
@@ -489,8 +582,6 @@ class LeakHunt(RuleBasedStateMachine):
         if item.get("text") is not None:
             assert item["text"] == true_text, f"{where}: message {item['seq']} has another text"
 
-    @precondition(lambda self: self.nets and self.people)
-    @rule(n=IDX, who=IDX, word=st.sampled_from(WORDS))
     def read_messages(self, n: int, who: int, word: str) -> None:
         net = self.pick(self.nets, n)
         reader = self.pick(self.people, who)
@@ -514,8 +605,6 @@ class LeakHunt(RuleBasedStateMachine):
         ):
             self._check_payload(reader, item, "search_messages")
 
-    @precondition(lambda self: self.msgs and self.people)
-    @rule(m=IDX, who=IDX, as_author=st.booleans())
     def read_versions(self, m: int, who: int, as_author: bool) -> None:
         msg = self.pick(sorted(self.msgs.values(), key=lambda x: x.seq), m)
         reader = self.person(msg.author_id) if as_author else self.pick(self.people, who)
@@ -534,8 +623,6 @@ class LeakHunt(RuleBasedStateMachine):
             if (v.label, v.text) != msg.versions[v.version - 1]:
                 flag("label_id_cache", f"message_versions: v{v.version} of {msg.seq} changed")
 
-    @precondition(lambda self: self.nets and self.people)
-    @rule(n=IDX, who=IDX)
     def read_net(self, n: int, who: int) -> None:
         net = self.pick(self.nets, n)
         reader = self.pick(self.people, who)
@@ -562,8 +649,6 @@ class LeakHunt(RuleBasedStateMachine):
                     f"{subject.clearance}) got {net.name} whose entry is {_m(net.entry)}",
                 )
 
-    @precondition(lambda self: self.nets and self.people)
-    @rule(n=IDX, who=IDX)
     def export(self, n: int, who: int) -> None:
         net = self.pick(self.nets, n)
         reader = self.pick(self.people, who)
@@ -596,8 +681,6 @@ class LeakHunt(RuleBasedStateMachine):
                         f"{line['seq']} at {_m(vlabel)}",
                     )
 
-    @precondition(lambda self: self.people)
-    @rule(who=IDX)
     def read_audit(self, who: int) -> None:
         reader = self.pick(self.people, who)
         try:
@@ -665,9 +748,8 @@ class LeakHunt(RuleBasedStateMachine):
             )
         model.label = track.label
         model.reports[at] = track.label
+        self.done["reports"] = self.done.get("reports", 0) + 1
 
-    @precondition(lambda self: self.people)
-    @rule(who=IDX, uid=UIDS)
     def read_tracks(self, who: int, uid: str) -> None:
         reader = self.pick(self.people, who)
         subject = reader.subject()

@@ -84,7 +84,7 @@ def check(bug: str) -> bool:
     return bug in CHECKS
 
 
-def log_finding(bug: str, text: str) -> None:
+def log_finding(bug: str, text: str) -> None:  # bug: a KNOWN_BUGS key, or "stats"
     """Where a check is off, what it would have reported (KYODO_LEAKHUNT_LOG=file collects)."""
     path = os.environ.get("KYODO_LEAKHUNT_LOG")
     if path:
@@ -130,13 +130,37 @@ def _at_level(policy: str, level_id: str, rank: int) -> st.SearchStrategy[Label]
     )
 
 
-LABELS: st.SearchStrategy[Label] = st.one_of(
+RANDOM_LABELS: st.SearchStrategy[Label] = st.one_of(
     [
         _at_level(policy, level.id, level.rank)
         for policy in ("USA", "JPN")
         for level in REGISTRY.scheme(policy).levels
     ]
 )
+# Markings of a combined HQ, so that nets fill up with members and messages (random labels
+# alone are mostly unreadable to most people).
+COMMON_MARKINGS = (
+    "UNCLASSIFIED",
+    "CONFIDENTIAL//REL TO USA, JPN",
+    "SECRET//REL TO USA, JPN",
+    "SECRET//REL TO USA, JPN, AUS",
+    "SECRET//NOFORN",
+    "SECRET//SI//REL TO USA, JPN",
+    "TOP SECRET//SI/TK//REL TO USA, JPN",
+    "極秘//REL TO JPN, USA",
+    "極秘//特定秘密//REL TO JPN, USA",
+    "秘//日本限り",
+)
+
+
+def _parse(marking: str) -> Label:
+    from kyodo.labels import parse_marking
+
+    return parse_marking(marking, REGISTRY)
+
+
+COMMON_LABELS = st.sampled_from(tuple(_parse(m) for m in COMMON_MARKINGS))
+LABELS: st.SearchStrategy[Label] = st.one_of(COMMON_LABELS, RANDOM_LABELS)
 
 
 @st.composite
@@ -144,7 +168,10 @@ def person_specs(draw: st.DrawFn) -> dict[str, Any]:
     nation = draw(st.sampled_from(NATIONS))
     return {
         "nation": nation,
-        "clearance": draw(st.sampled_from(CLEARANCES[nation])),
+        # Mostly cleared people (the interesting ones), sometimes anyone.
+        "clearance": draw(
+            st.one_of(st.just(CLEARANCES[nation][-1]), st.sampled_from(CLEARANCES[nation]))
+        ),
         "grants": tuple(sorted(draw(st.frozensets(st.sampled_from(COMPARTMENTS))))),
         "roles": ("member", draw(st.sampled_from(ROLES))),
     }
