@@ -526,7 +526,7 @@ class LeakHunt(RuleBasedStateMachine):
         self.done["deletes"] = self.done.get("deletes", 0) + 1
 
     @precondition(lambda self: self.people)
-    @rule(label=LABELS)
+    @rule(label=world.COMMON_LABELS)
     def rolled_back_transaction(self, label: Label) -> None:
         """A transaction that stores a new label, then fails: nothing of it may stay."""
 

@@ -64,6 +64,9 @@ NEW_FINDINGS = {
     # list_audit gives a security officer every record, also those labelled above what the
     # officer may read (their labels, object ids and details: net names, usernames, markings).
     "audit_listing": "the audit listing shows security officers records above their clearance",
+    # POST /guard/check names the net's members who would receive a draft, also those whose
+    # person record (their label) the caller may not read in the directory.
+    "guard_recipients": "the guard's recipients name people whose records the caller may not read",
 }
 KNOWN_BUGS.update(NEW_FINDINGS)
 
