@@ -31,8 +31,8 @@ from kyodo.errors import (
     PermissionDenied,
 )
 from kyodo.labels import Label, label_from_json, parse_marking, render_marking
-from kyodo.services import identity, messages, nets, tracks
 from kyodo.services import audit as audit_service
+from kyodo.services import identity, messages, nets, tracks
 from kyodo.services.actor import Actor, operator_actor, person_actor
 from kyodo.services.live import LiveConnection, LiveHub
 from kyodo.services.ports import AuditQuery
@@ -655,8 +655,7 @@ class LeakHunt(RuleBasedStateMachine):
 
         async def collect() -> list[dict[str, Any]]:
             return [
-                line
-                async for line in messages.export_net(self.ctx, self.actor(reader), net.id)
+                line async for line in messages.export_net(self.ctx, self.actor(reader), net.id)
             ]
 
         try:
@@ -707,9 +706,7 @@ class LeakHunt(RuleBasedStateMachine):
 
     @precondition(lambda self: self.people)
     @rule(who=IDX, f=IDX, uid=UIDS, label=MAYBE_LABEL, fault=st.booleans())
-    def report_track(
-        self, who: int, f: int, uid: str, label: Label | None, fault: bool
-    ) -> None:
+    def report_track(self, who: int, f: int, uid: str, label: Label | None, fault: bool) -> None:
         reporter = self.pick(self.people, who)
         feed = self.pick(self.feeds, f)
         at = self.now()
@@ -778,8 +775,7 @@ class LeakHunt(RuleBasedStateMachine):
             label = self.tracks[uid].reports.get(at)
             assert label is not None, f"track_history: a position of {uid} never reported"
             assert readable(subject, label), (
-                f"track_history: {reader.username} got a position of {uid} reported at "
-                f"{_m(label)}"
+                f"track_history: {reader.username} got a position of {uid} reported at {_m(label)}"
             )
 
     # ---- invariants after every step -------------------------------------------------------
@@ -844,4 +840,3 @@ class LeakHunt(RuleBasedStateMachine):
                         f"reply {seq} at {_m(found.label)} is below {found.reply_to} at "
                         f"{_m(parent.label)}",
                     )
-

@@ -13,8 +13,8 @@ from kyodo.domain.tracks import Position
 from kyodo.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from kyodo.labels import Label, parse_marking
 from kyodo.policy import may_read
-from kyodo.services import messages, nets, tracks
 from kyodo.services import audit as audit_service
+from kyodo.services import messages, nets, tracks
 from kyodo.services.actor import Actor, person_actor
 from kyodo.services.context import ServiceContext
 from kyodo.services.ports import AuditQuery

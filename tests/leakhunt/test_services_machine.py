@@ -31,5 +31,3 @@ def test_nothing_leaks_on_postgresql(pg_template: backends.PgTemplate | None) ->
     run_state_machine_as_test(
         OnPostgres, settings=world.hunt_settings(max(3, world.EXAMPLES // 5), world.STEPS)
     )
-
-

@@ -309,9 +309,7 @@ async def stored_messages(db: Any) -> dict[int, StoredMessage]:
             .order_by(v.c.message_seq, v.c.version)
         )
         for seq, version, text, body in rows:
-            versions.setdefault(seq, []).append(
-                StoredVersion(version, label_from_body(body), text)
-            )
+            versions.setdefault(seq, []).append(StoredVersion(version, label_from_body(body), text))
         rows = await tx.conn.execute(
             select(
                 m.c.seq, m.c.net_id, m.c.reply_to, lab.c.body, m.c.text, m.c.version, m.c.deleted_at
@@ -347,9 +345,7 @@ async def downgrade_records(db: Any) -> set[str]:
     a = tables.audit_log
     async with db.inner.transaction(write=False) as tx:
         rows = await tx.conn.execute(
-            select(a.c.object_id).where(
-                a.c.action == "message.downgrade", a.c.decision == "allow"
-            )
+            select(a.c.object_id).where(a.c.action == "message.downgrade", a.c.decision == "allow")
         )
         return {str(r[0]) for r in rows}
 
