@@ -27,6 +27,8 @@ from kyodo.errors import (
     Conflict,
     GuardRefused,
     InvalidInput,
+    KyodoError,
+    LabelError,
     NotFound,
     PermissionDenied,
 )
@@ -57,7 +59,12 @@ T0 = datetime.now(UTC).replace(microsecond=0)
 
 
 def _m(label: Label | None) -> str:
-    return "-" if label is None else render_marking(REGISTRY.fit(label), REGISTRY)
+    if label is None:
+        return "-"
+    try:
+        return render_marking(REGISTRY.fit(label), REGISTRY)
+    except KyodoError:  # a label no scheme can write as a marking: its parts, then
+        return repr(label)
 
 
 @dataclass
@@ -180,7 +187,8 @@ class LeakHunt(RuleBasedStateMachine):
                     )
                     flag("unaudited_refusals", problem)
                 raise Refused(str(exc)) from exc
-            except (InvalidInput, Conflict, GuardRefused) as exc:
+            except (InvalidInput, Conflict, GuardRefused, LabelError) as exc:
+                # LabelError: a reply joining 特定秘密 with SI/TK has no marking (reported).
                 note(f"  {what}: refused ({type(exc).__name__}: {exc.message})")
                 if "FOREIGN KEY" in exc.message or "foreign key" in exc.message:
                     # A label id cached from a rolled-back transaction names no row.
