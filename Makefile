@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest bench clean
+.PHONY: run test lint typecheck pytest leakhunt bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,12 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	test -x /usr/bin/chromium || apt-get install -y chromium fonts-noto-cjk  # browser tests (Debian's chromium)
 	$(BIN)/pytest
+
+# The leak hunt, long (the default pytest run is bounded for CI); LEAKHUNT_EXAMPLES to change.
+LEAKHUNT_EXAMPLES ?= 1000
+leakhunt: $(STAMP)
+	KYODO_LEAKHUNT_EXAMPLES=$(LEAKHUNT_EXAMPLES) KYODO_LEAKHUNT_STEPS=60 \
+		$(BIN)/pytest tests/leakhunt -q --timeout 0
 
 bench: $(STAMP)
 	$(BIN)/python bench/policy.py
