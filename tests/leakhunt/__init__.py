@@ -14,9 +14,9 @@ step, that nothing leaked.
   audited.
 - `test_http_machine.py` — the same read invariants over the HTTP API (the real app in process).
 
-Runs: `pytest tests/leakhunt` (bounded for CI: `KYODO_LEAKHUNT_EXAMPLES`, default 30, and
-`KYODO_LEAKHUNT_STEPS`, default 30); `make leakhunt` runs it long. Checks of bugs not yet fixed
-are off by default (`world.KNOWN_BUGS`); `KYODO_LEAKHUNT_CHECK_ALL=1` (or naming the flags in
-`KYODO_LEAKHUNT_CHECKS=export_versions,...`) turns them on. `test_known_bugs.py` holds each
-one's shrunk example, marked xfail until the fix is merged.
+Runs: `pytest tests/leakhunt` (bounded for CI: `KYODO_LEAKHUNT_EXAMPLES`, default 100, and
+`KYODO_LEAKHUNT_STEPS`, default 30); `make leakhunt` runs it long. Every check is on; each is
+named after the leak it found (`world.KNOWN_BUGS`), and `KYODO_LEAKHUNT_SKIP=name,...` turns named
+ones off while a regression is looked at. `test_found_leaks.py` keeps each leak's shrunk
+example as a regression test.
 """

@@ -47,6 +47,14 @@ def may_see_net(subject: Subject, net: NetView) -> Decision:
     return _deny("no need-to-know: not a member", failed="need_to_know")
 
 
+def may_read_messages(subject: Subject, net: NetView) -> Decision:
+    """A net's messages are for its members (each still reads only what their labels allow);
+    an overseer's duties (records exports) have their own rules."""
+    if net.role is not None:
+        return ALLOW
+    return _deny("no need-to-know: not a member", failed="need_to_know")
+
+
 def may_post(subject: Subject, net: NetView) -> Decision:
     """Owners and members post; read-only members and outsiders do not."""
     if net.role in WRITERS:

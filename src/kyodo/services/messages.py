@@ -472,9 +472,18 @@ async def list_messages(
     """The net's messages the actor may read, oldest first, after seq `after`."""
     if not 1 <= limit <= 500:
         raise InvalidInput("limit must be between 1 and 500")
-    _, member = await _net_for(ctx, actor, net_id)
-    if member is None:
-        raise NotFound(f"no net {net_id!r}")
+    net, member = await _net_for(ctx, actor, net_id)
+    await enforce(
+        ctx,
+        actor,
+        net_rules.may_read_messages(actor.subject, net_view(net, member)),
+        audit_action="net.read",
+        object_type="net",
+        object_id=net_id,
+        label=net.entry,
+        hide=True,
+        not_found=f"no net {net_id!r}",
+    )
     async with ctx.db.transaction(write=False) as tx:
         found = await tx.messages.list([net_id], actor.subject, after, limit)
         return [message_payload(ctx, m, await _author(tx, m.author_id)) for m in found]

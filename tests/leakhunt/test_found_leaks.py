@@ -1,6 +1,5 @@
-"""The shrunk examples of the bugs the leak hunt found, one test each, marked xfail until the
-fix is merged (strict=False: the lead removes the mark and turns the machine's check on, in
-`world.KNOWN_BUGS` / `KYODO_LEAKHUNT_CHECKS`)."""
+"""The shrunk examples of the leaks the hunt found, one test each, kept as regression tests
+(each failed before its fix)."""
 
 from __future__ import annotations
 
@@ -27,11 +26,6 @@ def _l(ctx: ServiceContext, marking: str) -> Label:
     return parse_marking(marking, ctx.registry)
 
 
-def xfail(bug: str) -> pytest.MarkDecorator:
-    return pytest.mark.xfail(strict=False, reason=f"known bug: {world.KNOWN_BUGS[bug]}")
-
-
-@xfail("edit_downgrade")
 async def test_an_edit_cannot_lower_a_label(ctx: ServiceContext, operator: Actor) -> None:
     us = await add_person(ctx, operator, "us", clearance="TOP SECRET", password=None)
     a = person_actor(us, "api")
@@ -46,7 +40,6 @@ async def test_an_edit_cannot_lower_a_label(ctx: ServiceContext, operator: Actor
     assert edited.label.dominates(posted.message.label), "SECRET//NOFORN edited to UNCLASSIFIED"
 
 
-@xfail("edit_downgrade")
 async def test_an_edited_reply_stays_above_what_it_answers(
     ctx: ServiceContext, operator: Actor
 ) -> None:
@@ -67,11 +60,17 @@ async def test_an_edited_reply_stays_above_what_it_answers(
     assert edited.label.dominates(first.message.label), "a reply edited below its original"
 
 
-@xfail("export_versions")
 async def test_the_export_holds_only_versions_the_officer_may_read(
     ctx: ServiceContext, operator: Actor
 ) -> None:
-    us = await add_person(ctx, operator, "us", clearance="TOP SECRET", password=None)
+    us = await add_person(
+        ctx,
+        operator,
+        "us",
+        clearance="TOP SECRET",
+        roles=("member", "may_downgrade"),
+        password=None,
+    )
     records = await add_person(
         ctx,
         operator,
@@ -91,12 +90,13 @@ async def test_the_export_holds_only_versions_the_officer_may_read(
     )
     await nets.add_member(ctx, a, net.id, records.id, NetRole.READ_ONLY)
     posted = await messages.post_message(ctx, a, net.id, "alpha", label=_l(ctx, "SECRET//NOFORN"))
-    try:  # (once edits cannot lower a label, a downgrade record's path will make these versions)
-        await messages.edit_message(
-            ctx, a, posted.message.seq, "bravo", label=_l(ctx, "SECRET//REL TO USA, JPN")
-        )
-    except (PermissionDenied, InvalidInput):
-        pytest.skip("needs a message whose label was lowered")
+    await messages.downgrade_message(
+        ctx,
+        a,
+        posted.message.seq,
+        _l(ctx, "SECRET//REL TO USA, JPN"),
+        "Released to JJOC after review.",
+    )
     reader = person_actor(records, "api")
     lines = [line async for line in messages.export_net(ctx, reader, net.id)]
     versions = [v for line in lines if line["type"] == "message" for v in line["versions"]]
@@ -106,7 +106,6 @@ async def test_the_export_holds_only_versions_the_officer_may_read(
     assert not leaked, f"a JPN records officer exported {leaked}"
 
 
-@xfail("overseer_nets")
 @pytest.mark.parametrize("role", ["admin", "security_officer", "records_officer"])
 async def test_overseers_see_only_nets_they_may_read(
     ctx: ServiceContext, operator: Actor, role: str
@@ -125,7 +124,6 @@ async def test_overseers_see_only_nets_they_may_read(
         await nets.list_members(ctx, reader, net.id)
 
 
-@xfail("label_id_cache")
 async def test_a_rolled_back_label_is_not_remembered(ctx: ServiceContext, operator: Actor) -> None:
     us = await add_person(ctx, operator, "us", clearance="TOP SECRET", grants=("SI",))
     a = person_actor(us, "api")
@@ -150,7 +148,6 @@ async def test_a_rolled_back_label_is_not_remembered(ctx: ServiceContext, operat
     del second
 
 
-@xfail("track_hijack")
 async def test_a_report_cannot_take_over_a_track_it_cannot_read(
     ctx: ServiceContext, operator: Actor
 ) -> None:
@@ -189,12 +186,11 @@ async def test_a_report_cannot_take_over_a_track_it_cannot_read(
     )
 
 
-async def test_security_officers_read_audit_records_above_their_clearance(
+async def test_security_officers_see_only_stubs_of_audit_records_above_them(
     ctx: ServiceContext, operator: Actor
 ) -> None:
-    """Not one of the named bugs (reported): list_audit gives every record to a security
-    officer, with labels, net names and usernames above what the officer may read. This
-    records the behaviour as found; the check is `audit_listing`."""
+    """Found by the hunt: list_audit gave every record to a security officer, with labels, net
+    names and usernames above what the officer may read; now those are redacted stubs."""
     us = await add_person(ctx, operator, "us", clearance="TOP SECRET", password=None)
     officer = await add_person(
         ctx,
@@ -216,7 +212,4 @@ async def test_security_officers_read_audit_records_above_their_clearance(
         if r.entry.label is not None
         and not may_read(officer.subject(), _l(ctx, r.entry.label["marking"]))
     ]
-    if world.check("audit_listing"):
-        assert not above
-    else:
-        assert above, "fixed? then turn the audit_listing check on"
+    assert not above
