@@ -378,3 +378,34 @@ async def test_bidirectional_overrides_are_shown_as_what_they_are(
     for ch in ("\u202e", "\u202c", "\u2066", "\u2069"):
         assert ch not in got["html"]
     assert "[U+202E]" in got["html"]
+
+
+async def test_a_net_labelled_lower_than_its_entry_shows_overseers_its_name_only(
+    ctx: ServiceContext, operator: Actor, client: httpx.AsyncClient
+) -> None:
+    h = await _people(ctx, operator, client)
+    spec = {"name": "SI cell", "ceiling": "TOP SECRET//SI/TK//NOFORN", "label": NOFORN}
+    too_high = await client.post(
+        "/api/v1/nets",
+        headers=h["us.j3"],
+        json={
+            **spec,
+            "entry": {"marking": "TOP SECRET//SI//NOFORN"},
+            "label": {"marking": "TOP SECRET//TK//NOFORN"},  # not below the entry label
+        },
+    )
+    assert too_high.status_code == 422
+    created = await client.post("/api/v1/nets", headers=h["us.j3"], json=spec)
+    assert created.status_code == 201, created.text
+    net_id = created.json()["id"]
+    assert created.json()["label"]["marking"] == "SECRET//NOFORN"
+    # The US security officer (TOP SECRET, no SI/TK) sees the net's name and members ...
+    seen = await client.get(f"/api/v1/nets/{net_id}", headers=h["secoff"])
+    assert seen.status_code == 200 and seen.json()["name"] == "SI cell"
+    members = await client.get(f"/api/v1/nets/{net_id}/members", headers=h["secoff"])
+    assert members.status_code == 200
+    # ... never its messages; the Japanese records officer sees nothing at all.
+    assert (
+        await client.get(f"/api/v1/nets/{net_id}/messages", headers=h["secoff"])
+    ).status_code == 404
+    assert (await client.get(f"/api/v1/nets/{net_id}", headers=h["records"])).status_code == 404

@@ -244,6 +244,8 @@ class NetIn(Strict):
     entry: LabelIn | None = None
     default_label: LabelIn | None = None
     retention_days: int | None = Field(default=None, ge=1, le=36500)
+    # The label of the net's name, purpose and members (default: the entry label).
+    label: LabelIn | None = None
 
 
 class NetPatch(Strict):
@@ -252,6 +254,7 @@ class NetPatch(Strict):
     entry: LabelIn | None = None
     default_label: LabelIn | None = None
     retention_days: int | None = Field(default=None, ge=1, le=36500)
+    label: LabelIn | None = None
 
 
 class NetOut(BaseModel):
@@ -262,6 +265,7 @@ class NetOut(BaseModel):
     ceiling: LabelOut
     entry: LabelOut
     default_label: LabelOut
+    label: LabelOut
     retention_days: int
     multi_level: bool
     created_at: str
@@ -276,6 +280,7 @@ class NetOut(BaseModel):
             ceiling=LabelOut.of(net.ceiling, registry),
             entry=LabelOut.of(net.entry, registry),
             default_label=LabelOut.of(net.default_label, registry),
+            label=LabelOut.of(net.meta_label, registry),
             retention_days=net.retention_days,
             multi_level=net.multi_level,
             created_at=net.created_at.isoformat(),

@@ -36,6 +36,13 @@ class Net:
     retention_days: int
     created_at: datetime
     version: int = 1
+    # The label of the net's name, purpose and member list, if lower than its entry label.
+    label: Label | None = None
+
+    @property
+    def meta_label(self) -> Label:
+        """What one must read to see the net's name, purpose and members (not its messages)."""
+        return self.entry if self.label is None else self.label
 
     def container(self) -> Container:
         """The net as the policy sees it."""

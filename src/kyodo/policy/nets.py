@@ -31,6 +31,7 @@ class NetView:
     entry: Label
     ceiling: Label
     role: str | None
+    meta: Label | None = None  # the label of its name, purpose and members; None: `entry`
 
 
 def _deny(*reasons: str, failed: str) -> Decision:
@@ -39,10 +40,11 @@ def _deny(*reasons: str, failed: str) -> Decision:
 
 def may_see_net(subject: Subject, net: NetView) -> Decision:
     """Members see their net; an overseer sees a net's name, purpose and members only if they
-    read its entry label (a role grants duties, never reading above one's clearance)."""
+    read its metadata label (by default its entry label): a role grants duties, never reading
+    above one's clearance."""
     if net.role is not None:
         return ALLOW
-    if subject.roles & OVERSEERS and may_read(subject, net.entry):
+    if subject.roles & OVERSEERS and may_read(subject, net.entry if net.meta is None else net.meta):
         return ALLOW
     return _deny("no need-to-know: not a member", failed="need_to_know")
 

@@ -42,8 +42,10 @@ async def create_net(
     purpose: str = "",
     org_id: str | None = None,
     retention_days: int | None = None,
+    label: Label | None = None,
 ) -> Net:
-    """A new net; the creator must be able to read its ceiling and becomes its owner."""
+    """A new net; the creator must be able to read its ceiling and becomes its owner. `label`
+    labels its name, purpose and member list, if lower than its entry label."""
     name = name.strip()
     if not _NAME.match(name):
         raise InvalidInput("a net name is 1-100 letters, digits, spaces or . - / ( )")
@@ -53,6 +55,8 @@ async def create_net(
         raise InvalidInput("the entry label must be dominated by the ceiling")
     if not ceiling.dominates(default_label):
         raise InvalidInput("the default message label must be dominated by the ceiling")
+    if label is not None and not entry.dominates(label):
+        raise InvalidInput("the net's own label must be dominated by its entry label")
     retention = ctx.retention_floor_days if retention_days is None else retention_days
     if retention < ctx.retention_floor_days:
         raise InvalidInput(
@@ -77,6 +81,7 @@ async def create_net(
         default_label=default_label,
         retention_days=retention,
         created_at=ctx.clock(),
+        label=label,
     )
     if actor.person is None:
         raise PermissionDenied("nets are created by people (the owner must be a member)")
@@ -107,7 +112,8 @@ async def create_net(
 
 def net_view(net: Net, member: Member | None) -> NetView:
     """The net as the net rules see it, with the subject's role in it."""
-    return NetView(net.name, net.entry, net.ceiling, None if member is None else member.role.value)
+    role = None if member is None else member.role.value
+    return NetView(net.name, net.entry, net.ceiling, role, net.meta_label)
 
 
 async def _net_for(
@@ -347,6 +353,7 @@ async def update_net(
     default_label: Label | None = None,
     purpose: str | None = None,
     retention_days: int | None = None,
+    label: Label | None = None,
 ) -> Net:
     """Owners and admins change a net. The ceiling may be lowered only if no message is above
     it; the entry label raised only if every member still qualifies."""
@@ -360,11 +367,14 @@ async def update_net(
         purpose=net.purpose if purpose is None else purpose,
         retention_days=net.retention_days if retention_days is None else retention_days,
         version=net.version + 1,
+        label=label or net.label,
     )
     if after.retention_days < ctx.retention_floor_days:
         raise InvalidInput(f"retention must be at least {ctx.retention_floor_days} days")
     if not after.ceiling.dominates(after.entry) or not after.ceiling.dominates(after.default_label):
         raise InvalidInput("the entry and default labels must be dominated by the ceiling")
+    if not after.entry.dominates(after.meta_label):
+        raise InvalidInput("the net's own label must be dominated by its entry label")
     await require(
         ctx,
         actor,
@@ -392,7 +402,7 @@ async def update_net(
                 render_marking(getattr(net, key), ctx.registry),
                 render_marking(getattr(after, key), ctx.registry),
             ]
-            for key in ("ceiling", "entry", "default_label")
+            for key in ("ceiling", "entry", "default_label", "meta_label")
             if getattr(net, key) != getattr(after, key)
         }
         await tx.audit.append(

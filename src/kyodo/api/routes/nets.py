@@ -61,6 +61,7 @@ async def create_net(body: NetIn, actor: CurrentActor, ctx: Context) -> NetOut:
         entry=optional_label(ctx, body.entry),
         default_label=optional_label(ctx, body.default_label),
         retention_days=body.retention_days,
+        label=optional_label(ctx, body.label),
     )
     return NetOut.of(net, ctx.registry)
 
@@ -84,6 +85,7 @@ async def update_net(net_id: str, body: NetPatch, actor: CurrentActor, ctx: Cont
         default_label=optional_label(ctx, body.default_label),
         purpose=body.purpose,
         retention_days=body.retention_days,
+        label=optional_label(ctx, body.label),
     )
     return NetOut.of(net, ctx.registry)
 

@@ -61,6 +61,7 @@ class SqlNetStore:
             retention_days=m["retention_days"],
             created_at=_required(m["created_at"]),
             version=m["version"],
+            label=None if m["label_id"] is None else await self._label(m["label_id"]),
         )
 
     async def _values(self, net: Net) -> dict[str, Any]:
@@ -73,6 +74,9 @@ class SqlNetStore:
             "default_label_id": await self._labels.id_of(self._conn, net.default_label),
             "retention_days": net.retention_days,
             "version": net.version,
+            "label_id": None
+            if net.label is None
+            else await self._labels.id_of(self._conn, net.label),
         }
 
     async def add(self, net: Net) -> None:

@@ -135,6 +135,8 @@ nets = Table(
     Column("retention_days", Integer, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("version", Integer, nullable=False, default=1),
+    # The label of the net's name, purpose and members when lower than its entry label.
+    Column("label_id", Integer, ForeignKey("labels.id")),
 )
 
 net_members = Table(
