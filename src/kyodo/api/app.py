@@ -33,6 +33,8 @@ def build_context(settings: Settings) -> ServiceContext:
         db=SqlDatabase(settings.database_url),
         registry=registry,
         session_ttl=timedelta(hours=settings.session_hours),
+        token_ttl=timedelta(days=min(settings.token_days, settings.token_max_days)),
+        token_max_ttl=timedelta(days=settings.token_max_days),
         retention_floor_days=settings.retention_floor_days,
         guard_rules=load_rules(settings.guard_rules_file, registry),
         reads=ReadCache(settings.read_cache_seconds),

@@ -10,7 +10,7 @@ from kyodo.bus.events import SessionEnded
 from kyodo.domain.identity import UI_LANGUAGES, Org, Person, Role
 from kyodo.errors import InvalidInput, KyodoError, NotFound, PermissionDenied
 from kyodo.policy import Action, Resource, make_subject
-from kyodo.services import nets
+from kyodo.services import auth, nets
 from kyodo.services.access import audit_entry, require, require_role
 
 if TYPE_CHECKING:
@@ -416,9 +416,18 @@ async def set_language(ctx: ServiceContext, actor: Actor, language: str | None) 
     return after
 
 
-async def set_password(ctx: ServiceContext, actor: Actor, person_id: str, password: str) -> None:
-    """A person sets their own password, or an admin sets anyone's; other sessions end."""
-    if actor.subject.id != person_id:
+async def set_password(
+    ctx: ServiceContext,
+    actor: Actor,
+    person_id: str,
+    password: str,
+    current_password: str | None = None,
+) -> None:
+    """A person sets their own password (logged in, giving the current one), or an admin sets
+    anyone's; other sessions and tokens end."""
+    if actor.subject.id == person_id:
+        await auth.confirm_password(ctx, actor, current_password)
+    else:
         await require_role(
             ctx,
             actor,

@@ -137,4 +137,4 @@ async def update_person(
 @router.put("/people/{person_id}/password", status_code=204)
 async def set_password(person_id: str, body: PasswordIn, actor: CurrentActor, ctx: Context) -> None:
     """Set a person's password (admins, or the person)."""
-    await identity.set_password(ctx, actor, person_id, body.password)
+    await identity.set_password(ctx, actor, person_id, body.password, body.current_password)
