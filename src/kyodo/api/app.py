@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from kyodo import __version__, web
 from kyodo.api import problems, stream
 from kyodo.api.fast_post import PostMessageFastPath
+from kyodo.api.middleware import BodyLimit, NoStoreApi
 from kyodo.api.routes import audit, directory, guard, labels, nets, session, tracks
 from kyodo.api.schemas import Health
 from kyodo.errors import Unavailable
@@ -76,7 +77,10 @@ def create_app(settings: Settings | None = None, context: ServiceContext | None 
     app.state.settings = settings
     app.state.context = ctx
     problems.install(app)
-    app.add_middleware(PostMessageFastPath, ctx=ctx)
+    app.add_middleware(PostMessageFastPath, ctx=ctx, max_body=settings.max_body_bytes)
+    # Added last, so they run first: the limit holds for the fast path and every route.
+    app.add_middleware(NoStoreApi)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     for module in (session, directory, labels, audit, nets, guard, tracks):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(stream.router)
