@@ -217,3 +217,19 @@ async def test_api_responses_are_not_stored_by_caches(
         assert response.headers["cache-control"] == "no-store", path
     client.cookies.clear()
     assert (await client.get("/api/v1/me")).headers["cache-control"] == "no-store"
+
+
+async def test_someone_elses_token_cannot_be_listed_or_revoked(
+    ctx: ServiceContext, operator: Actor, client: httpx.AsyncClient
+) -> None:
+    await add_person(ctx, operator, "alice")
+    await add_person(ctx, operator, "mallory")
+    alice = await _token(client, await login(client, "alice"), scopes=["read", "write"])
+    client.cookies.clear()
+    headers = await login(client, "mallory")
+    assert (await client.get("/api/v1/auth/tokens")).json() == []
+    attempt = await client.delete(f"/api/v1/auth/tokens/{alice['id']}", headers=headers)
+    assert attempt.status_code == 404
+    assert await _denials(ctx, "auth.token_revoke") == 1
+    client.cookies.clear()
+    assert (await client.get("/api/v1/me", headers=_bearer(alice["token"]))).status_code == 200

@@ -31,14 +31,19 @@ def list_tokens(username: str, database_url: DatabaseOpt = None) -> None:
         person = await identity.find_person(ctx, username)
         return await tokens.list_tokens(ctx, operator(ctx), person.id)
 
-    table = Table("id", "name", "scopes", "created", "expires", "minted by")
+    table = Table()
+    # Ids are what the operator types into `revoke`: never shortened, whatever the width.
+    table.add_column("id", no_wrap=True, min_width=16)
+    table.add_column("name", overflow="fold")
+    table.add_column("scopes", overflow="fold")
+    table.add_column("expires (UTC)", no_wrap=True)
+    table.add_column("minted by", no_wrap=True, min_width=16)
     for record in run(settings, work):
         table.add_row(
             record.id,
             record.name,
             " ".join(sorted(record.scopes or ())),
-            record.created_at.isoformat(timespec="seconds"),
-            record.expires_at.isoformat(timespec="seconds") if record.expires_at else "never",
+            record.expires_at.strftime("%Y-%m-%d %H:%M") if record.expires_at else "never",
             record.parent_id or "",
         )
     console.print(table)

@@ -135,6 +135,9 @@ async def revoke(ctx: ServiceContext, actor: Actor, token_id: str) -> list[str]:
         family = [] if record is None else await tx.sessions.list_for_person(record.person_id, API)
     if record is None or record.kind != API:
         raise NotFound(f"no token {token_id!r}")
+    if record.person_id != actor.subject.id and Role.ADMIN.value not in actor.subject.roles:
+        # Someone else's token: as if it did not exist (its id tells nothing), but audited.
+        await _refuse(ctx, actor, "auth.token_revoke", token_id, "not your token", NotFound)
     if record.person_id != actor.subject.id:
         await require_role(
             ctx,
@@ -174,7 +177,12 @@ async def revoke(ctx: ServiceContext, actor: Actor, token_id: str) -> list[str]:
 
 
 async def _refuse(
-    ctx: ServiceContext, actor: Actor, action: str, object_id: str, reason: str
+    ctx: ServiceContext,
+    actor: Actor,
+    action: str,
+    object_id: str,
+    reason: str,
+    error: type[PermissionDenied | NotFound] = PermissionDenied,
 ) -> None:
     async with ctx.db.transaction() as tx:
         await tx.audit.append(
@@ -187,4 +195,4 @@ async def _refuse(
                 reasons=(reason,),
             )
         )
-    raise PermissionDenied(reason)
+    raise error(f"no token {object_id!r}" if error is NotFound else reason)
