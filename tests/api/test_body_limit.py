@@ -87,6 +87,8 @@ async def test_a_huge_declared_body_is_refused_before_it_is_read(
     assert headers[b"content-type"] == PROBLEM.encode()
     assert b'"too_large"' in body
     assert asked == 0
+    if path.startswith("/api/"):
+        assert headers[b"cache-control"] == b"no-store"
 
 
 @pytest.mark.parametrize("path", ["/api/v1/auth/login", "/login", "/api/v1/labels/parse"])

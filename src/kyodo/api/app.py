@@ -78,9 +78,10 @@ def create_app(settings: Settings | None = None, context: ServiceContext | None 
     app.state.context = ctx
     problems.install(app)
     app.add_middleware(PostMessageFastPath, ctx=ctx, max_body=settings.max_body_bytes)
-    # Added last, so they run first: the limit holds for the fast path and every route.
-    app.add_middleware(NoStoreApi)
+    # Added last, so they run first: the limit holds for the fast path and every route, and
+    # no-store marks its 413 too.
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(NoStoreApi)
     for module in (session, directory, labels, audit, nets, guard, tracks):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(stream.router)
