@@ -60,7 +60,11 @@ class TokenIn(Strict):
         "administrative roles. A token minted by a token gets no scope it lacks.",
     )
     expires_in_days: float | None = Field(
-        default=None, gt=0, description="Default and maximum: the server's settings."
+        default=None,
+        gt=0,
+        le=36500,  # the server's maximum is lower; this only keeps the arithmetic finite
+        allow_inf_nan=False,
+        description="Default and maximum: the server's settings.",
     )
 
 

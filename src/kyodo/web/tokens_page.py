@@ -69,6 +69,8 @@ async def mint(request: Request, post: FormDep) -> Response:
         days = float(days_text) if days_text else None
     except ValueError:
         days = -1.0
+    if days is not None and not 0 < days <= 36500:  # NaN too; the service names the bounds
+        days = -1.0
     try:
         new = await tokens.create(
             ctx,
