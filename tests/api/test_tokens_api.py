@@ -233,3 +233,21 @@ async def test_someone_elses_token_cannot_be_listed_or_revoked(
     assert await _denials(ctx, "auth.token_revoke") == 1
     client.cookies.clear()
     assert (await client.get("/api/v1/me", headers=_bearer(alice["token"]))).status_code == 200
+
+
+async def test_a_stolen_session_cannot_guess_the_current_password_quickly(
+    ctx: ServiceContext, operator: Actor, client: httpx.AsyncClient
+) -> None:
+    await add_person(ctx, operator, "alice")
+    headers = await login(client, "alice")
+    answers = [
+        (
+            await client.put(
+                "/api/v1/me/password",
+                json={"password": "a brand new password", "current_password": f"guess {n}"},
+                headers=headers,
+            )
+        ).status_code
+        for n in range(6)
+    ]
+    assert answers == [403, 403, 403, 429, 429, 429]  # 3 per account in the test settings

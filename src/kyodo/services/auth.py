@@ -197,16 +197,32 @@ def _denied(actor: Actor, action: str, object_type: str, object_id: str, reason:
 
 async def confirm_password(ctx: ServiceContext, actor: Actor, current: str | None) -> None:
     """Before a person changes their own password: they are logged in with a session (a token
-    alone never may) and give their current password. Refusals are audited."""
+    alone never may) and give their current password, guessed no faster than at the login (a
+    stolen session is not a free password oracle). Refusals are audited."""
     if actor.person is None or actor.via != "session":
         reason = "log in with your password to change it (a token cannot)"
     elif not current:
         reason = "give your current password"
     else:
+        # The session stands in for the address: the account's failures count with the logins'.
+        where = f"session:{actor.session_hash}"
+        throttled = ctx.throttle.check(actor.person.username, where)
+        if throttled is not None:
+            if throttled.audit:
+                async with ctx.db.transaction() as tx:
+                    await tx.audit.append(
+                        _denied(
+                            actor, "person.password", "person", actor.subject.id, throttled.reason
+                        )
+                    )
+            raise RateLimited(
+                "too many wrong passwords; try again later", retry_after=throttled.retry_after
+            )
         async with ctx.db.transaction(write=False) as tx:
             stored = await tx.people.password_hash(actor.person.id)
         if _verify(ctx, stored or _DUMMY_HASH, current) and stored is not None:
             return
+        ctx.throttle.failed(actor.person.username, where)
         reason = "the current password is wrong"
     async with ctx.db.transaction() as tx:
         await tx.audit.append(_denied(actor, "person.password", "person", actor.subject.id, reason))
