@@ -249,41 +249,41 @@ async def test_the_token_is_not_accepted_in_the_url(database_url: str) -> None:
                 await ws.recv()
 
 
+BAD_FRAMES: list[tuple[Any, str]] = [
+    ({"op": "subscribe", "nets": None, "after": True}, "after"),
+    ({"op": "subscribe", "nets": None, "after": 2**63}, "after"),
+    ({"op": "subscribe", "nets": None, "after": 2**70}, "after"),
+    ({"op": "subscribe", "nets": None, "after": -1}, "after"),
+    ({"op": "subscribe", "nets": None, "after": "5"}, "after"),
+    ({"op": "subscribe", "nets": "all"}, "nets"),
+    ({"op": "subscribe", "nets": [1, 2]}, "nets"),
+    ({"op": "subscribe", "nets": None, "tracks": "yes"}, "tracks"),
+    ({"op": "subscribe", "nets": None, "admin": True}, "admin"),
+    ({"op": "unsubscribe"}, "op"),
+    ([1, 2, 3], "frame"),
+]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    ("frame", "reason"),
-    [
-        ({"op": "subscribe", "nets": None, "after": True}, "after"),
-        ({"op": "subscribe", "nets": None, "after": 2**63}, "after"),
-        ({"op": "subscribe", "nets": None, "after": 2**70}, "after"),
-        ({"op": "subscribe", "nets": None, "after": -1}, "after"),
-        ({"op": "subscribe", "nets": None, "after": "5"}, "after"),
-        ({"op": "subscribe", "nets": "all"}, "nets"),
-        ({"op": "subscribe", "nets": [1, 2]}, "nets"),
-        ({"op": "subscribe", "nets": None, "tracks": "yes"}, "tracks"),
-        ({"op": "subscribe", "nets": None, "admin": True}, "admin"),
-        ({"op": "unsubscribe"}, "op"),
-        ([1, 2, 3], "frame"),
-    ],
-)
 async def test_a_bad_frame_gets_an_error_frame_with_the_reason_and_the_socket_stays(
-    database_url: str, frame: Any, reason: str
+    database_url: str,
 ) -> None:
     with live_server(database_url) as server:
         token = server.admin_token()
-        async with _connect(server, token) as ws:
-            await ws.send(json.dumps(frame))
-            error = json.loads(await asyncio.wait_for(ws.recv(), 10))
-            assert error["type"] == "error", error
-            assert error["code"] == "invalid_request"
-            assert reason in error["detail"], error
-            subscribed = await _subscribe(ws)
-            assert subscribed["type"] == "subscribed"
-            # After subscribing, frames are still validated and the socket still stays.
-            await ws.send(json.dumps(frame))
-            assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "error"
-            await ws.send(json.dumps({"op": "ping"}))
-            assert json.loads(await asyncio.wait_for(ws.recv(), 10)) == {"type": "pong"}
+        for frame, reason in BAD_FRAMES:
+            async with _connect(server, token) as ws:
+                await ws.send(json.dumps(frame))
+                error = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                assert error["type"] == "error", (frame, error)
+                assert error["code"] == "invalid_request"
+                assert reason in error["detail"], (frame, error)
+                subscribed = await _subscribe(ws)
+                assert subscribed["type"] == "subscribed"
+                # After subscribing, frames are still validated and the socket still stays.
+                await ws.send(json.dumps(frame))
+                assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "error"
+                await ws.send(json.dumps({"op": "ping"}))
+                assert json.loads(await asyncio.wait_for(ws.recv(), 10)) == {"type": "pong"}
         log = server.log_text()
         assert "Traceback" not in log and "Exception in ASGI" not in log
 
