@@ -442,7 +442,7 @@ async def _login_token(url: str, username: str, password: str) -> str:
         login.raise_for_status()
         token = await http.post(
             "/api/v1/auth/tokens",
-            json={"name": "chat-bench"},
+            json={"name": "chat-bench", "scopes": ["read", "write"]},
             headers={"X-CSRF-Token": login.json()["csrf_token"]},
         )
         token.raise_for_status()
@@ -550,7 +550,7 @@ class Fleet:
     """The WebSocket clients: each records (message id, receive time) for every delivery."""
 
     def __init__(self, url: str, world: World, deflate: bool) -> None:
-        self.ws_url = url.replace("http://", "ws://") + "/api/v1/stream?token="
+        self.ws_url = url.replace("http://", "ws://") + "/api/v1/stream"
         self.world = world
         self.deflate = deflate
         self.deliveries: list[tuple[int, float]] = []
@@ -584,7 +584,12 @@ class Fleet:
             while not self.stopping:
                 try:
                     ws = await websockets.connect(
-                        self.ws_url + person.token,
+                        self.ws_url,
+                        # The token goes in a subprotocol, never in the URL (which gets logged).
+                        subprotocols=[
+                            websockets.Subprotocol("kyodo.v1"),
+                            websockets.Subprotocol(f"kyodo.token.{person.token}"),
+                        ],
                         compression="deflate" if self.deflate else None,
                         open_timeout=60,
                         max_size=2**20,
@@ -1333,7 +1338,7 @@ def method_lines(cfg: Config) -> list[str]:
     return [
         f"{cfg.clients} WebSocket clients (half USA cleared SECRET, half JPN cleared GOKUHI), each "
         f"a member of one of {cfg.nets} nets (ceiling and default label `{NET_LABEL}`); each "
-        f"subscribes to all its nets with `?token=`; permessage-deflate "
+        f"subscribes to all its nets (token in the `kyodo.token.` subprotocol); permessage-deflate "
         f"{'offered (as browsers do)' if cfg.deflate else 'off'}.",
         f"{cfg.posters} posters (members of every net) post over HTTP/1.1 keep-alive "
         f"({cfg.connections} connections of a minimal client in the bench, one request at a time "

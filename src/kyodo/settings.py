@@ -33,14 +33,32 @@ class Settings(BaseSettings):
         default=None, description="Spillage guard rules TOML; default: the shipped rules"
     )
     session_hours: float = Field(default=12.0, gt=0, description="Login session lifetime.")
+    token_days: float = Field(
+        default=30.0, gt=0, description="Lifetime of a new API token unless its creator asks less."
+    )
+    token_max_days: float = Field(
+        default=365.0, gt=0, description="No API token lives longer (creators may not ask more)."
+    )
+    max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="Largest request body (every route, forms too) and WebSocket frame; larger "
+        "is refused with 413 before it is read.",
+    )
     cookie_secure: bool = Field(
         default=False, description="Mark cookies Secure (set true behind HTTPS)."
     )
     login_max_failures_per_account: int = Field(
-        default=5, ge=1, description="Failed logins per account before 429 (per window)."
+        default=5,
+        ge=1,
+        description="Failed logins on one account before 429 for that account from that address, "
+        "and from every address it has not logged in from lately (per window).",
     )
     login_max_failures_per_address: int = Field(
-        default=20, ge=1, description="Failed logins per client address before 429."
+        default=20,
+        ge=1,
+        description="Failed logins from one address before 429 there, except for accounts that "
+        "logged in from it lately.",
     )
     login_failure_window_seconds: int = Field(
         default=900, ge=1, description="The sliding window for failed logins."

@@ -7,7 +7,8 @@ import httpx
 from kyodo.services.actor import Actor
 from kyodo.services.context import ServiceContext
 
-from tests.support.factories import add_org, add_person, bearer
+from tests.support.factories import PASSWORD, add_org, add_person, bearer
+from tests.support.factories import login as session_login
 
 
 async def _admin_and_member(
@@ -178,9 +179,12 @@ async def test_lowering_a_clearance_takes_effect_at_once(
 async def test_a_person_changes_their_own_password(
     ctx: ServiceContext, operator: Actor, client: httpx.AsyncClient
 ) -> None:
-    _, member = await _admin_and_member(ctx, operator, client)
+    await _admin_and_member(ctx, operator, client)
+    session = await session_login(client, "sato")  # with a password: a token may not change it
     response = await client.put(
-        "/api/v1/me/password", headers=member, json={"password": "a brand new password"}
+        "/api/v1/me/password",
+        headers=session,
+        json={"password": "a brand new password", "current_password": PASSWORD},
     )
     assert response.status_code == 204
     login = await client.post(

@@ -409,3 +409,53 @@ async def test_a_net_labelled_lower_than_its_entry_shows_overseers_its_name_only
         await client.get(f"/api/v1/nets/{net_id}/messages", headers=h["secoff"])
     ).status_code == 404
     assert (await client.get(f"/api/v1/nets/{net_id}", headers=h["records"])).status_code == 404
+
+
+async def test_a_privileged_password_reset_needs_a_second_administrator(
+    ctx: ServiceContext, operator: Actor, client: httpx.AsyncClient
+) -> None:
+    h = await _people(ctx, operator, client)
+    secoff = await _person_id(ctx, "secoff")
+    new = {"password": "a brand new passphrase"}
+    alone = await client.put(f"/api/v1/people/{secoff}/password", headers=h["admin"], json=new)
+    assert alone.status_code == 403 and "second" in alone.text
+    asked = await client.post(
+        f"/api/v1/people/{secoff}/password-reset-requests", headers=h["admin"]
+    )
+    assert asked.status_code == 201, asked.text
+    request_id = asked.json()["request_id"]
+    # The one who asked cannot also perform it; an invented id approves nothing.
+    own = await client.put(
+        f"/api/v1/people/{secoff}/password",
+        headers=h["admin"],
+        json={**new, "approval": request_id},
+    )
+    assert own.status_code == 403
+    forged = await client.put(
+        f"/api/v1/people/{secoff}/password",
+        headers=h["admin2"],
+        json={**new, "approval": "0" * 32},
+    )
+    assert forged.status_code == 403
+    done = await client.put(
+        f"/api/v1/people/{secoff}/password",
+        headers=h["admin2"],
+        json={**new, "approval": request_id},
+    )
+    assert done.status_code == 204, done.text
+    again = await client.put(
+        f"/api/v1/people/{secoff}/password",
+        headers=h["admin2"],
+        json={"password": "yet another passphrase", "approval": request_id},
+    )
+    assert again.status_code == 403  # a request is used once
+    # A plain member's password an administrator resets alone.
+    member = await _person_id(ctx, "jp.sato")
+    plain = await client.put(f"/api/v1/people/{member}/password", headers=h["admin"], json=new)
+    assert plain.status_code == 204
+    async with ctx.db.transaction(write=False) as tx:
+        records = [r async for r in tx.audit.walk() if r.entry.object_id == secoff]
+    actions = [(r.entry.action, r.entry.decision) for r in records]
+    assert ("person.password_reset_request", "allow") in actions
+    assert actions.count(("person.password", "deny")) == 4
+    assert actions.count(("person.password", "allow")) == 1

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
 import httpx
 
+from kyodo.api.app import create_app
 from kyodo.services.actor import Actor
 from kyodo.services.context import ServiceContext
+from kyodo.settings import Settings
 
 from tests.support.factories import PASSWORD, add_person, bearer, login
 
@@ -161,3 +166,79 @@ async def test_a_person_chooses_the_ui_language_once_for_every_device(
     # null: follow the browser again
     cleared = await client.put("/api/v1/me/language", headers=h, json={"language": None})
     assert cleared.status_code == 200 and cleared.json()["language"] is None
+
+
+@contextlib.asynccontextmanager
+async def _from(
+    ctx: ServiceContext, settings: Settings, address: str
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client at another address, on the same app state (the throttle is the context's)."""
+    app = create_app(settings, context=ctx)
+    transport = httpx.ASGITransport(app=app, client=(address, 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+async def _try(http: httpx.AsyncClient, username: str, password: str) -> int:
+    response = await http.post(
+        "/api/v1/auth/login", json={"username": username, "password": password}
+    )
+    http.cookies.clear()
+    return response.status_code
+
+
+async def test_many_accounts_guessed_from_a_shared_address_do_not_lock_out_its_users(
+    ctx: ServiceContext, operator: Actor, settings: Settings
+) -> None:
+    """Behind one NAT or proxy everyone has the same address: a guesser there is slowed, but
+    a person who logs in from there with the right password still gets in."""
+    for name in ("alice", "carol"):
+        await add_person(ctx, operator, name)
+    async with _from(ctx, settings, "10.0.0.1") as shared:
+        assert await _try(shared, "alice", PASSWORD) == 200  # alice works from here
+        for n in range(20):  # the test settings allow 10 per address
+            await _try(shared, f"guess{n}", "wrong password")
+        assert await _try(shared, "guess99", "wrong password") == 429
+        assert await _try(shared, "carol", "wrong password") == 429  # unchecked
+        assert await _try(shared, "alice", PASSWORD) == 200
+    async with _from(ctx, settings, "10.0.0.2") as elsewhere:
+        assert await _try(elsewhere, "carol", PASSWORD) == 200
+
+
+async def test_one_account_guessed_from_many_addresses_still_lets_its_owner_in(
+    ctx: ServiceContext, operator: Actor, settings: Settings
+) -> None:
+    await add_person(ctx, operator, "alice")
+    async with _from(ctx, settings, "10.0.0.5") as home:
+        assert await _try(home, "alice", PASSWORD) == 200
+        for n in range(10):  # 3 failures per account in the test settings, then 429
+            async with _from(ctx, settings, f"192.0.2.{n}") as bot:
+                expected = 401 if n < 3 else 429
+                assert await _try(bot, "alice", "wrong password") == expected
+        # The account is slowed for every address it has not logged in from lately...
+        async with _from(ctx, settings, "192.0.2.99") as bot:
+            assert await _try(bot, "alice", PASSWORD) == 429
+        # ...but its owner, from where they log in, is not refused for others' failures.
+        assert await _try(home, "alice", PASSWORD) == 200
+        # Their own failures from there do count.
+        for _ in range(3):
+            assert await _try(home, "alice", "typo") == 401
+        assert await _try(home, "alice", PASSWORD) == 429
+
+
+async def test_throttled_attempts_are_audited_once_per_window_not_once_per_attempt(
+    ctx: ServiceContext, operator: Actor, settings: Settings
+) -> None:
+    await add_person(ctx, operator, "alice")
+    async with _from(ctx, settings, "198.51.100.7") as bot:
+        for _ in range(3):
+            await _try(bot, "alice", "wrong password")
+        for _ in range(50):
+            assert await _try(bot, "alice", "wrong password") == 429
+    async with ctx.db.transaction(write=False) as tx:
+        records = [r async for r in tx.audit.walk()]
+    throttled = [r for r in records if r.entry.action == "auth.login_throttled"]
+    assert len(throttled) == 1
+    assert throttled[0].entry.decision == "deny"
+    assert throttled[0].entry.details["address"] == "198.51.100.7"
+    assert "wrong password" not in str([r.as_dict() for r in records])

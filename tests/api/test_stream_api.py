@@ -4,18 +4,40 @@ resume without loss or duplicates."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import signal
+import subprocess
 from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 import websockets
 
-from tests.support.live import LiveServer, live_server
+from kyodo.api.app import create_app
+from kyodo.services.actor import Actor
+from kyodo.services.context import ServiceContext
+from kyodo.settings import Settings
+
+from tests.support.factories import PASSWORD, add_person
+from tests.support.live import ADMIN_PASSWORD, LiveServer, free_port, live_server
 
 
-def _ws_url(server: LiveServer, token: str) -> str:
-    return server.url.replace("http://", "ws://") + f"/api/v1/stream?token={token}"
+def _ws_url(server: LiveServer) -> str:
+    return server.url.replace("http://", "ws://") + "/api/v1/stream"
+
+
+def _connect(server: LiveServer, token: str, **kw: Any) -> Any:
+    """A WebSocket client with the token in a subprotocol (never in the URL)."""
+    return websockets.connect(
+        _ws_url(server),
+        subprotocols=[
+            websockets.Subprotocol("kyodo.v1"),
+            websockets.Subprotocol(f"kyodo.token.{token}"),
+        ],
+        **kw,
+    )
 
 
 class Setup:
@@ -47,7 +69,7 @@ class Setup:
         )
         token = await self.http.post(
             "/api/v1/auth/tokens",
-            json={"name": "ws"},
+            json={"name": "ws", "scopes": ["read", "write"]},
             headers={"X-CSRF-Token": login.json()["csrf_token"]},
         )
         self.http.cookies.clear()
@@ -119,8 +141,8 @@ async def test_live_delivery_filters_per_recipient_and_stops_on_removal(
         await s.person("jp", "JPN", "GOKUHI")
         net_id = await s.net()
         async with (
-            websockets.connect(_ws_url(server, s.tokens["us"])) as us_ws,
-            websockets.connect(_ws_url(server, s.tokens["jp"])) as jp_ws,
+            _connect(server, s.tokens["us"]) as us_ws,
+            _connect(server, s.tokens["jp"]) as jp_ws,
         ):
             assert (await _subscribe(us_ws))["nets"] == [net_id]
             await _subscribe(jp_ws)
@@ -165,7 +187,7 @@ async def test_reconnect_with_the_last_rev_misses_nothing_and_repeats_nothing(
         await s.person("us", "USA", "TOP SECRET")
         await s.person("jp", "JPN", "GOKUHI")
         net_id = await s.net()
-        async with websockets.connect(_ws_url(server, s.tokens["jp"])) as ws:
+        async with _connect(server, s.tokens["jp"]) as ws:
             await _subscribe(ws)
             first = await s.post("us", net_id, "one")
             seen = await _collect(ws, 1)
@@ -181,7 +203,7 @@ async def test_reconnect_with_the_last_rev_misses_nothing_and_repeats_nothing(
         await s.post("us", net_id, "US only", "SECRET//NOFORN")
         three = await s.post("us", net_id, "three")
         await s.http.delete(f"/api/v1/messages/{three['seq']}", headers=s.auth("us"))
-        async with websockets.connect(_ws_url(server, s.tokens["jp"])) as ws:
+        async with _connect(server, s.tokens["jp"]) as ws:
             replay: list[dict[str, Any]] = []
             await ws.send(json.dumps({"op": "subscribe", "nets": [net_id], "after": last_rev}))
             while True:
@@ -204,14 +226,67 @@ async def test_reconnect_with_the_last_rev_misses_nothing_and_repeats_nothing(
 async def test_the_stream_refuses_bad_credentials_and_bad_requests(database_url: str) -> None:
     with live_server(database_url) as server:
         with pytest.raises(websockets.exceptions.InvalidStatus):
-            async with websockets.connect(_ws_url(server, "kyd_wrong")) as ws:
+            async with _connect(server, "kyd_wrong") as ws:
                 await ws.recv()
         token = server.admin_token()
-        async with websockets.connect(_ws_url(server, token)) as ws:
+        async with _connect(server, token) as ws:
+            # Only kyodo.v1 is answered: echoing the token protocol would echo the secret.
+            assert ws.subprotocol == "kyodo.v1"
             await ws.send("not json")
-            with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
-                await asyncio.wait_for(ws.recv(), 10)
-            assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
+            error = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            assert error["type"] == "error" and error["code"] == "invalid_request"
+            assert "not JSON" in error["detail"]
+            # The socket stays: a good subscribe still works.
+            await _subscribe(ws)
+
+
+@pytest.mark.slow
+async def test_the_token_is_not_accepted_in_the_url(database_url: str) -> None:
+    with live_server(database_url) as server:
+        token = await _api_token(server.url, "admin", ADMIN_PASSWORD)
+        with pytest.raises(websockets.InvalidStatus):
+            async with websockets.connect(_ws_url(server) + f"?token={token}") as ws:
+                await ws.recv()
+
+
+BAD_FRAMES: list[tuple[Any, str]] = [
+    ({"op": "subscribe", "nets": None, "after": True}, "after"),
+    ({"op": "subscribe", "nets": None, "after": 2**63}, "after"),
+    ({"op": "subscribe", "nets": None, "after": 2**70}, "after"),
+    ({"op": "subscribe", "nets": None, "after": -1}, "after"),
+    ({"op": "subscribe", "nets": None, "after": "5"}, "after"),
+    ({"op": "subscribe", "nets": "all"}, "nets"),
+    ({"op": "subscribe", "nets": [1, 2]}, "nets"),
+    ({"op": "subscribe", "nets": None, "tracks": "yes"}, "tracks"),
+    ({"op": "subscribe", "nets": None, "admin": True}, "admin"),
+    ({"op": "unsubscribe"}, "op"),
+    ([1, 2, 3], "frame"),
+]
+
+
+@pytest.mark.slow
+async def test_a_bad_frame_gets_an_error_frame_with_the_reason_and_the_socket_stays(
+    database_url: str,
+) -> None:
+    with live_server(database_url) as server:
+        token = await _api_token(server.url, "admin", ADMIN_PASSWORD)
+        bearer = {"Authorization": f"Bearer {token}"}
+        for frame, reason in BAD_FRAMES:
+            async with websockets.connect(_ws_url(server), additional_headers=bearer) as ws:
+                await ws.send(json.dumps(frame))
+                error = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                assert error["type"] == "error", (frame, error)
+                assert error["code"] == "invalid_request"
+                assert reason in error["detail"], (frame, error)
+                subscribed = await _subscribe(ws)
+                assert subscribed["type"] == "subscribed"
+                # After subscribing, frames are still validated and the socket still stays.
+                await ws.send(json.dumps(frame))
+                assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "error"
+                await ws.send(json.dumps({"op": "ping"}))
+                assert json.loads(await asyncio.wait_for(ws.recv(), 10)) == {"type": "pong"}
+        log = server.log_text()
+        assert "Traceback" not in log and "Exception in ASGI" not in log
 
 
 @pytest.mark.slow
@@ -245,7 +320,7 @@ async def test_tracks_snapshot_on_connect_then_live_filtered(database_url: str) 
 
         await report("shared", 35.0)
         await report("us-only", 35.1, "SECRET//NOFORN")
-        async with websockets.connect(_ws_url(server, s.tokens["jp"])) as ws:
+        async with _connect(server, s.tokens["jp"]) as ws:
             await ws.send(json.dumps({"op": "subscribe", "nets": [], "tracks": True}))
             snapshot = []
             while True:
@@ -260,3 +335,122 @@ async def test_tracks_snapshot_on_connect_then_live_filtered(database_url: str) 
             assert moved["track"]["uid"] == "shared" and moved["track"]["lat"] == 35.3
             await _nothing_more(ws)
         await s.http.aclose()
+
+
+async def _api_token(url: str, username: str, password: str) -> str:
+    """A token as every version of the API mints it (name only: the default scopes)."""
+    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+        login = await http.post(
+            "/api/v1/auth/login", json={"username": username, "password": password}
+        )
+        assert login.status_code == 200, login.text
+        token = await http.post(
+            "/api/v1/auth/tokens",
+            json={"name": "leak"},
+            headers={"X-CSRF-Token": login.json()["csrf_token"]},
+        )
+        assert token.status_code == 201, token.text
+        value: str = token.json()["token"]
+        return value
+
+
+async def _quiet_client(url: str, token: str, nets: list[str] | None) -> None:
+    """Connect, subscribe to quiet nets (or none), wait for `subscribed`, leave."""
+    async with websockets.connect(
+        url, additional_headers={"Authorization": f"Bearer {token}"}, open_timeout=30
+    ) as ws:
+        await ws.send(json.dumps({"op": "subscribe", "nets": nets, "after": 0}))
+        while json.loads(await asyncio.wait_for(ws.recv(), 30))["type"] != "subscribed":
+            pass
+
+
+@pytest.mark.slow
+async def test_a_closed_connection_frees_everything_at_once(
+    ctx: ServiceContext, settings: Settings, operator: Actor
+) -> None:
+    """1,000 clients subscribe to quiet nets (or none) and leave: the hub's live connection
+    count and the number of tasks return to where they were (the handler used to wait for
+    an event that never came, for ever)."""
+    await add_person(ctx, operator, "quiet")
+    app = create_app(settings, context=ctx)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    serving = asyncio.create_task(server.serve())
+    try:
+        for _ in range(600):
+            if server.started:
+                break
+            await asyncio.sleep(0.05)
+        token = await _api_token(f"http://127.0.0.1:{port}", "quiet", PASSWORD)
+        hub = app.state.hub
+        url = f"ws://127.0.0.1:{port}/api/v1/stream"
+        await _quiet_client(url, token, [])
+        await asyncio.sleep(0.2)
+        tasks_before = len(asyncio.all_tasks())
+        for _ in range(20):
+            await asyncio.gather(
+                *(_quiet_client(url, token, [] if n % 2 else None) for n in range(50))
+            )
+        for _ in range(50):  # the server notices each close within moments
+            if hub.connections() == 0:
+                break
+            await asyncio.sleep(0.1)
+        assert hub.connections() == 0
+        assert len(asyncio.all_tasks()) <= tasks_before + 5
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(serving, 30)
+
+
+@pytest.mark.slow
+async def test_serve_stops_within_5_seconds_of_sigterm_with_clients_connected(
+    database_url: str,
+) -> None:
+    with live_server(database_url) as server:
+        assert server.proc is not None
+        token = await _api_token(server.url, "admin", ADMIN_PASSWORD)  # a read token
+        url = _ws_url(server)
+        headers = {"Authorization": f"Bearer {token}"}
+        async with contextlib.AsyncExitStack() as stack:
+            clients = [
+                await stack.enter_async_context(websockets.connect(url, additional_headers=headers))
+                for _ in range(10)
+            ]
+            for n, ws in enumerate(clients[:8]):
+                await ws.send(json.dumps({"op": "subscribe", "nets": [] if n % 2 else None}))
+                while json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] != "subscribed":
+                    pass
+            # Two have not subscribed yet: the handler is waiting for their first frame.
+            server.proc.send_signal(signal.SIGTERM)
+            exited = await asyncio.to_thread(_waited, server.proc, 5.0)
+            assert exited, "kyodo serve still running 5 s after SIGTERM"
+
+
+def _waited(proc: subprocess.Popen[str], seconds: float) -> bool:
+    try:
+        proc.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        return False
+    return True
+
+
+@pytest.mark.slow
+async def test_query_strings_never_reach_the_log(database_url: str) -> None:
+    with live_server(database_url) as server:
+        secret = "kyd_SECRETSHOULDNOTBELOGGED"
+        async with httpx.AsyncClient(timeout=10) as http:
+            await http.get(f"{server.url}/api/v1/health?token={secret}")
+        with pytest.raises(websockets.InvalidStatus):
+            async with websockets.connect(f"{_ws_url(server)}?token={secret}") as ws:
+                await ws.recv()
+        await asyncio.sleep(0.5)
+        log = server.log_text()
+        assert "/api/v1/health?[redacted]" in log
+        assert secret not in log
+        token = server.admin_token()
+        async with _connect(server, token) as ws:
+            await _subscribe(ws)
+        await asyncio.sleep(0.5)
+        assert token not in server.log_text()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
 from pathlib import Path
 
 import httpx
@@ -104,3 +105,37 @@ def test_serve_runs_a_real_server_with_docs(database_url: str) -> None:
         token = server.admin_token()
         me = httpx.get(f"{server.url}/api/v1/me", headers={"Authorization": f"Bearer {token}"})
         assert me.json()["roles"] == ["admin"]
+
+
+def test_token_commands_list_by_id_and_revoke_what_a_token_minted(database_url: str) -> None:
+    with live_server(database_url) as server:
+        parent = server.admin_token()
+        child = httpx.post(
+            f"{server.url}/api/v1/auth/tokens",
+            json={"name": "child", "scopes": ["read"]},
+            headers={"Authorization": f"Bearer {parent}"},
+            timeout=10,
+        )
+        assert child.status_code == 201, child.text
+        listed = kyodo("token", "list", "admin", "--database-url", database_url)
+        assert listed.returncode == 0, listed.stderr
+        assert child.json()["id"] in listed.stdout and "child" in listed.stdout
+        assert parent not in listed.stdout and child.json()["token"] not in listed.stdout
+        parent_id = child.json()["parent_id"]
+        revoked = kyodo("token", "revoke", parent_id, "--database-url", database_url)
+        assert revoked.returncode == 0, revoked.stderr
+        assert "revoked 2 token(s)" in revoked.stdout
+        missing = kyodo("token", "revoke", "0000", "--database-url", database_url)
+        assert missing.returncode == 2
+        # The server reads sessions through a short cache (read_cache_seconds): within it...
+        for token in (parent, child.json()["token"]):
+            for _ in range(40):
+                me = httpx.get(
+                    f"{server.url}/api/v1/me",
+                    headers={"Authorization": f"Bearer {token}"},
+                    timeout=10,
+                )
+                if me.status_code == 401:
+                    break
+                time.sleep(0.25)
+            assert me.status_code == 401

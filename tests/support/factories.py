@@ -77,11 +77,16 @@ async def login(
 
 
 async def bearer(
-    client: httpx.AsyncClient, username: str, password: str = PASSWORD
+    client: httpx.AsyncClient,
+    username: str,
+    password: str = PASSWORD,
+    scopes: tuple[str, ...] = ("read", "write", "admin"),
 ) -> dict[str, str]:
     """An API token for `username`, as Authorization headers; the cookie session is dropped."""
     headers = await login(client, username, password)
-    response = await client.post("/api/v1/auth/tokens", json={"name": "test"}, headers=headers)
+    response = await client.post(
+        "/api/v1/auth/tokens", json={"name": "test", "scopes": scopes}, headers=headers
+    )
     assert response.status_code == 201, response.text
     client.cookies.clear()
     return {"Authorization": f"Bearer {response.json()['token']}"}

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import IO
 
 import httpx
 
@@ -43,6 +44,15 @@ def kyodo(
 class LiveServer:
     url: str
     database_url: str
+    proc: subprocess.Popen[str] | None = None
+    log: IO[str] | None = None
+
+    def log_text(self) -> str:
+        """Everything the server has logged so far."""
+        assert self.log is not None
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read()
 
     def admin_token(self) -> str:
         with httpx.Client(base_url=self.url, timeout=10) as http:
@@ -52,7 +62,7 @@ class LiveServer:
             login.raise_for_status()
             token = http.post(
                 "/api/v1/auth/tokens",
-                json={"name": "tests"},
+                json={"name": "tests", "scopes": ["read", "write", "admin"]},
                 headers={"X-CSRF-Token": login.json()["csrf_token"]},
             )
             token.raise_for_status()
@@ -102,6 +112,7 @@ def _live_server(database_url: str, env: dict[str, str]) -> Iterator[LiveServer]
             stdout=log,
             stderr=log,
             stdin=subprocess.DEVNULL,
+            text=True,
             env={**os.environ, "KYODO_COT_PORT": "0", "KYODO_COT_TLS_PORT": "0", **env},
         )
         url = f"http://127.0.0.1:{port}"
@@ -117,7 +128,7 @@ def _live_server(database_url: str, env: dict[str, str]) -> Iterator[LiveServer]
                     log.seek(0)
                     raise RuntimeError(f"server did not start: {log.read()[-3000:]}")
                 time.sleep(0.2)
-            yield LiveServer(url, database_url)
+            yield LiveServer(url, database_url, proc, log)
         finally:
             proc.terminate()
             try:

@@ -174,3 +174,31 @@ def test_pages_need_a_login_and_escape_what_they_show(web_server):
         headers={"X-CSRF-Token": ""},
     )
     assert posted.status_code in (401, 403)
+
+
+def test_my_tokens_page_lists_mints_and_revokes_by_id(
+    web_server, new_context, login, screenshot, console_errors
+):
+    page = login(new_context(), "us.7flt", lang="en")
+    page.click("#my-tokens")
+    expect(page.locator("h1")).to_have_text("My tokens")
+    page.fill("#new-token input[name=name]", "script")
+    page.check("#new-token input[value=write]")
+    page.click("#new-token button[type=submit]")
+    secret = page.locator("#minted-token").inner_text()
+    assert secret.startswith("kyd_")
+    row = page.locator("#tokens tbody tr").filter(has_text="script").first
+    token_id = row.get_attribute("data-token")
+    assert token_id and token_id not in secret
+    expect(row).to_contain_text("read, write")
+    headers = {"Authorization": f"Bearer {secret}"}
+    assert httpx.get(f"{web_server.url}/api/v1/me", headers=headers).status_code == 200
+    screenshot(page, "tokens")
+    row.locator("button").click()
+    expect(page.locator(f"#tokens tr[data-token='{token_id}']")).to_have_count(0)
+    assert httpx.get(f"{web_server.url}/api/v1/me", headers=headers).status_code == 401
+    assert console_errors(page) == []
+
+    ja = login(new_context(), "jp.j3", lang="ja")
+    ja.click("#my-tokens")
+    expect(ja.locator("h1")).to_have_text("マイトークン")

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from kyodo import __version__, web
 from kyodo.api import problems, stream
 from kyodo.api.fast_post import PostMessageFastPath
+from kyodo.api.middleware import BodyLimit, NoStoreApi
 from kyodo.api.routes import audit, directory, guard, labels, nets, session, tracks
 from kyodo.api.schemas import Health
 from kyodo.audit_files import CheckpointFile, ensure_key, seal_paths
@@ -35,6 +36,8 @@ def build_context(settings: Settings) -> ServiceContext:
         db=SqlDatabase(settings.database_url),
         registry=registry,
         session_ttl=timedelta(hours=settings.session_hours),
+        token_ttl=timedelta(days=min(settings.token_days, settings.token_max_days)),
+        token_max_ttl=timedelta(days=settings.token_max_days),
         retention_floor_days=settings.retention_floor_days,
         guard_rules=load_rules(settings.guard_rules_file, registry),
         reads=ReadCache(settings.read_cache_seconds),
@@ -93,7 +96,11 @@ def create_app(settings: Settings | None = None, context: ServiceContext | None 
     app.state.settings = settings
     app.state.context = ctx
     problems.install(app)
-    app.add_middleware(PostMessageFastPath, ctx=ctx)
+    app.add_middleware(PostMessageFastPath, ctx=ctx, max_body=settings.max_body_bytes)
+    # Added last, so they run first: the limit holds for the fast path and every route, and
+    # no-store marks its 413 too.
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(NoStoreApi)
     for module in (session, directory, labels, audit, nets, guard, tracks):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(stream.router)

@@ -46,18 +46,24 @@ async def request_actor(
     session_cookie: str | None,
     csrf_token: str | None,
 ) -> Actor:
-    """The actor behind a request's credentials: the bearer token if there is one, else the
-    session cookie, whose CSRF token must come with every state-changing request."""
+    """The actor behind a request's credentials: the bearer token (an API token, never a
+    session's secret) if there is one, else the session cookie, whose CSRF token must come with
+    every state-changing request; a token must hold the scope for the method."""
     if authorization:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated("use 'Authorization: Bearer <token>'")
-        return await auth.authenticate(ctx, token.strip())
-    if not session_cookie:
+        actor = await auth.authenticate(ctx, token.strip(), kind="api")
+    elif session_cookie:
+        actor = await auth.authenticate(ctx, session_cookie, kind="session")
+        if method not in _SAFE_METHODS:
+            auth.check_csrf(actor, csrf_token)
+    else:
         raise Unauthenticated("log in first, or send an API token")
-    actor = await auth.authenticate(ctx, session_cookie, kind="session")
-    if method not in _SAFE_METHODS:
-        auth.check_csrf(actor, csrf_token)
+    # The one place a token's read/write scope is enforced for every HTTP route.
+    await auth.require_scope(
+        ctx, actor, auth.SCOPE_READ if method in _SAFE_METHODS else auth.SCOPE_WRITE
+    )
     return actor
 
 

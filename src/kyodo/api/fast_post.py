@@ -19,6 +19,7 @@ from starlette.requests import cookie_parser
 
 from kyodo.api import problems
 from kyodo.api.deps import SESSION_COOKIE, request_actor
+from kyodo.api.middleware import too_large
 from kyodo.api.routes.nets import posted_response
 from kyodo.api.schemas import MessageIn
 from kyodo.errors import KyodoError
@@ -30,8 +31,8 @@ if TYPE_CHECKING:
     from kyodo.services.context import ServiceContext
 
 PATH = re.compile(r"/api/v1/nets/([^/]+)/messages")
-# A message is at most 20,000 characters (up to 12 bytes each as JSON escapes), plus a label and
-# a justification of 2,000: anything larger is not a message.
+# The default limit (settings.max_body_bytes, the limit of every route): a message is at most
+# 20,000 characters (up to 12 bytes each as JSON escapes) plus a label and a justification.
 MAX_BODY = 1024 * 1024
 
 
@@ -46,9 +47,10 @@ class _Gone(Exception):
 class PostMessageFastPath:
     """ASGI middleware: answers POST /api/v1/nets/{id}/messages; passes on everything else."""
 
-    def __init__(self, app: ASGIApp, ctx: ServiceContext) -> None:
+    def __init__(self, app: ASGIApp, ctx: ServiceContext, max_body: int = MAX_BODY) -> None:
         self.app = app
         self.ctx = ctx
+        self.max_body = max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST":
@@ -67,9 +69,9 @@ class PostMessageFastPath:
     async def _post(self, scope: Scope, receive: Receive, net_id: str) -> Response:
         headers = Headers(scope=scope)
         try:
-            raw = await _body(receive)
+            raw = await _body(receive, self.max_body)
         except _TooLarge:
-            return problems.problem(413, f"a message body is at most {MAX_BODY} bytes", "too_large")
+            return too_large(self.max_body)
         try:
             # Credentials before the body, as the route's dependencies do: a caller who is not
             # logged in learns nothing about what the body should be.
@@ -92,7 +94,7 @@ class PostMessageFastPath:
             return problems.kyodo_error(exc)
 
 
-async def _body(receive: Receive) -> bytes:
+async def _body(receive: Receive, limit: int) -> bytes:
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -101,7 +103,7 @@ async def _body(receive: Receive) -> bytes:
             raise _Gone
         chunk: bytes = message.get("body", b"")
         size += len(chunk)
-        if size > MAX_BODY:
+        if size > limit:
             raise _TooLarge
         chunks.append(chunk)
         if not message.get("more_body", False):

@@ -35,6 +35,7 @@ TITLES = {
     404: "Not found",
     405: "Method not allowed",
     409: "Conflict",
+    413: "Content too large",
     422: "Unprocessable content",
     429: "Too many requests",
     503: "Service unavailable",
@@ -94,7 +95,8 @@ def invalid_request(found: Sequence[Any]) -> JSONResponse:
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)  # noqa: S101
-    return problem(exc.status_code, str(exc.detail), "http_error")
+    code = "too_large" if exc.status_code == 413 else "http_error"
+    return problem(exc.status_code, str(exc.detail), code)
 
 
 def install(app: FastAPI) -> None:

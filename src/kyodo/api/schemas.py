@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -10,6 +11,7 @@ from kyodo.audit.chain import AuditRecord
 from kyodo.domain.identity import Org, Person
 from kyodo.domain.nets import Net
 from kyodo.labels import Label, SchemeRegistry, label_to_dict
+from kyodo.services.ports import SessionRecord
 
 # A label is a JSON object (see LabelOut) or a marking string such as "SECRET//REL TO USA, JPN".
 LabelIn = dict[str, Any] | str
@@ -45,13 +47,51 @@ class LoginIn(Strict):
     password: str = Field(min_length=1, max_length=1024)
 
 
+TokenScope = Literal["read", "write", "admin"]
+
+
 class TokenIn(Strict):
     name: str = Field(min_length=1, max_length=100)
+    scopes: list[TokenScope] = Field(
+        default=["read"],
+        min_length=1,
+        max_length=3,
+        description="read: GET and the stream; write: everything else; admin: use your "
+        "administrative roles. A token minted by a token gets no scope it lacks.",
+    )
+    expires_in_days: float | None = Field(
+        default=None,
+        gt=0,
+        le=36500,  # the server's maximum is lower; this only keeps the arithmetic finite
+        allow_inf_nan=False,
+        description="Default and maximum: the server's settings.",
+    )
 
 
-class TokenOut(BaseModel):
-    token: str
+class TokenInfo(BaseModel):
+    id: str
     name: str
+    scopes: list[str]
+    created_at: datetime
+    expires_at: datetime | None
+    parent_id: str | None
+    current: bool = Field(description="The token this request came with.")
+
+    @classmethod
+    def of(cls, record: SessionRecord, current: str | None = None) -> TokenInfo:
+        return cls(
+            id=record.id,
+            name=record.name,
+            scopes=sorted(record.scopes or ()),
+            created_at=record.created_at,
+            expires_at=record.expires_at,
+            parent_id=record.parent_id,
+            current=current is not None and record.id == current,
+        )
+
+
+class TokenOut(TokenInfo):
+    token: str = Field(description="The secret: shown this once, never again.")
 
 
 class OrgIn(Strict):
@@ -134,6 +174,19 @@ class LanguageIn(Strict):
 
 class PasswordIn(Strict):
     password: str = Field(min_length=1, max_length=1024)
+    current_password: str | None = Field(
+        default=None, max_length=1024, description="Required to change your own password."
+    )
+    approval: str | None = Field(
+        default=None,
+        max_length=64,
+        description="Another administrator's reset request id: required to reset an "
+        "administrator's or security officer's password (two-person rule).",
+    )
+
+
+class ResetRequestOut(BaseModel):
+    request_id: str
 
 
 class PersonOut(BaseModel):

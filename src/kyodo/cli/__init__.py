@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from kyodo import __version__
-from kyodo.cli import audit, cert, cot, export, guard, label, server, users
+from kyodo.cli import audit, cert, cot, export, guard, label, server, tokens, users
 
 app = typer.Typer(
     help="Kyodo: labelled, policy-checked workspace for a combined headquarters.",
@@ -14,6 +14,7 @@ app = typer.Typer(
 )
 app.add_typer(label.app, name="label")
 app.add_typer(users.app, name="user")
+app.add_typer(tokens.app, name="token")
 app.add_typer(audit.app, name="audit")
 app.add_typer(export.app, name="export")
 app.add_typer(guard.app, name="guard")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from kyodo.domain.identity import Role
@@ -26,6 +26,9 @@ class Actor:
     csrf_hash: str | None = None
     # Where this actor's refusals are audited, if not one transaction each (a CoT connection).
     refusals: RefusalSink | None = field(default=None, compare=False, repr=False)
+    # What an API token may do (read, write, admin); None for a login session or the console.
+    scopes: frozenset[str] | None = None
+    token_id: str | None = None  # the session's or token's public id
 
     @property
     def audit_name(self) -> str:
@@ -49,8 +52,31 @@ def operator_actor(name: str, registry: SchemeRegistry) -> Actor:
     return Actor(subject=subject, name=name, via="cli")
 
 
+# The roles a token uses only with the admin scope: without it, it acts as a plain member.
+PRIVILEGED_ROLES = frozenset(r.value for r in Role) - {Role.MEMBER.value}
+
+
 def person_actor(
-    person: Person, via: str, session_hash: str | None = None, csrf_hash: str | None = None
+    person: Person,
+    via: str,
+    session_hash: str | None = None,
+    csrf_hash: str | None = None,
+    *,
+    scopes: frozenset[str] | None = None,
+    token_id: str | None = None,
 ) -> Actor:
-    """The actor for a logged-in person."""
-    return Actor(person.subject(), person.username, via, person, session_hash, csrf_hash)
+    """The actor for a logged-in person; a token without the admin scope loses the person's
+    administrative roles, so every role check (the policy's) also enforces the scope."""
+    subject = person.subject()
+    if scopes is not None and "admin" not in scopes:
+        subject = replace(subject, roles=subject.roles - PRIVILEGED_ROLES)
+    return Actor(
+        subject,
+        person.username,
+        via,
+        person,
+        session_hash,
+        csrf_hash,
+        scopes=scopes,
+        token_id=token_id,
+    )

@@ -6,22 +6,26 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from kyodo.audit.chain import AuditEntry
 from kyodo.bus.events import SessionEnded
-from kyodo.errors import NotFound, PermissionDenied, Unauthenticated
+from kyodo.errors import NotFound, PermissionDenied, RateLimited, Unauthenticated
 from kyodo.labels import label_to_dict
 from kyodo.services.access import audit_entry
 from kyodo.services.actor import person_actor
 from kyodo.services.ports import SessionRecord
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from kyodo.domain.identity import Person
     from kyodo.services.actor import Actor
     from kyodo.services.context import ServiceContext
+    from kyodo.services.ports import UnitOfWork
 
 INVALID_CREDENTIALS = "invalid username or password"
 # Verified when the username does not exist, so both failures take the same time.
@@ -29,6 +33,17 @@ _DUMMY_HASH = (
     "$argon2id$v=19$m=65536,t=3,p=4$Z8aFMyTxokteYoB1/SDQcA$"
     "MzFFnVCdGOT5c1O+lpIiNEFuZpr3KcLHSYgQPI/7L7g"
 )
+
+
+SCOPE_READ = "read"
+SCOPE_WRITE = "write"
+SCOPE_ADMIN = "admin"
+SCOPES = frozenset({SCOPE_READ, SCOPE_WRITE, SCOPE_ADMIN})
+
+
+def new_id() -> str:
+    """A session's or token's public id: random, unrelated to its secret."""
+    return secrets.token_hex(8)
 
 
 def token_hash(token: str) -> str:
@@ -46,8 +61,31 @@ class LoginResult:
 
 
 async def login(ctx: ServiceContext, username: str, password: str, address: str) -> LoginResult:
-    """Check the password; Unauthenticated without saying which part was wrong."""
-    ctx.throttle.check(username, address)
+    """Check the password; Unauthenticated without saying which part was wrong.
+
+    Throttled attempts are refused before the password is looked at (so they tell a guesser
+    nothing) and audited at most once per throttled key and window, not once per attempt."""
+    throttled = ctx.throttle.check(username, address)
+    if throttled is not None:
+        if throttled.audit:
+            async with ctx.db.transaction() as tx:
+                await tx.audit.append(
+                    AuditEntry(
+                        actor=username[:128] or "(empty)",
+                        action="auth.login_throttled",
+                        object_type="person",
+                        object_id="(unchecked)",
+                        decision="deny",
+                        reasons=(throttled.reason,),
+                        details={
+                            "address": address,
+                            "refused_since_last_record": throttled.refused,
+                        },
+                    )
+                )
+        raise RateLimited(
+            "too many failed logins; try again later", retry_after=throttled.retry_after
+        )
     person: Person | None = None
     stored: str | None = None
     async with ctx.db.transaction(write=False) as tx:
@@ -73,7 +111,7 @@ async def login(ctx: ServiceContext, username: str, password: str, address: str)
                 )
             )
         raise Unauthenticated(INVALID_CREDENTIALS)
-    ctx.throttle.succeeded(username)
+    ctx.throttle.succeeded(username, address)
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     now = ctx.clock()
     async with ctx.db.transaction() as tx:
@@ -88,6 +126,7 @@ async def login(ctx: ServiceContext, username: str, password: str, address: str)
                 csrf_hash=token_hash(csrf),
                 created_at=now,
                 expires_at=now + ctx.session_ttl,
+                id=new_id(),
             )
         )
         await tx.audit.append(
@@ -110,21 +149,89 @@ def _verify(ctx: ServiceContext, stored: str, password: str) -> bool:
         return False
 
 
-async def authenticate(ctx: ServiceContext, token: str, *, kind: str | None = None) -> Actor:
-    """The actor behind a session cookie or bearer token; Unauthenticated if none or expired."""
+async def authenticate(ctx: ServiceContext, token: str, *, kind: str) -> Actor:
+    """The actor behind a session cookie (kind "session") or API token (kind "api");
+    Unauthenticated if none, the other kind, or expired. A session's secret is never accepted
+    as a bearer token: it would escape the cookie's HttpOnly and SameSite protections."""
     digest = token_hash(token)
     record = await ctx.reads.sessions.fetch(digest, lambda: _load_session(ctx, digest))
     person = await ctx.reads.people.fetch(
         record.person_id, lambda: _load_person(ctx, record.person_id)
     )
-    if kind is not None and record.kind != kind:
+    if record.kind != kind:
         raise Unauthenticated("not logged in, or the session has ended")
     if record.expires_at is not None and record.expires_at <= ctx.clock():
         raise Unauthenticated("the session has expired; log in again")
     if not person.active:
         raise Unauthenticated("the account is disabled")
     via = "api" if record.kind == "api" else "session"
-    return person_actor(person, via, record.token_hash, record.csrf_hash)
+    return person_actor(
+        person,
+        via,
+        record.token_hash,
+        record.csrf_hash,
+        scopes=record.scopes if record.kind == "api" else None,
+        token_id=record.id or None,
+    )
+
+
+async def require_scope(ctx: ServiceContext, actor: Actor, scope: str) -> None:
+    """Refuse (and audit) a token whose scopes do not include `scope`; sessions hold them all.
+    Called once per request by the transports (read for safe methods and the stream, write for
+    the rest); the admin scope is enforced through the roles (see `person_actor`)."""
+    if actor.scopes is None or scope in actor.scopes:
+        return
+    reason = f"this token may not {scope} (its scopes: {', '.join(sorted(actor.scopes))})"
+    async with ctx.db.transaction() as tx:
+        await tx.audit.append(
+            _denied(actor, "auth.scope_refused", "token", actor.token_id or "(unknown)", reason)
+        )
+    raise PermissionDenied(reason)
+
+
+def _denied(actor: Actor, action: str, object_type: str, object_id: str, reason: str) -> AuditEntry:
+    return AuditEntry(
+        actor=actor.audit_name,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        decision="deny",
+        reasons=(reason,),
+    )
+
+
+async def confirm_password(ctx: ServiceContext, actor: Actor, current: str | None) -> None:
+    """Before a person changes their own password: they are logged in with a session (a token
+    alone never may) and give their current password, guessed no faster than at the login (a
+    stolen session is not a free password oracle). Refusals are audited."""
+    if actor.person is None or actor.via != "session":
+        reason = "log in with your password to change it (a token cannot)"
+    elif not current:
+        reason = "give your current password"
+    else:
+        # The session stands in for the address: the account's failures count with the logins'.
+        where = f"session:{actor.session_hash}"
+        throttled = ctx.throttle.check(actor.person.username, where)
+        if throttled is not None:
+            if throttled.audit:
+                async with ctx.db.transaction() as tx:
+                    await tx.audit.append(
+                        _denied(
+                            actor, "person.password", "person", actor.subject.id, throttled.reason
+                        )
+                    )
+            raise RateLimited(
+                "too many wrong passwords; try again later", retry_after=throttled.retry_after
+            )
+        async with ctx.db.transaction(write=False) as tx:
+            stored = await tx.people.password_hash(actor.person.id)
+        if _verify(ctx, stored or _DUMMY_HASH, current) and stored is not None:
+            return
+        ctx.throttle.failed(actor.person.username, where)
+        reason = "the current password is wrong"
+    async with ctx.db.transaction() as tx:
+        await tx.audit.append(_denied(actor, "person.password", "person", actor.subject.id, reason))
+    raise PermissionDenied(reason)
 
 
 async def _load_session(ctx: ServiceContext, digest: str) -> SessionRecord:
@@ -158,44 +265,48 @@ async def logout(ctx: ServiceContext, actor: Actor) -> None:
     if actor.session_hash is None:
         return
     async with ctx.db.transaction() as tx:
-        await tx.sessions.delete(actor.session_hash)
+        ended = [actor.session_hash]
+        if actor.via == "api" and actor.token_id:
+            # Everything this token minted goes with it.
+            minted = await tx.sessions.list_for_person(actor.subject.id, "api")
+            ended += [r.token_hash for r in descendants(minted, actor.token_id)]
+        for digest in ended:
+            await tx.sessions.delete(digest)
         label = actor.person.label if actor.person is not None else None
         await tx.audit.append(
-            audit_entry(ctx, actor, "auth.logout", "person", actor.subject.id, label)
-        )
-    ctx.reads.sessions.forget(actor.session_hash)
-    await ctx.bus.publish(SessionEnded(actor.subject.id, actor.session_hash))
-
-
-async def create_api_token(ctx: ServiceContext, actor: Actor, name: str) -> str:
-    """A new bearer token for programs acting as this person; shown once, stored hashed."""
-    if actor.person is None:
-        raise PermissionDenied("only a person can hold an API token")
-    token = f"kyd_{secrets.token_urlsafe(32)}"
-    async with ctx.db.transaction() as tx:
-        await tx.sessions.add(
-            SessionRecord(
-                token_hash=token_hash(token),
-                person_id=actor.person.id,
-                kind="api",
-                name=name,
-                csrf_hash=None,
-                created_at=ctx.clock(),
-                expires_at=None,
-            )
-        )
-        await tx.audit.append(
             audit_entry(
-                ctx,
-                actor,
-                "auth.token_create",
-                "person",
-                actor.person.id,
-                actor.person.label,
-                name=name,
+                ctx, actor, "auth.logout", "person", actor.subject.id, label, ended=len(ended)
             )
         )
-    return token
+        end_sessions(tx, ctx, actor.subject.id, ended)
+
+
+def descendants(records: Sequence[SessionRecord], root_id: str) -> list[SessionRecord]:
+    """The tokens minted, directly or not, by the token `root_id` (not itself)."""
+    children: dict[str, list[SessionRecord]] = {}
+    for record in records:
+        if record.parent_id:
+            children.setdefault(record.parent_id, []).append(record)
+    found: list[SessionRecord] = []
+    pending = [root_id]
+    seen = {root_id}
+    while pending:
+        for child in children.get(pending.pop(), ()):
+            if child.id not in seen:
+                seen.add(child.id)
+                found.append(child)
+                pending.append(child.id)
+    return found
+
+
+def end_sessions(
+    tx: UnitOfWork, ctx: ServiceContext, person_id: str, hashes: Sequence[str]
+) -> None:
+    """In the transaction that deletes sessions or tokens: once it has committed, forget them
+    and close their streams."""
+    for digest in hashes:
+        tx.after_commit(partial(ctx.reads.sessions.forget, digest))
+        tx.publish(SessionEnded(person_id, digest))
 
 
 async def authenticate_certificate(ctx: ServiceContext, fingerprint: str) -> Actor:

@@ -35,6 +35,8 @@ class ServiceContext:
     db: Database
     registry: SchemeRegistry
     session_ttl: timedelta = timedelta(hours=12)
+    token_ttl: timedelta = timedelta(days=30)  # an API token's default lifetime
+    token_max_ttl: timedelta = timedelta(days=365)  # and the longest it may ask for
     decisions: DecisionCache = field(default_factory=DecisionCache)
     passwords: PasswordHasher = field(default_factory=PasswordHasher)  # argon2id by default
     throttle: LoginThrottle = field(default_factory=LoginThrottle)

@@ -20,11 +20,20 @@ def install(app: FastAPI) -> None:
         nets_pages,
         pages,
         security_page,
+        tokens_page,
     )
 
     static = resources.files("kyodo.web").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
-    for module in (pages, nets_pages, map_page, directory_page, security_page, labels_api):
+    for module in (
+        pages,
+        nets_pages,
+        map_page,
+        directory_page,
+        security_page,
+        tokens_page,
+        labels_api,
+    ):
         app.include_router(module.router)
 
     async def to_login(request: Request, exc: Exception) -> Response:

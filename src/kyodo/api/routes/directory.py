@@ -18,6 +18,7 @@ from kyodo.api.schemas import (
     PersonOut,
     PersonPage,
     PersonPatch,
+    ResetRequestOut,
 )
 from kyodo.domain.identity import Org
 from kyodo.services import identity
@@ -136,5 +137,21 @@ async def update_person(
 
 @router.put("/people/{person_id}/password", status_code=204)
 async def set_password(person_id: str, body: PasswordIn, actor: CurrentActor, ctx: Context) -> None:
-    """Set a person's password (admins, or the person)."""
-    await identity.set_password(ctx, actor, person_id, body.password)
+    """Set a person's password (admins, or the person). An administrator's or security
+    officer's needs another administrator's reset request (`approval`): two-person rule."""
+    await identity.set_password(
+        ctx, actor, person_id, body.password, body.current_password, approval=body.approval
+    )
+
+
+@router.post(
+    "/people/{person_id}/password-reset-requests",
+    response_model=ResetRequestOut,
+    status_code=201,
+)
+async def request_password_reset(
+    person_id: str, actor: CurrentActor, ctx: Context
+) -> ResetRequestOut:
+    """Ask for a reset of a privileged account's password; another administrator performs it
+    with `PUT /people/{id}/password` and this request's id (valid 24 hours, once)."""
+    return ResetRequestOut(request_id=await identity.request_password_reset(ctx, actor, person_id))

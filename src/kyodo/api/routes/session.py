@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import APIRouter, Request, Response
 
 from kyodo.api.deps import CSRF_COOKIE, SESSION_COOKIE, Context, CurrentActor, client_address
@@ -12,10 +14,11 @@ from kyodo.api.schemas import (
     PasswordIn,
     PersonOut,
     TokenIn,
+    TokenInfo,
     TokenOut,
 )
 from kyodo.errors import PermissionDenied
-from kyodo.services import auth, identity
+from kyodo.services import auth, identity, tokens
 
 router = APIRouter(tags=["session"])
 
@@ -58,9 +61,23 @@ async def logout(actor: CurrentActor, response: Response, ctx: Context) -> None:
 
 @router.post("/auth/tokens", response_model=TokenOut, status_code=201)
 async def create_token(body: TokenIn, actor: CurrentActor, ctx: Context) -> TokenOut:
-    """A new API token for programs acting as you; shown once."""
-    token = await auth.create_api_token(ctx, actor, body.name)
-    return TokenOut(token=token, name=body.name)
+    """A new API token for programs acting as you, with scopes and an expiry; shown once.
+    Minted with a token, it is revoked with that token and gets nothing that token lacks."""
+    lifetime = None if body.expires_in_days is None else timedelta(days=body.expires_in_days)
+    new = await tokens.create(ctx, actor, body.name, body.scopes, lifetime)
+    return TokenOut(token=new.secret, **TokenInfo.of(new.record).model_dump())
+
+
+@router.get("/auth/tokens", response_model=list[TokenInfo])
+async def list_tokens(actor: CurrentActor, ctx: Context) -> list[TokenInfo]:
+    """Your API tokens by id (never their secrets); a token sees itself and what it minted."""
+    return [TokenInfo.of(r, actor.token_id) for r in await tokens.list_tokens(ctx, actor)]
+
+
+@router.delete("/auth/tokens/{token_id}", status_code=204)
+async def revoke_token(token_id: str, actor: CurrentActor, ctx: Context) -> None:
+    """Revoke one of your tokens by id, and every token it minted."""
+    await tokens.revoke(ctx, actor, token_id)
 
 
 @router.get("/me", response_model=PersonOut)
@@ -80,5 +97,6 @@ async def choose_language(body: LanguageIn, actor: CurrentActor, ctx: Context) -
 
 @router.put("/me/password", status_code=204)
 async def change_password(body: PasswordIn, actor: CurrentActor, ctx: Context) -> None:
-    """Change your password; your other sessions end."""
-    await identity.set_password(ctx, actor, actor.subject.id, body.password)
+    """Change your password (logged in, with the current one; not with a token); your other
+    sessions and your tokens end."""
+    await identity.set_password(ctx, actor, actor.subject.id, body.password, body.current_password)

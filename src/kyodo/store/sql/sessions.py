@@ -11,6 +11,9 @@ from kyodo.services.ports import SessionRecord
 from kyodo.store.sql.tables import sessions
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sqlalchemy import RowMapping
     from sqlalchemy.ext.asyncio import AsyncConnection
 
 
@@ -37,26 +40,29 @@ class SqlSessionStore:
                 csrf_hash=record.csrf_hash,
                 created_at=record.created_at,
                 expires_at=record.expires_at,
+                id=record.id or None,
+                scopes=" ".join(sorted(record.scopes)) if record.scopes is not None else None,
+                parent_id=record.parent_id,
             )
         )
 
     async def get(self, token_hash: str) -> SessionRecord | None:
         query = select(sessions).where(sessions.c.token_hash == token_hash)
         row = (await self._conn.execute(query)).first()
-        if row is None:
-            return None
-        m = row._mapping
-        created = _aware(m["created_at"])
-        assert created is not None  # noqa: S101 - the column is NOT NULL
-        return SessionRecord(
-            token_hash=m["token_hash"],
-            person_id=m["person_id"],
-            kind=m["kind"],
-            name=m["name"],
-            csrf_hash=m["csrf_hash"],
-            created_at=created,
-            expires_at=_aware(m["expires_at"]),
+        return None if row is None else _record(row._mapping)
+
+    async def get_by_id(self, record_id: str) -> SessionRecord | None:
+        query = select(sessions).where(sessions.c.id == record_id)
+        row = (await self._conn.execute(query)).first()
+        return None if row is None else _record(row._mapping)
+
+    async def list_for_person(self, person_id: str, kind: str) -> Sequence[SessionRecord]:
+        query = (
+            select(sessions)
+            .where(sessions.c.person_id == person_id, sessions.c.kind == kind)
+            .order_by(sessions.c.created_at, sessions.c.id)
         )
+        return [_record(row._mapping) for row in await self._conn.execute(query)]
 
     async def delete(self, token_hash: str) -> None:
         await self._conn.execute(sessions.delete().where(sessions.c.token_hash == token_hash))
@@ -66,3 +72,21 @@ class SqlSessionStore:
             sessions.delete().where(sessions.c.person_id == person_id)
         )
         return int(result.rowcount)
+
+
+def _record(m: RowMapping) -> SessionRecord:
+    created = _aware(m["created_at"])
+    assert created is not None  # noqa: S101 - the column is NOT NULL
+    scopes = m["scopes"]
+    return SessionRecord(
+        token_hash=m["token_hash"],
+        person_id=m["person_id"],
+        kind=m["kind"],
+        name=m["name"],
+        csrf_hash=m["csrf_hash"],
+        created_at=created,
+        expires_at=_aware(m["expires_at"]),
+        id=m["id"] or "",
+        scopes=frozenset(scopes.split()) if scopes is not None else None,
+        parent_id=m["parent_id"],
+    )

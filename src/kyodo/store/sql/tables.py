@@ -97,6 +97,9 @@ sessions = Table(
     Column("csrf_hash", String(64)),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True)),
+    Column("id", String(32), index=True, unique=True),
+    Column("scopes", String(64)),  # space-separated; NULL for a login session (everything)
+    Column("parent_id", String(32), index=True),
 )
 
 audit_log = Table(

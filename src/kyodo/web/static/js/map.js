@@ -471,7 +471,7 @@ let seenSinceOpen = null; // uids in the snapshot of the current connection
 
 function connect() {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  socket = new WebSocket(`${scheme}//${location.host}${config.stream}`);
+  socket = new WebSocket(`${scheme}//${location.host}${config.stream}`, ["kyodo.v1"]);
   seenSinceOpen = new Set();
   socket.addEventListener("open", () => {
     socket.send(JSON.stringify({ op: "subscribe", nets: [], after: 0, tracks: true }));

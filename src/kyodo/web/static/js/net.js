@@ -174,7 +174,7 @@ function hide(seq) {
 let backoff = 500;
 function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const socket = new WebSocket(`${scheme}://${location.host}/api/v1/stream`);
+  const socket = new WebSocket(`${scheme}://${location.host}/api/v1/stream`, ["kyodo.v1"]);
   socket.addEventListener("open", () => {
     socket.send(JSON.stringify({ op: "subscribe", nets: [netId], after: lastRev }));
   });
