@@ -120,7 +120,7 @@ class HttpLeakHunt(RuleBasedStateMachine):
             token = self.run(
                 self.http.post(
                     "/auth/tokens",
-                    json={"name": "leakhunt"},
+                    json={"name": "leakhunt", "scopes": ["read", "write"]},
                     headers={"X-CSRF-Token": login.json()["csrf_token"]},
                 )
             )
@@ -130,6 +130,7 @@ class HttpLeakHunt(RuleBasedStateMachine):
         able = [p for p in self.people if readable(p.subject(), ceiling)]
         if able:
             self.create_net(self.people.index(able[0]), ceiling)
+        if self.nets:
             for i in range(len(self.people)):
                 self.add_member(0, i)
 

@@ -113,6 +113,14 @@ def may_keep_marker(subject: Subject, net: NetView) -> Decision:
     return _deny("only members keep a read marker in a net", failed="net_role")
 
 
+def may_relabel_by_edit(current: Label, new: Label) -> Decision:
+    """An edit may keep or raise a message's label, never lower it on any axis: that is a
+    downgrade, its own action."""
+    if new.dominates(current):
+        return ALLOW
+    return _deny("an edit cannot lower a message's label: that is a downgrade", failed="downgrade")
+
+
 def may_downgrade(subject: Subject, before: Label, after: Label, justification: str) -> Decision:
     """Lowering a label is its own action: a person with `may_downgrade` who reads both
     labels, with a written justification."""

@@ -301,20 +301,16 @@ async def edit_message(
         async with ctx.db.transaction(write=False) as tx:
             original = await tx.messages.get(message.reply_to)
         new_label = ctx.registry.fit(join_all(new_label, original.label))
-    if not new_label.dominates(message.label):
-        await enforce(
-            ctx,
-            actor,
-            Decision(
-                False,
-                ("an edit cannot lower a message's label: that is a downgrade",),
-                ("downgrade",),
-            ),
-            audit_action="message.edit",
-            object_type="message",
-            object_id=str(seq),
-            label=message.label,
-        )
+    await net_rule(
+        ctx,
+        actor,
+        net_rules.may_relabel_by_edit(message.label, new_label),
+        net,
+        "message.edit",
+        object_type="message",
+        object_id=str(seq),
+        label=message.label,
+    )
     await require(
         ctx,
         actor,
@@ -473,17 +469,8 @@ async def list_messages(
     if not 1 <= limit <= 500:
         raise InvalidInput("limit must be between 1 and 500")
     net, member = await _net_for(ctx, actor, net_id)
-    await enforce(
-        ctx,
-        actor,
-        net_rules.may_read_messages(actor.subject, net_view(net, member)),
-        audit_action="net.read",
-        object_type="net",
-        object_id=net_id,
-        label=net.entry,
-        hide=True,
-        not_found=f"no net {net_id!r}",
-    )
+    decision = net_rules.may_read_messages(actor.subject, net_view(net, member))
+    await net_rule(ctx, actor, decision, net, "net.read", hide=True)
     async with ctx.db.transaction(write=False) as tx:
         found = await tx.messages.list([net_id], actor.subject, after, limit)
         return [message_payload(ctx, m, await _author(tx, m.author_id)) for m in found]

@@ -124,17 +124,8 @@ async def _net_for(
 
     `cached` may answer from the read cache (hot read paths and posting); changes read fresh."""
     net, member = await _load_net(ctx, net_id, actor.subject.id, cached)
-    await enforce(
-        ctx,
-        actor,
-        net_rules.may_see_net(actor.subject, net_view(net, member)),
-        audit_action="net.read",
-        object_type="net",
-        object_id=net_id,
-        label=net.entry,
-        hide=True,
-        not_found=f"no net {net_id!r}",
-    )
+    decision = net_rules.may_see_net(actor.subject, net_view(net, member))
+    await net_rule(ctx, actor, decision, net, "net.read", hide=True)
     return net, member
 
 
@@ -148,8 +139,10 @@ async def net_rule(
     object_type: str = "net",
     object_id: str | None = None,
     label: Label | None = None,
+    hide: bool = False,
 ) -> None:
-    """Enforce a rule of `policy.nets` about a net the actor may see (refusals audited)."""
+    """Enforce a rule of `policy.nets` (refusals audited, with the net's entry label unless
+    given another); `hide` answers exactly as for a net that does not exist."""
     await enforce(
         ctx,
         actor,
@@ -158,6 +151,8 @@ async def net_rule(
         object_type=object_type,
         object_id=net.id if object_id is None else object_id,
         label=net.entry if label is None else label,
+        hide=hide,
+        not_found=f"no net {net.id!r}",
     )
 
 
