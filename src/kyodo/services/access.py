@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -23,13 +23,6 @@ if TYPE_CHECKING:
     from kyodo.services.context import ServiceContext
 
 log = structlog.get_logger(__name__)
-
-
-class RefusalSink(Protocol):
-    """Where an actor's refusals are audited instead of one transaction each (a connection
-    that may send thousands a second: see `CountedRefusals`)."""
-
-    async def record(self, entry: AuditEntry) -> None: ...
 
 
 async def audit_refusal(ctx: ServiceContext, actor: Actor, entry: AuditEntry) -> None:

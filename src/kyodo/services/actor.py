@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from kyodo.domain.identity import Role
 from kyodo.policy import Subject
 
 if TYPE_CHECKING:
+    from kyodo.audit.chain import AuditEntry
     from kyodo.domain.identity import Person
     from kyodo.labels import SchemeRegistry
-    from kyodo.services.access import RefusalSink
+
+
+class RefusalSink(Protocol):
+    """Where an actor's refusals are audited instead of one transaction each (a connection
+    that may send thousands a second: see `access.CountedRefusals`)."""
+
+    async def record(self, entry: AuditEntry) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
