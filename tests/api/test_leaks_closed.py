@@ -409,6 +409,12 @@ async def test_a_net_labelled_lower_than_its_entry_shows_overseers_its_name_only
         await client.get(f"/api/v1/nets/{net_id}/messages", headers=h["secoff"])
     ).status_code == 404
     assert (await client.get(f"/api/v1/nets/{net_id}", headers=h["records"])).status_code == 404
+    # Not by seq either: the security officer reads SECRET//NOFORN, but is not a member.
+    seq = await _post(client, h["us.j3"], net_id, "Cell note.", label=NOFORN)
+    by_seq = await client.get(f"/api/v1/messages/{seq}", headers=h["secoff"])
+    absent = await client.get("/api/v1/messages/99999999", headers=h["secoff"])
+    assert by_seq.status_code == 404
+    assert by_seq.content == absent.content.replace(b"99999999", str(seq).encode())
 
 
 async def test_a_privileged_password_reset_needs_a_second_administrator(

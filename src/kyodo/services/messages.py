@@ -266,8 +266,20 @@ async def _message_for(
 
 
 async def get_message(ctx: ServiceContext, actor: Actor, seq: int) -> dict[str, Any]:
-    """One message the actor may read, as members see it."""
-    message, _, _ = await _message_for(ctx, actor, seq)
+    """One message the actor may read, as members see it (members only, like the net's list)."""
+    message, net, member = await _message_for(ctx, actor, seq)
+    await net_rule(
+        ctx,
+        actor,
+        net_rules.may_read_messages(actor.subject, net_view(net, member)),
+        net,
+        "message.read",
+        object_type="message",
+        object_id=str(seq),
+        label=message.label,
+        hide=True,
+        not_found=f"no message {seq}",
+    )
     return await payload_of(ctx, message)
 
 

@@ -140,9 +140,11 @@ async def net_rule(
     object_id: str | None = None,
     label: Label | None = None,
     hide: bool = False,
+    not_found: str | None = None,
 ) -> None:
     """Enforce a rule of `policy.nets` (refusals audited, with the net's entry label unless
-    given another); `hide` answers exactly as for a net that does not exist."""
+    given another); `hide` answers exactly as for a net (or `not_found`'s object) that does
+    not exist."""
     await enforce(
         ctx,
         actor,
@@ -152,7 +154,7 @@ async def net_rule(
         object_id=net.id if object_id is None else object_id,
         label=net.entry if label is None else label,
         hide=hide,
-        not_found=f"no net {net.id!r}",
+        not_found=not_found or f"no net {net.id!r}",
     )
 
 
