@@ -102,19 +102,24 @@ async def test_admin_creates_people_and_bad_input_is_422(
     ctx: ServiceContext, operator: Actor, client: httpx.AsyncClient
 ) -> None:
     admin, member = await _admin_and_member(ctx, operator, client)
-    created = await client.post(
-        "/api/v1/people",
-        headers=admin,
-        json={
-            "username": "suzuki",
-            "name": "Misaki Suzuki",
-            "name_ja": "鈴木 美咲",
-            "nation": "JPN",
-            "clearance": "GOKUHI",
-            "password": "long enough password",
-            "grants": ["SDS"],
-        },
+    suzuki = {
+        "username": "suzuki",
+        "name": "Misaki Suzuki",
+        "name_ja": "鈴木 美咲",
+        "nation": "JPN",
+        "clearance": "GOKUHI",
+        "password": "long enough password",
+        "grants": ["SDS"],
+    }
+    # A US administrator holds neither SDS nor Japanese nationality: an account made with them
+    # would be one to log in as. A security officer confers them.
+    refused = await client.post("/api/v1/people", headers=admin, json=suzuki)
+    assert refused.status_code == 403 and "SDS" in refused.text and "JPN" in refused.text
+    await add_person(
+        ctx, operator, "secadmin", clearance="TOP SECRET", roles=("admin", "security_officer")
     )
+    admin = await bearer(client, "secadmin")
+    created = await client.post("/api/v1/people", headers=admin, json=suzuki)
     assert created.status_code == 201, created.text
     assert created.json()["clearance"] == "GOKUHI" and created.json()["grants"] == ["SDS"]
     for bad, why in (

@@ -19,11 +19,71 @@ SECURITY_FIELDS = frozenset(
 )
 
 
+def _conferral_reasons(
+    actor: Subject,
+    rank: int | None,
+    grants: frozenset[str],
+    nations: frozenset[str],
+    roles: frozenset[str],
+    reasons: list[str],
+    failed: list[str],
+) -> None:
+    """Nobody but a security officer gives another more than they hold themselves: a higher
+    clearance, a compartment, a nation to read as, or a role."""
+    if SECURITY_OFFICER in actor.roles:
+        return
+    if rank is not None and rank > actor.clearance_rank:
+        reasons.append("a clearance above one's own needs a security officer")
+        failed.append("clearance")
+    unheld = sorted(grants - actor.grants)
+    if unheld:
+        reasons.append(
+            f"granting {', '.join(unheld)} needs a granter who holds it, or a security officer"
+        )
+        failed.append("grant")
+    foreign = sorted(nations - {actor.nation} - actor.releasability_grants)
+    if foreign:
+        reasons.append(f"conferring {', '.join(foreign)} needs a security officer")
+        failed.append("nation")
+    beyond = sorted(roles - actor.roles)
+    if beyond:
+        reasons.append(f"giving the role {', '.join(beyond)} needs a holder of it")
+        failed.append("role")
+
+
+def may_create_person(
+    actor: Subject,
+    rank: int,
+    grants: frozenset[str],
+    nations: frozenset[str],
+    roles: frozenset[str],
+) -> Decision:
+    """An administrator adds a person with no more than the administrator holds (clearance,
+    compartments, nations, roles), unless a security officer: no account made to log in as."""
+    reasons: list[str] = []
+    failed: list[str] = []
+    if ADMIN not in actor.roles:
+        reasons.append(f"role {ADMIN} required")
+        failed.append("role")
+    _conferral_reasons(actor, rank, grants, nations, roles, reasons, failed)
+    if not reasons:
+        return ALLOW
+    return Decision(False, tuple(reasons), tuple(failed))
+
+
 def may_change_person(
-    actor: Subject, target_id: str, changed: frozenset[str], granted: frozenset[str]
+    actor: Subject,
+    target_id: str,
+    changed: frozenset[str],
+    granted: frozenset[str],
+    *,
+    raised_rank: int | None = None,
+    nations: frozenset[str] = frozenset(),
+    roles: frozenset[str] = frozenset(),
 ) -> Decision:
     """An administrator changes a person. Nobody changes their own clearance, nation, grants
-    or roles; a compartment is granted only by someone who holds it, or a security officer."""
+    or roles; nobody but a security officer confers more than they hold (`raised_rank`: the
+    new clearance if higher; `granted`, `nations`, `roles`: what the change adds)."""
     reasons: list[str] = []
     failed: list[str] = []
     if ADMIN not in actor.roles:
@@ -33,13 +93,7 @@ def may_change_person(
     if own:
         reasons.append(f"nobody changes their own {', '.join(own)}")
         failed.append("self")
-    if SECURITY_OFFICER not in actor.roles:
-        unheld = sorted(granted - actor.grants)
-        if unheld:
-            reasons.append(
-                f"granting {', '.join(unheld)} needs a granter who holds it, or a security officer"
-            )
-            failed.append("grant")
+    _conferral_reasons(actor, raised_rank, granted, nations, roles, reasons, failed)
     if not reasons:
         return ALLOW
     return Decision(False, tuple(reasons), tuple(failed))

@@ -186,6 +186,11 @@ def _roles(names: Iterable[str]) -> frozenset[Role]:
         raise InvalidInput(f"unknown role in {sorted(names)}; roles are {allowed}") from None
 
 
+def _nations(person: Person) -> frozenset[str]:
+    """The nations a person reads as: their own and their releasability grants."""
+    return frozenset({person.nation, *person.releasability_grants})
+
+
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
@@ -253,6 +258,21 @@ async def create_person(ctx: ServiceContext, actor: Actor, data: PersonInput) ->
         roles=_roles(data.roles),
         org_id=data.org_id,
         releasability_grants=rel_grants,
+    )
+    await enforce(
+        ctx,
+        actor,
+        people_rules.may_create_person(
+            actor.subject,
+            person.clearance_rank,
+            frozenset(person.grants),
+            _nations(person),
+            frozenset(r.value for r in person.roles),
+        ),
+        audit_action="person.create",
+        object_type="person",
+        object_id=username,
+        label=label,
     )
     password_hash = ctx.passwords.hash(data.password) if data.password is not None else None
     async with ctx.db.transaction() as tx:
@@ -392,6 +412,11 @@ async def update_person(
             person_id,
             frozenset(diff),
             frozenset(after.grants - before.grants),
+            raised_rank=after.clearance_rank
+            if after.clearance_rank > before.clearance_rank
+            else None,
+            nations=_nations(after) - _nations(before),
+            roles=frozenset(r.value for r in after.roles - before.roles),
         ),
         audit_action="person.update",
         object_type="person",

@@ -136,7 +136,9 @@ async def post_message(
         created_at=now,
         reply_to=reply_to,
     )
-    details: dict[str, Any] = {"net": net.name, "net_id": net_id, "text_sha256": text_sha256(text)}
+    # The record carries the message's label, which may be below the net's: it names the net by
+    # id only (a reader of the record may not be one who may read the net's name).
+    details: dict[str, Any] = {"net_id": net_id, "text_sha256": text_sha256(text)}
     if findings:
         details["guard_override"] = {
             "justification": override_justification,

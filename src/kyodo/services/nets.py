@@ -12,7 +12,7 @@ from kyodo.audit.chain import AuditEntry
 from kyodo.bus.events import MembershipChanged, SubjectChanged
 from kyodo.domain.nets import Member, Net, NetRole
 from kyodo.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from kyodo.labels import label_to_dict, render_marking
+from kyodo.labels import join_all, label_to_dict, render_marking
 from kyodo.policy import Action, Decision, Resource, decide
 from kyodo.policy import nets as net_rules
 from kyodo.policy.nets import NetView
@@ -282,8 +282,12 @@ async def add_member(
             person = await tx.people.get(person_id)
         except NotFound:
             raise InvalidInput(f"no person {person_id!r}") from None
+        # A person whose record the caller may not read answers like one who does not exist.
+        hidden = not ctx.decisions.can_read(actor.subject, person.label)
         allowed, reasons = membership_decision(person, net)
-        if allowed and person.active:
+        if hidden:
+            refusal = (person, net, ("the caller may not read this person's record",))
+        elif allowed and person.active:
             new = Member(net.id, person.id, role, ctx.clock())
             await tx.nets.add_member(new)
             await tx.audit.append(
@@ -315,12 +319,14 @@ async def add_member(
                 audit_action="net.add_member",
                 object_type="net",
                 object_id=net.id,
-                label=net.entry,
+                label=ctx.registry.fit(join_all(net.entry, person.label)),  # names both
                 person=person.username,
                 person_id=person.id,
                 net=net.name,
             ),
         )
+        if hidden:
+            raise InvalidInput(f"no person {person_id!r}")
         raise PermissionDenied(f"{person.username} cannot join {net.name}", reasons)
     return new
 
@@ -356,6 +362,11 @@ async def update_net(
     it; the entry label raised only if every member still qualifies."""
     net, member = await _net_for(ctx, actor, net_id)
     await _require_manager(ctx, actor, net, member, "net.update")
+    if label is not None:
+        # The label of the net's name and members is raised by an update, never lowered.
+        await net_rule(
+            ctx, actor, net_rules.may_relabel_by_edit(net.meta_label, label), net, "net.update"
+        )
     after = replace(
         net,
         ceiling=ceiling or net.ceiling,

@@ -15,7 +15,7 @@ from kyodo.domain.identity import Role
 from kyodo.domain.symbols import sidc_for
 from kyodo.domain.tracks import Feed, Position, Track
 from kyodo.errors import InvalidInput, NotFound
-from kyodo.labels import label_to_dict, render_marking
+from kyodo.labels import join_all, label_to_dict, render_marking
 from kyodo.policy import Action, Decision, Resource
 from kyodo.policy.tracks import TrackFacts, may_update_track
 from kyodo.services.access import audit_entry, enforce, refusal_entry, require, require_role
@@ -171,6 +171,8 @@ async def report_track(
     if report.stale < report.start:
         raise InvalidInput("stale must not be before start")
     feed = await _feed(ctx, feed_id)
+    # The refusals below name the feed and its ceiling: only to those who may read the feed.
+    withheld = None if ctx.decisions.can_read(actor.subject, feed.entry) else UPDATE_REFUSED
     label = report.label or feed.default_label
     if not feed.ceiling.dominates(label):
         reason = f"label is above the ceiling of feed {feed.name}"
@@ -181,18 +183,22 @@ async def report_track(
             audit_action="track.refused",
             object_type="track",
             object_id=report.uid,
-            label=label,
+            label=ctx.registry.fit(join_all(label, feed.entry)),  # it names the feed
             message=f"track {report.uid} refused",
+            answer=withheld,
             feed=feed.name,
         )
-    await require(
+    await enforce(
         ctx,
         actor,
-        Action.WRITE,
-        Resource(label, container=feed.container()),
+        ctx.decisions.decide(
+            actor.subject, Action.WRITE, Resource(label, container=feed.container())
+        ),
         audit_action="track.report",
         object_type="track",
         object_id=report.uid,
+        label=ctx.registry.fit(join_all(label, feed.entry)),
+        answer=withheld,
     )
     track = Track(
         uid=report.uid,
