@@ -32,7 +32,6 @@ async def test_an_admin_cannot_create_or_raise_an_account_above_themselves(
         {"clearance": "SECRET", "grants": ["SI"]},
         {"clearance": "SECRET", "roles": ["security_officer"]},
         {"clearance": "SECRET", "roles": ["may_downgrade"]},
-        {"clearance": "SECRET", "releasability_grants": ["JPN"]},
     ):
         refused = await client.post("/api/v1/people", headers=adm, json={**sock, **extra})
         assert refused.status_code == 403, (extra, refused.text)

@@ -13,6 +13,8 @@ ADMIN = "admin"
 SECURITY_OFFICER = "security_officer"
 # A reset of these accounts' passwords needs a second administrator (two-person rule).
 PRIVILEGED = frozenset({ADMIN, SECURITY_OFFICER})
+# Roles that administer, read the audit log or release information: given only by a holder.
+CONFERRED_BY_HOLDERS = frozenset({ADMIN, SECURITY_OFFICER, "may_downgrade"})
 # What decides what a person may read or administer.
 SECURITY_FIELDS = frozenset(
     {"nation", "clearance", "grants", "releasability_grants", "roles", "label", "active"}
@@ -41,11 +43,10 @@ def _conferral_reasons(
             f"granting {', '.join(unheld)} needs a granter who holds it, or a security officer"
         )
         failed.append("grant")
-    foreign = sorted(nations - {actor.nation} - actor.releasability_grants)
-    if foreign:
-        reasons.append(f"conferring {', '.join(foreign)} needs a security officer")
-        failed.append("nation")
-    beyond = sorted(roles - actor.roles)
+    # Nationality is not checked: a combined HQ's administrators enrol the other nation's
+    # staff (a first admin of one nation must be able to), and `nations` stays for the record.
+    del nations
+    beyond = sorted((roles & CONFERRED_BY_HOLDERS) - actor.roles)
     if beyond:
         reasons.append(f"giving the role {', '.join(beyond)} needs a holder of it")
         failed.append("role")
