@@ -136,6 +136,26 @@ async def test_an_edit_re_sealed_through_the_chain_is_caught(
     assert await sealed.sealer.seal() is None
 
 
+async def test_a_downgraded_message_passes_the_deep_check(
+    ctx: ServiceContext, operator: Actor, sealed: Seal
+) -> None:
+    owner, net_id, seq = await _chat(ctx, operator)
+    chief = await add_person(
+        ctx, operator, "chief", clearance="TOP SECRET", roles=("member", "may_downgrade")
+    )
+    await nets.add_member(ctx, owner, net_id, chief.id)
+    await messages.downgrade_message(
+        ctx,
+        person_actor(chief, "api"),
+        seq,
+        parse_marking("UNCLASSIFIED", ctx.registry),
+        "Released after review, ref 25-117.",
+    )
+    await sealed.sealer.seal()
+    report = await sealed.deep(operator)
+    assert report.ok, report.problems
+
+
 async def test_a_label_changed_in_the_database_is_caught(
     ctx: ServiceContext, operator: Actor, sealed: Seal
 ) -> None:

@@ -58,10 +58,12 @@ class Reconciler:
             if not entry.object_id.isdigit():
                 return
             seq = int(entry.object_id)
-            if entry.action in ("message.post", "message.edit"):
+            if entry.action in ("message.post", "message.edit", "message.downgrade"):
                 version = 1 if entry.action == "message.post" else d.get("version")
+                # A downgrade's record carries the higher label; the version has `new_label`.
+                label = d.get("new_label") if entry.action == "message.downgrade" else entry.label
                 if isinstance(version, int):
-                    expected = _Expected(record.seq, entry.label, d.get("text_sha256"))
+                    expected = _Expected(record.seq, label, d.get("text_sha256"))
                     self._versions.setdefault(seq, {})[version] = expected
                 if entry.action == "message.post" and isinstance(d.get("net_id"), str):
                     self._net_of[seq] = d["net_id"]

@@ -449,6 +449,8 @@ async def downgrade_message(
                 render_marking(label, ctx.registry),
             ],
             "justification": justification.strip(),
+            "new_label": label_to_dict(label, ctx.registry),  # what `verify --deep` checks
+            "text_sha256": text_sha256(message.text),
         }
         if findings:
             details["guard_override"] = {"justification": justification, "findings": list(findings)}
