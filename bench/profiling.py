@@ -1,5 +1,4 @@
-"""py-spy helpers shared by the benchmarks: sample a server while a step runs, then read the
-collapsed stacks into self, inclusive and per-package shares (bench/chat.py, bench/cot.py)."""
+"""py-spy for the benches: sample a server during a step, then summarise the stacks."""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""Chat benchmark: post→delivery latency and messages/s over WebSocket."""

@@ -1,0 +1,1 @@
+"""Load clients, one per protocol: CoT over TCP, chat over HTTP + WebSocket."""
