@@ -128,10 +128,8 @@ def machine_facts(libraries: tuple[str, ...] = ()) -> list[str]:
         kib = int(Path("/proc/meminfo").read_text().split("\n", 1)[0].split()[1])
         memory = f"{kib / 1024 / 1024:.0f} GiB"
     try:
-        import uvloop
-
-        loop = f"uvloop {uvloop.__version__}"
-    except ImportError:
+        loop = f"uvloop {version('uvloop')}"
+    except PackageNotFoundError:
         loop = "asyncio"
     libs = ", ".join(f"{name} {_version(name)}" for name in libraries)
     return [

@@ -120,8 +120,8 @@ def have_matplotlib() -> bool:
     return importlib.util.find_spec("matplotlib") is not None
 
 
-def write_png(path: Path, draw: Callable[[Any], Figure], dpi: int = 110) -> bool:
-    """Saves the figure `draw(pyplot)` makes; False (no file) without matplotlib."""
+def write_png(path: Path, draw: Callable[[], Figure], dpi: int = 110) -> bool:
+    """Saves the figure `draw()` makes (with the Agg back-end); False without matplotlib."""
     if not have_matplotlib():
         return False
     import matplotlib
@@ -129,7 +129,7 @@ def write_png(path: Path, draw: Callable[[Any], Figure], dpi: int = 110) -> bool
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig = draw(plt)
+    fig = draw()
     fig.tight_layout()
     fig.savefig(path, dpi=dpi)
     plt.close(fig)
@@ -150,7 +150,7 @@ class Report:
             self.console.print(rich_table(grid))
 
     def write(
-        self, markdown: str, data: object, draw: Callable[[Any], Figure] | None = None
+        self, markdown: str, data: object, draw: Callable[[], Figure] | None = None
     ) -> list[Path]:
         """Writes the Markdown, the JSON and (with matplotlib) the plot; returns the paths."""
         self.out_dir.mkdir(parents=True, exist_ok=True)

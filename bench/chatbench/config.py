@@ -11,6 +11,7 @@ from pathlib import Path
 from rich.console import Console
 
 OUT_DIR = Path(__file__).resolve().parent.parent / "out"
+FLOOR = "floor"  # the WebSocket fan-out measured after the back-ends (bench/peers/ws_fanout.py)
 
 
 TARGET_RATE = 500.0  # messages/s, the chat-nets issue

@@ -7,7 +7,7 @@ import contextlib
 import json
 import time
 from collections import Counter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from ..clients.chat import KeepAlivePool, message_text
 from .config import OTHER_QUIET
@@ -16,17 +16,27 @@ from .steps import Step, pct
 
 if TYPE_CHECKING:
     from ..clients.chat import Fleet
-    from ..peers.kyodo import KyodoChat
     from .config import Config
     from .pgmonitor import PgMonitor
     from .world import World
+
+
+class ChatServer(Protocol):
+    """What the load needs of a server: its URL and its process (for its CPU time)."""
+
+    url: str
+
+    @property
+    def pid(self) -> int:
+        """The server's process id."""
+        ...
 
 
 class Load:
     """Posters over HTTP keep-alive connections, open loop at a target rate."""
 
     def __init__(
-        self, url: str, world: World, fleet: Fleet, server: KyodoChat, cfg: Config
+        self, url: str, world: World, fleet: Fleet, server: ChatServer, cfg: Config
     ) -> None:
         self.world = world
         self.fleet = fleet

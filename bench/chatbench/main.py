@@ -14,8 +14,8 @@ from .. import profiling
 from ..machine import MachineRun
 from ..report import Report
 from .backend import BackendResult, run_backend
-from .config import SHARED_MACHINE, Config, console, parse_args
-from .output import draw, facts, grid, markdown
+from .config import FLOOR, SHARED_MACHINE, Config, console, parse_args
+from .output import draw, facts, floor_grids, grid, markdown
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -30,7 +30,7 @@ async def main_async(cfg: Config) -> list[BackendResult]:
             loop.add_signal_handler(signal.SIGTERM, task.cancel)
     results: list[BackendResult] = []
     async with asyncio.timeout(cfg.max_minutes * 60):
-        for backend in cfg.backends:
+        for backend in (*cfg.backends, *((FLOOR,) if cfg.floor else ())):
             results.append(await run_backend(backend, cfg))
     return results
 
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         return 124
     machine.end()
     report = Report("chat", cfg.out, console)
-    report.show([grid(result, cfg) for result in results])
+    report.show([grid(result, cfg) for result in results] + floor_grids(results, machine))
     for result in results:
         for note in result.notes:
             console.print(f"  {note}")
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     report.write(
         markdown(results, cfg, started, lines, machine),
         {"machine": machine.as_dict(), "backends": results},
-        lambda plt: draw(results, cfg, plt),
+        lambda: draw(results, cfg),
     )
     for result in results:
         if result.profile is not None and result.profile.samples:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .. import profiling
 from ..machine import commit, machine_facts
-from ..report import Grid, markdown_table
+from ..report import Grid, Versus, markdown_table, versus_grid
 from .config import (
     EXPLODED_P99_MS,
     KEEP_UP,
@@ -98,7 +98,8 @@ def grid(result: BackendResult, cfg: Config) -> Grid:
     """One back-end's steps as a table, its verdict as the caption."""
     return Grid(
         title=(
-            f"Kyodo chat, {result.backend} — {result.database_version}: {cfg.clients} WebSocket "
+            f"{'Floor' if result.floor else 'Kyodo chat'}, {result.backend} — "
+            f"{result.database_version}: {cfg.clients} WebSocket "
             f"clients, {cfg.nets} nets, {cfg.clients // cfg.nets} per net, "
             f"{cfg.step_seconds:.0f} s per step"
         ),
@@ -110,6 +111,35 @@ def grid(result: BackendResult, cfg: Config) -> Grid:
             None if s.meets_target else ("yellow" if s.sustained else "red") for s in result.steps
         ],
     )
+
+
+def floor_grids(results: list[BackendResult], machine: MachineRun) -> list[Grid]:
+    """Each Kyodo back-end against the floor, at the rates both ran."""
+    floor = next((r for r in results if r.floor), None)
+    if floor is None:
+        return []
+    grids = []
+    for result in results:
+        if result.floor:
+            continue
+        at = {s.offered: s for s in floor.steps}
+        pairs: list[Versus] = []
+        for step in result.steps:
+            other = at.get(step.offered)
+            if other is None:
+                continue
+            rate = f"{step.offered:.0f}/s"
+            pairs += [
+                Versus(f"{rate}: p50 ms", step.lat["p50"], other.lat["p50"]),
+                Versus(f"{rate}: p99 ms", step.lat["p99"], other.lat["p99"]),
+                Versus(
+                    f"{rate}: server CPU ms/post", step.server_ms_per_post, other.server_ms_per_post
+                ),
+            ]
+        pairs.append(Versus("sustained maximum, msg/s", result.sustained_max, floor.sustained_max))
+        title = f"Kyodo ({result.backend}) vs the floor (WebSocket fan-out, no storage or policy)"
+        grids.append(versus_grid(title, "floor", pairs, machine))
+    return grids
 
 
 def facts() -> list[str]:
@@ -215,6 +245,8 @@ def markdown(
         lines += [f"- {note}" for note in result.notes]
         if result.profile is not None:
             lines += profile_markdown(result.profile)
+    for versus in floor_grids(results, machine):
+        lines += ["", *markdown_table(versus)]
     return "\n".join(lines) + "\n"
 
 
@@ -240,10 +272,12 @@ def profile_markdown(profile: Profile) -> list[str]:
     return profiling.profile_markdown(profile, intro)
 
 
-def draw(results: list[BackendResult], cfg: Config, plt: Any) -> Figure:
+def draw(results: list[BackendResult], cfg: Config) -> Figure:
     """Latency percentiles and accepted posts/s against the offered rate, per back-end."""
+    import matplotlib.pyplot as plt
+
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.8))
-    colours = {"sqlite": "tab:blue", "postgres": "tab:orange"}
+    colours = {"sqlite": "tab:blue", "postgres": "tab:orange", "floor": "tab:grey"}
     for result in results:
         xs = [s.offered for s in result.steps]
         colour = colours.get(result.backend)

@@ -13,7 +13,7 @@ from ..peers.kyodo import CHAT_ADMIN_PASSWORD
 from .config import NET_LABEL, USER_PASSWORD
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable
+    from collections.abc import Awaitable, Sequence
 
     from .config import Config
 
@@ -64,7 +64,7 @@ async def _login_token(
         return value
 
 
-async def _bounded(limit: int, jobs: list[Awaitable[Any]]) -> list[Any]:
+async def _bounded(limit: int, jobs: Sequence[Awaitable[Any]]) -> list[Any]:
     """The jobs' results, at most `limit` running at a time."""
     gate = asyncio.Semaphore(limit)
 

@@ -149,9 +149,9 @@ class Load:
             and len(step.got_samples) < len(step.sent_samples)
         ):
             for chunk in region.split(END)[:-1]:
-                m = MARK.search(chunk)
-                if m is not None and int(m[1]) == current:
-                    key = (int(m[2]), int(m[3]))
+                found = MARK.search(chunk)
+                if found is not None and int(found[1]) == current:
+                    key = (int(found[2]), int(found[3]))
                     if key in step.sent_samples and key not in step.got_samples:
                         step.got_samples[key] = chunk + END
 

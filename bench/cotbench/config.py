@@ -77,7 +77,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
     args = parser.parse_args(argv)
 
     quick = bool(args.quick)
-    ns = (10, 50) if quick else (10, 50, 200)
+    ns: tuple[int, ...] = (10, 50) if quick else (10, 50, 200)
     if args.clients:
         ns = tuple(int(x) for x in args.clients.split(",") if x.strip())
     default_rates = {

@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     report.write(
         markdown(results, cfg, machine),
         data(results, machine),
-        lambda plt: draw(results, cfg, plt),
+        lambda: draw(results, cfg),
     )
     for res in results:
         if res.profile is not None:

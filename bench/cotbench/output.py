@@ -117,8 +117,9 @@ def markdown(results: list[ServerResult], cfg: Config, machine: MachineRun) -> s
     return "\n".join(lines)
 
 
-def draw(results: list[ServerResult], cfg: Config, plt: Any) -> Figure:
+def draw(results: list[ServerResult], cfg: Config) -> Figure:
     """Latency at the lightest load and the best deliveries/s, against N, for every server."""
+    import matplotlib.pyplot as plt
     from matplotlib.ticker import FuncFormatter, NullFormatter
 
     fig, (ax_lat, ax_thr) = plt.subplots(1, 2, figsize=(12, 4.8))

@@ -136,22 +136,29 @@ def _peer_ratios(kyodo: ServerResult, peers: list[ServerResult], cfg: Config) ->
         cells_d, cells_p, cells_i, cells_50, cells_99 = [], [], [], [], []
         for peer in peers:
             pb, pl, pp = best(peer.rows, n), light(peer.rows, n), peak(peer.rows, n)
-            cells_d.append(ratio(kb and kb.deliveries_rate, pb and pb.deliveries_rate))
-            cells_p.append(ratio(kp and kp.deliveries_rate, pp and pp.deliveries_rate))
-            cells_i.append(ratio(kb and kb.in_rate, pb and pb.in_rate))
-            cells_50.append(ratio(pl and pl.p50, kl and kl.p50))
-            cells_99.append(ratio(pl and pl.p99, kl and kl.p99))
+            cells_d.append(
+                ratio(kb.deliveries_rate if kb else None, pb.deliveries_rate if pb else None)
+            )
+            cells_p.append(
+                ratio(kp.deliveries_rate if kp else None, pp.deliveries_rate if pp else None)
+            )
+            cells_i.append(ratio(kb.in_rate if kb else None, pb.in_rate if pb else None))
+            cells_50.append(ratio(pl.p50 if pl else None, kl.p50 if kl else None))
+            cells_99.append(ratio(pl.p99 if pl else None, kl.p99 if kl else None))
         body.append([f"N={n}: deliveries/s kept up (Kyodo ÷ peer)", *cells_d])
         body.append([f"N={n}: peak deliveries/s, any step (Kyodo ÷ peer)", *cells_p])
         body.append([f"N={n}: events/s in kept up (Kyodo ÷ peer)", *cells_i])
         body.append([f"N={n}: p50 at the lightest load (peer ÷ Kyodo)", *cells_50])
         body.append([f"N={n}: p99 at the lightest load (peer ÷ Kyodo)", *cells_99])
-    cells_mem = [
-        ratio(peer.idle and peer.idle.pss_mb, kyodo.idle and kyodo.idle.pss_mb) for peer in peers
-    ]
+    cells_mem = [ratio(_idle_pss(peer), _idle_pss(kyodo)) for peer in peers]
     body.append(["idle memory, PSS (peer ÷ Kyodo)", *cells_mem])
     headers = ["measure", *[r.name for r in peers]]
     return Grid("Ratios vs Kyodo (× better for Kyodo when > 1)", headers, body)
+
+
+def _idle_pss(res: ServerResult) -> float | None:
+    """The server's PSS at idle, MB."""
+    return res.idle.pss_mb if res.idle else None
 
 
 def _cost(row: Row | None) -> float | None:
@@ -172,25 +179,25 @@ def _versus_floor(
         kl, fl = light(kyodo.rows, n), light(floor.rows, n)
         pairs += [
             Versus(
-                f"N={n}: deliveries/s kept up", kb and kb.deliveries_rate, fb and fb.deliveries_rate
+                f"N={n}: deliveries/s kept up",
+                kb.deliveries_rate if kb else None,
+                fb.deliveries_rate if fb else None,
             ),
             Versus(
-                f"N={n}: peak deliveries/s", kp and kp.deliveries_rate, fp and fp.deliveries_rate
+                f"N={n}: peak deliveries/s",
+                kp.deliveries_rate if kp else None,
+                fp.deliveries_rate if fp else None,
             ),
-            Versus(f"N={n}: p50 ms, lightest load", kl and kl.p50, fl and fl.p50),
-            Versus(f"N={n}: p99 ms, lightest load", kl and kl.p99, fl and fl.p99),
+            Versus(f"N={n}: p50 ms, lightest load", kl.p50 if kl else None, fl.p50 if fl else None),
+            Versus(f"N={n}: p99 ms, lightest load", kl.p99 if kl else None, fl.p99 if fl else None),
             Versus(
-                f"N={n}: server cores, lightest load", kl and kl.server_cpu, fl and fl.server_cpu
+                f"N={n}: server cores, lightest load",
+                kl.server_cpu if kl else None,
+                fl.server_cpu if fl else None,
             ),
             Versus(f"N={n}: server CPU µs per delivery, top step", _cost(kp), _cost(fp)),
         ]
-    pairs.append(
-        Versus(
-            "idle memory, PSS MB",
-            kyodo.idle and kyodo.idle.pss_mb,
-            floor.idle and floor.idle.pss_mb,
-        )
-    )
+    pairs.append(Versus("idle memory, PSS MB", _idle_pss(kyodo), _idle_pss(floor)))
     return versus_grid(
         "Kyodo vs the floor (a null relay under the same load)", floor.name, pairs, machine
     )

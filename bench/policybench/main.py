@@ -166,5 +166,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         ]
     )
     data = {"machine": machine.as_dict(), "facts": facts, "rows": rows, "verdicts": verdict_lines}
-    report.write(md, data, lambda plt: draw(rows, plt))
+    report.write(md, data, lambda: draw(rows))
     return 0 if all(ok for _, ok, _ in verdicts) else 1

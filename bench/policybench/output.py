@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..report import Grid, Versus, ratio, versus_grid
 from .floor import FLOOR_MODE
@@ -66,8 +66,10 @@ def floor_grid(rows: list[Row], machine: MachineRun) -> Grid:
     return versus_grid("Kyodo vs the floor (plain dominance check)", "floor", pairs, machine)
 
 
-def draw(rows: list[Row], plt: Any) -> Figure:
+def draw(rows: list[Row]) -> Figure:
     """Decisions/s of every engine and mode, log scale, with the targets."""
+    import matplotlib.pyplot as plt
+
     colours = {"Kyodo": "#1f6feb", "Cedar": "#d97706", "Casbin": "#7c3aed", "Floor": "#6b7280"}
     names = [f"{r.engine}: {r.mode}" for r in rows][::-1]
     rates = [r.best for r in rows][::-1]
