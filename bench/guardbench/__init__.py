@@ -1,0 +1,1 @@
+"""Spillage guard benchmark: precision, recall and speed on a labelled corpus."""
