@@ -21,7 +21,8 @@ from kyodo.errors import Conflict, InvalidInput, KyodoError, Unavailable
 from kyodo.store.sql.audit import SqlAuditStore
 from kyodo.store.sql.identity import SqlOrgStore, SqlPersonStore
 from kyodo.store.sql.labels import LabelRows, TransactionLabels
-from kyodo.store.sql.nets import SqlMessageStore, SqlNetStore
+from kyodo.store.sql.messages import SqlMessageStore
+from kyodo.store.sql.nets import SqlNetStore
 from kyodo.store.sql.sessions import SqlSessionStore
 from kyodo.store.sql.sqlite_connection import SqliteConnection, WalCheckpointer
 from kyodo.store.sql.tracks import SqlFeedStore, SqlTrackStore
