@@ -5,17 +5,17 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, func, insert, select, text, update
+from sqlalchemy import and_, func, insert, select, update
 
 from kyodo.domain.nets import Message, MessageVersion
 from kyodo.errors import NotFound
-from kyodo.store.sql.driver import DriverInsert, execute_many, fetch_all, pg_arrays
+from kyodo.store.sql.driver import DriverInsert
 from kyodo.store.sql.labels import readable_by
 from kyodo.store.sql.tables import labels, message_versions, messages
 from kyodo.store.sql.times import aware, required
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Mapping, Sequence
+    from collections.abc import AsyncIterator, Sequence
     from datetime import datetime
 
     from sqlalchemy import Row
@@ -23,10 +23,13 @@ if TYPE_CHECKING:
 
     from kyodo.labels import Label
     from kyodo.policy import Subject
+    from kyodo.store.sql.dialects import Dialect
     from kyodo.store.sql.labels import TransactionLabels
 
 
-_NEW_MESSAGE = DriverInsert(
+# A new message (version 1) and its first version, as each dialect's `add_messages` inserts
+# them straight to the driver (ADR 0007).
+NEW_MESSAGE = DriverInsert(
     messages,
     (
         "net_id",
@@ -41,36 +44,20 @@ _NEW_MESSAGE = DriverInsert(
         "rev",
     ),
 )
-_FIRST_VERSION = DriverInsert(
+FIRST_VERSION = DriverInsert(
     message_versions, ("message_seq", "version", "label_id", "text", "editor_id", "at")
 )
-
-
-async def _pg_add_with_first_versions(
-    conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]
-) -> list[int]:
-    """Insert messages and their first versions (copies of the rows just inserted) in one
-    PostgreSQL statement; the new seqs in the rows' order."""
-    compiled = _NEW_MESSAGE.compiled(conn.dialect)
-    new = f"{compiled.sql} RETURNING seq, label_id, text, author_id, created_at"
-    sql = (
-        f"WITH new AS ({new}),"  # noqa: S608 - schema names; every value is a parameter
-        " first_version AS (INSERT INTO message_versions"
-        " (message_seq, version, label_id, text, editor_id, at)"
-        " SELECT seq, 1, label_id, text, author_id, created_at FROM new)"
-        " SELECT seq FROM new"
-    )
-    # The serial assigns seqs in the insert's order (`ORDER BY given_order`) and RETURNING
-    # gives them in any order: sorted, they pair up with the rows again.
-    return sorted(int(found[0]) for found in await fetch_all(conn, sql, pg_arrays(compiled, rows)))
 
 
 class SqlMessageStore:
     """Rows of `messages`, `message_versions` and the search index."""
 
-    def __init__(self, conn: AsyncConnection, label_rows: TransactionLabels) -> None:
+    def __init__(
+        self, conn: AsyncConnection, label_rows: TransactionLabels, dialect: Dialect
+    ) -> None:
         self._conn = conn
         self._labels = label_rows
+        self._dialect = dialect
 
     def _select(self) -> Any:
         return select(messages, labels.c.body).join(labels, labels.c.id == messages.c.label_id)
@@ -104,8 +91,8 @@ class SqlMessageStore:
             await self._labels.id_of(self._conn, label)
 
     async def add_many(self, batch: Sequence[Message]) -> list[Message]:
-        """New messages (version 1, with the rev of each draft), in order: one statement per
-        table."""
+        """New messages (version 1, with the rev of each draft), in order, with their first
+        versions and search entries: the dialect's `add_messages`, straight to the driver."""
         label_ids = [await self._labels.id_of(self._conn, m.label) for m in batch]
         rows = [
             {
@@ -122,33 +109,7 @@ class SqlMessageStore:
             }
             for m, label_id in zip(batch, label_ids, strict=True)
         ]
-        if self._conn.dialect.name == "postgresql":
-            seqs = await _pg_add_with_first_versions(self._conn, rows)
-            return [replace(m, seq=seq) for m, seq in zip(batch, seqs, strict=True)]
-        # SQLite gives each new row of a rowid table the largest rowid plus one, row after row
-        # in the order given, and returns them in any order: sorted, the seqs pair up with the
-        # rows again. They must then be consecutive; if not, stop rather than mislabel a message.
-        seqs = sorted(int(s) for s in await _NEW_MESSAGE.run_returning(self._conn, rows, "seq"))
-        if seqs and seqs[-1] - seqs[0] != len(seqs) - 1:
-            raise RuntimeError(f"message seqs of one insert are not consecutive: {seqs}")
-        versions = [
-            {
-                "message_seq": seq,
-                "version": 1,
-                "label_id": label_id,
-                "text": m.text,
-                "editor_id": m.author_id,
-                "at": m.created_at,
-            }
-            for m, seq, label_id in zip(batch, seqs, label_ids, strict=True)
-        ]
-        await _FIRST_VERSION.run(self._conn, versions)
-        # PostgreSQL indexes the column itself; SQLite's FTS5 table is kept here.
-        await execute_many(
-            self._conn,
-            "INSERT INTO messages_fts (rowid, text) VALUES (?, ?)",
-            [(seq, m.text) for m, seq in zip(batch, seqs, strict=True)],
-        )
+        seqs = await self._dialect.add_messages(self._conn, rows)
         return [replace(m, seq=seq) for m, seq in zip(batch, seqs, strict=True)]
 
     async def _add_version(self, version: MessageVersion) -> None:
@@ -162,16 +123,6 @@ class SqlMessageStore:
                 at=version.at,
             )
         )
-
-    async def _index(self, seq: int, body: str | None) -> None:
-        if self._conn.dialect.name != "sqlite":
-            return  # PostgreSQL indexes the column itself
-        await self._conn.execute(text("DELETE FROM messages_fts WHERE rowid = :seq"), {"seq": seq})
-        if body is not None:
-            await self._conn.execute(
-                text("INSERT INTO messages_fts (rowid, text) VALUES (:seq, :body)"),
-                {"seq": seq, "body": body},
-            )
 
     async def set_rev(self, seq: int, rev: int) -> None:
         """Stamp a message with the audit seq of its latest change."""
@@ -222,13 +173,13 @@ class SqlMessageStore:
                 message.edited_at,
             )
         )
-        await self._index(message.seq, message.text)
+        await self._dialect.index_message(self._conn, message.seq, message.text)
 
     async def tombstone(self, seq: int, by: str, at: datetime) -> None:
         await self._conn.execute(
             update(messages).where(messages.c.seq == seq).values(deleted_at=at, deleted_by=by)
         )
-        await self._index(seq, None)
+        await self._dialect.index_message(self._conn, seq, None)
 
     async def purge(self, seq: int) -> None:
         """Remove the text of a message and its versions (records officer, after retention)."""
@@ -238,7 +189,7 @@ class SqlMessageStore:
         await self._conn.execute(
             update(messages).where(messages.c.seq == seq).values(text="", html="", purged=True)
         )
-        await self._index(seq, None)
+        await self._dialect.index_message(self._conn, seq, None)
 
     async def versions(self, seq: int) -> Sequence[MessageVersion]:
         query = (
@@ -293,30 +244,7 @@ class SqlMessageStore:
                 readable_by(reader, messages.c.label_id),
             )
         )
-        words = query_text.split()
-        if self._conn.dialect.name == "sqlite":
-            if all(len(w) >= 3 for w in words):
-                # FTS5 trigram: each word quoted, all must match.
-                match = " AND ".join('"' + w.replace('"', '""') + '"' for w in words)
-                ids = (
-                    select(text("rowid"))
-                    .select_from(text("messages_fts"))
-                    .where(text("messages_fts MATCH :match"))
-                )
-                query = query.where(messages.c.seq.in_(ids)).params(match=match)
-            else:
-                for word in words:  # trigram needs 3 characters; short words scan with LIKE
-                    query = query.where(messages.c.text.contains(word, autoescape=True))
-        else:
-            vector = func.to_tsvector("simple", messages.c.text)
-            ascii_words = [w for w in words if w.isascii()]
-            other = [w for w in words if not w.isascii()]
-            if ascii_words:
-                query = query.where(
-                    vector.op("@@")(func.plainto_tsquery("simple", " ".join(ascii_words)))
-                )
-            for word in other:  # 'simple' does not split Japanese: substring match
-                query = query.where(messages.c.text.contains(word, autoescape=True))
+        query = self._dialect.matching(query, query_text.split())
         rows = await self._conn.execute(query.order_by(messages.c.seq.desc()).limit(limit))
         return [self._message(r) for r in rows]
 
