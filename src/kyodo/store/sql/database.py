@@ -114,7 +114,8 @@ class SqlDatabase:
     async def _transaction(self, *, write: bool, bulk: bool) -> AsyncIterator[SqlUnitOfWork]:
         try:
             async with self.engine.connect() as raw:
-                conn = await raw.execution_options(kyodo_write=write, kyodo_inline=not bulk)
+                options = self.dialect.transaction_options(write=write, bulk=bulk)
+                conn = await raw.execution_options(**options) if options else raw
                 labels = self.label_rows.in_transaction(self.dialect)
                 async with conn.begin():
                     yield SqlUnitOfWork(

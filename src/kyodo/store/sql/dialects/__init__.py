@@ -35,6 +35,10 @@ class Dialect(Protocol):
         """Install the engine's event hooks (called once, right after it is created)."""
         ...
 
+    def transaction_options(self, *, write: bool, bulk: bool) -> dict[str, Any]:
+        """Execution options a transaction's connection gets (none: it is used as it is)."""
+        ...
+
     def writing(self, write: bool) -> AbstractAsyncContextManager[object]:
         """Held around a transaction (`write`: whether it writes) and its connection's return
         to the pool, before the transaction's after-commit effects run."""

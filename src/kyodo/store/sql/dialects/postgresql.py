@@ -69,6 +69,9 @@ class PostgresqlDialect:
         event.listen(engine.sync_engine, "checkin", _note_idle)
         event.listen(engine.sync_engine, "checkout", _ping_if_idle)
 
+    def transaction_options(self, *, write: bool, bulk: bool) -> dict[str, Any]:
+        return {}  # nothing reads them: no hand-off to SQLAlchemy's greenlet to set them
+
     def writing(self, write: bool) -> AbstractAsyncContextManager[object]:
         return _UNLOCKED
 

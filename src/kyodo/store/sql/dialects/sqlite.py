@@ -57,6 +57,9 @@ class SqliteDialect:
     def attach(self, engine: AsyncEngine) -> None:
         self.writer.install(engine)
 
+    def transaction_options(self, *, write: bool, bulk: bool) -> dict[str, Any]:
+        return self.writer.options(write=write, bulk=bulk)
+
     def writing(self, write: bool) -> AbstractAsyncContextManager[object]:
         return self.writer if write else _UNLOCKED
 

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
+_WRITE, _INLINE = "kyodo_write", "kyodo_inline"  # the execution options of `options`
+
 CHECKPOINT_EVERY = 1.0  # seconds; a second of writes is a WAL of a few thousand pages at most
 
 
@@ -144,6 +146,13 @@ class SqliteWriter:
         _ = await connection  # starts its thread, which opens the database
         return connection
 
+    @staticmethod
+    def options(*, write: bool, bulk: bool) -> dict[str, Any]:
+        """What the "begin" hook reads from a transaction's connection: whether to BEGIN
+        IMMEDIATE, and whether to run inline once it has (a connection without them does both,
+        as a migration's does)."""
+        return {_WRITE: write, _INLINE: not bulk}
+
     async def __aenter__(self) -> None:
         await self.lock.acquire()
 
@@ -185,13 +194,13 @@ def _begin(conn: Any) -> None:
     # A write transaction takes the write lock at BEGIN, so two writers never both read the
     # audit chain's head and then both append after it.
     options = conn.get_execution_options()
-    immediate = options.get("kyodo_write", True)
+    immediate = options.get(_WRITE, True)
     # Straight to aiosqlite: one hand-off to its thread, where SQLAlchemy's statement path
     # takes three (cursor, execute, close) and its own work on every transaction.
     driver: SqliteConnection = conn.connection.driver_connection
     driver.inline = False
     await_only(driver.execute("BEGIN IMMEDIATE" if immediate else "BEGIN"))
-    driver.inline = immediate and options.get("kyodo_inline", True)
+    driver.inline = immediate and options.get(_INLINE, True)
 
 
 def _checkin(_dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry) -> None:
