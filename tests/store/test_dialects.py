@@ -7,7 +7,7 @@ import sqlite3
 
 import asyncpg
 import pytest
-from sqlalchemy import text
+from sqlalchemy import exc, text
 
 from kyodo.errors import Conflict, InvalidInput, Unavailable
 from kyodo.services.context import ServiceContext
@@ -47,6 +47,27 @@ def test_postgresql_driver_errors() -> None:
     assert isinstance(dialect.domain_error(asyncpg.UniqueViolationError("dup")), Conflict)
     # Any other unsupported feature is a statement of ours PostgreSQL refuses: a bug (500).
     assert dialect.domain_error(asyncpg.FeatureNotSupportedError("FOR UPDATE")) is None
+
+
+class _Adapted(Exception):
+    """What SQLAlchemy's asyncpg adapter raises: asyncpg's SQLSTATE, its error as the cause."""
+
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__(f"SQLSTATE {sqlstate}")
+        self.sqlstate = sqlstate
+
+
+def test_postgresql_errors_answer_the_same_through_sqlalchemy() -> None:
+    dialect = PostgresqlDialect()
+    for sqlstate in ("40P01", "55P03", "57P01", "25006"):
+        wrapped = exc.DBAPIError("SELECT 1", None, _Adapted(sqlstate))
+        assert isinstance(dialect.domain_error(wrapped), Unavailable), sqlstate
+    wrapped = exc.DBAPIError("SELECT 1", None, _Adapted("22021"))
+    assert isinstance(dialect.domain_error(wrapped), InvalidInput)
+    stale = _Adapted("0A000")
+    stale.__cause__ = asyncpg.InvalidCachedStatementError("cached plan must not change")
+    assert isinstance(dialect.domain_error(exc.DBAPIError("SELECT 1", None, stale)), Unavailable)
+    assert dialect.domain_error(exc.DBAPIError("SELECT 1", None, _Adapted("0A000"))) is None
 
 
 async def _other_client(db: SqlDatabase) -> asyncpg.Connection:
