@@ -11,9 +11,10 @@ from sqlalchemy import select, text
 
 from kyodo.errors import Conflict, InvalidInput, Unavailable
 from kyodo.services.context import ServiceContext
-from kyodo.store.sql import database
-from kyodo.store.sql.database import PING_AFTER_IDLE, SqlDatabase
-from kyodo.store.sql.driver import DriverInsert, fetch_all
+from kyodo.store.sql.database import SqlDatabase
+from kyodo.store.sql.dialects import postgresql
+from kyodo.store.sql.dialects.postgresql import PING_AFTER_IDLE
+from kyodo.store.sql.driver import DriverInsert
 from kyodo.store.sql.tables import audit_log
 
 from tests.support import backends
@@ -44,8 +45,8 @@ async def test_driver_rows_equal_sqlalchemys(ctx: ServiceContext) -> None:
     insert = DriverInsert(audit_log, COLUMNS)
     async with db.transaction() as tx:
         await tx.conn.execute(text("SELECT 1"))  # PostgreSQL begins at SQLAlchemy's first
-        await insert.run(tx.conn, [_row(1000 + n, n) for n in range(40)])
-        await insert.run(tx.conn, [])  # nothing to insert is no statement
+        await db.dialect.insert(tx.conn, insert, [_row(1000 + n, n) for n in range(40)])
+        await db.dialect.insert(tx.conn, insert, [])  # nothing to insert is no statement
         await tx.conn.execute(audit_log.insert(), [_row(2000 + n, n) for n in range(40)])
     async with db.transaction(write=False) as tx:
         got = {row.seq: row._asdict() for row in await tx.conn.execute(select(audit_log))}
@@ -60,15 +61,15 @@ async def test_a_driver_error_answers_as_sqlalchemys_would(ctx: ServiceContext) 
     insert = DriverInsert(audit_log, COLUMNS)
     async with db.transaction() as tx:
         await tx.conn.execute(text("SELECT 1"))
-        await insert.run(tx.conn, [_row(7)])
+        await db.dialect.insert(tx.conn, insert, [_row(7)])
     with pytest.raises(Conflict, match="conflicts with stored data"):
         async with db.transaction() as tx:
             await tx.conn.execute(text("SELECT 1"))
-            await insert.run(tx.conn, [_row(8), _row(7)])
+            await db.dialect.insert(tx.conn, insert, [_row(8), _row(7)])
     async with db.transaction(write=False) as tx:
         seqs = [row.seq for row in await tx.conn.execute(select(audit_log.c.seq))]
     assert seqs == [7]  # the failed batch left nothing
-    if db.dialect == "postgresql":  # SQLite stores all three; PostgreSQL refuses them
+    if db.dialect.name == "postgresql":  # SQLite stores all three; PostgreSQL refuses them
         too_long = "x" * (audit_log.c.actor.type.length + 1)  # type: ignore[attr-defined]
         for bad in (
             {"actor": "a\x00b"},  # NUL in text
@@ -78,7 +79,7 @@ async def test_a_driver_error_answers_as_sqlalchemys_would(ctx: ServiceContext) 
             with pytest.raises(InvalidInput, match="refused by the database"):
                 async with db.transaction() as tx:
                     await tx.conn.execute(text("SELECT 1"))
-                    await insert.run(tx.conn, [{**_row(9), **bad}])
+                    await db.dialect.insert(tx.conn, insert, [{**_row(9), **bad}])
         async with db.transaction(write=False) as tx:
             actors = [row.actor for row in await tx.conn.execute(select(audit_log.c.actor))]
         assert actors == [_row(7)["actor"]]
@@ -90,7 +91,7 @@ async def test_a_driver_statement_outside_a_transaction_is_refused(ctx: ServiceC
     db = _db(ctx)
     with pytest.raises(RuntimeError, match="needs a statement through SQLAlchemy"):
         async with db.transaction() as tx:
-            await fetch_all(tx.conn, "SELECT 1")
+            await db.dialect.fetch_all(tx.conn, "SELECT 1")
 
 
 async def _kill_connections(database: str) -> int:
@@ -131,7 +132,7 @@ async def test_connections_lost_while_idle_are_replaced(ctx: ServiceContext) -> 
         await _touch(db, 4)
     async with db.transaction() as tx:
         await tx.conn.execute(text("SELECT 1"))
-        assert await fetch_all(tx.conn, "SELECT 1") == [(1,)]
+        assert await db.dialect.fetch_all(tx.conn, "SELECT 1") == [(1,)]
 
 
 @POSTGRESQL_ONLY
@@ -139,7 +140,7 @@ async def test_a_connection_lost_in_use_fails_once_then_the_pool_renews(
     ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     db = _db(ctx)
-    monkeypatch.setattr(database, "PING_AFTER_IDLE", 3600.0)  # however slow this machine is
+    monkeypatch.setattr(postgresql, "PING_AFTER_IDLE", 3600.0)  # however slow this machine is
     await _touch(db, 4)
     await _kill_connections(db.engine.url.database or "")
     # Not pinged (too recently used): the first use finds the loss (503) and SQLAlchemy then
@@ -150,7 +151,7 @@ async def test_a_connection_lost_in_use_fails_once_then_the_pool_renews(
     await _touch(db, 4)
     async with db.transaction() as tx:
         await tx.conn.execute(text("SELECT 1"))
-        assert await fetch_all(tx.conn, "SELECT $1::int", [5]) == [(5,)]
+        assert await db.dialect.fetch_all(tx.conn, "SELECT $1::int", [5]) == [(5,)]
 
 
 @POSTGRESQL_ONLY
@@ -158,15 +159,15 @@ async def test_a_connection_lost_under_a_driver_statement_fails_once_then_the_po
     ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     db = _db(ctx)
-    monkeypatch.setattr(database, "PING_AFTER_IDLE", 3600.0)
+    monkeypatch.setattr(postgresql, "PING_AFTER_IDLE", 3600.0)
     await _touch(db, 4)
     # SQLAlchemy does not see a driver statement fail: its rollback then does, and renews.
     with pytest.raises(Unavailable, match="database unavailable"):
         async with db.transaction() as tx:
             await tx.conn.execute(text("SELECT 1"))
             await _kill_connections(db.engine.url.database or "")
-            await fetch_all(tx.conn, "SELECT 1")
+            await db.dialect.fetch_all(tx.conn, "SELECT 1")
     await _touch(db, 4)
     async with db.transaction() as tx:
         await tx.conn.execute(text("SELECT 1"))
-        assert await fetch_all(tx.conn, "SELECT 2") == [(2,)]
+        assert await db.dialect.fetch_all(tx.conn, "SELECT 2") == [(2,)]

@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from kyodo.errors import Conflict, Unavailable
 from kyodo.services.context import ServiceContext
 from kyodo.store.sql.database import SqlDatabase
-from kyodo.store.sql.sqlite_connection import WalCheckpointer
+from kyodo.store.sql.dialects.sqlite import SqliteDialect
+from kyodo.store.sql.dialects.sqlite_writer import WalCheckpointer
 
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
@@ -25,6 +26,11 @@ SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def _db(ctx: ServiceContext) -> SqlDatabase:
     assert isinstance(ctx.db, SqlDatabase)
     return ctx.db
+
+
+def _checkpointer(db: SqlDatabase) -> WalCheckpointer | None:
+    """The database's own checkpointer (SQLite's writer has one)."""
+    return db.dialect.writer.checkpointer if isinstance(db.dialect, SqliteDialect) else None
 
 
 async def _thread_of_statements(
@@ -110,8 +116,9 @@ async def test_waiting_for_another_processs_writer_does_not_stop_the_event_loop(
 @SQLITE_ONLY
 async def test_the_checkpointer_copies_the_wal_into_the_database(ctx: ServiceContext) -> None:
     db = _db(ctx)
-    assert db.checkpointer is not None
-    db.checkpointer.every = math.inf  # only the one under test checkpoints
+    own = _checkpointer(db)
+    assert own is not None
+    own.every = math.inf  # only the one under test checkpoints
     async with db.transaction(write=False) as tx:
         raw = await tx.conn.get_raw_connection()
         rows = await raw.driver_connection.execute_fetchall("PRAGMA wal_autocheckpoint")
@@ -158,8 +165,9 @@ async def test_the_checkpointer_waits_its_interval(ctx: ServiceContext) -> None:
 @SQLITE_ONLY
 async def test_the_wal_stays_small_under_continuous_writes(ctx: ServiceContext) -> None:
     db = _db(ctx)
-    assert db.checkpointer is not None
-    db.checkpointer.every = 0  # a checkpoint after every write, while the next ones queue
+    checkpointer = _checkpointer(db)
+    assert checkpointer is not None
+    checkpointer.every = 0  # a checkpoint after every write, while the next ones queue
     async with db.transaction() as tx:
         await tx.conn.execute(text("CREATE TABLE kyodo_flow (v TEXT)"))
 
@@ -171,7 +179,7 @@ async def test_the_wal_stays_small_under_continuous_writes(ctx: ServiceContext) 
 
     # Writers never pause, so only the checkpoints' holding the writer lock lets them finish.
     await asyncio.gather(*(write(n) for n in range(400)))  # 2 MB of rows
-    await db.checkpointer.close()
+    await checkpointer.close()
     wal = await asyncio.to_thread(lambda: Path(f"{db.engine.url.database}-wal").stat().st_size)
     assert wal < 500_000  # restarted again and again, not grown with every write
     async with db.transaction(write=False) as tx:

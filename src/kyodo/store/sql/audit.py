@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from kyodo.audit.chain import GENESIS_HASH, AuditEntry, AuditRecord, audit_time, seal
-from kyodo.store.sql.driver import DriverInsert, fetch_all
+from kyodo.store.sql.driver import DriverInsert
 from kyodo.store.sql.tables import audit_log
 
 if TYPE_CHECKING:
@@ -18,9 +18,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection
 
     from kyodo.services.ports import AuditQuery
-
-# Any constant works; it only has to be the same in every Kyodo process sharing the database.
-_AUDIT_LOCK_KEY = 0x4B594F444F  # "KYODO"
+    from kyodo.store.sql.dialects import Dialect
 
 
 def _record(row: Row[Any]) -> AuditRecord:
@@ -44,8 +42,9 @@ _INSERT = DriverInsert(audit_log, [column.name for column in audit_log.columns])
 class SqlAuditStore:
     """Rows of `audit_log`, one chain."""
 
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, dialect: Dialect) -> None:
         self._conn = conn
+        self._dialect = dialect
         # The chain's head as this transaction left it: read once, under the lock, then kept.
         self._head: tuple[int, str] | None = None
 
@@ -60,14 +59,10 @@ class SqlAuditStore:
     async def _lock_head(self) -> tuple[int, str]:
         if self._head is not None:
             return self._head
-        if self._conn.dialect.name == "postgresql":
-            # Held until commit: appenders in every process queue here, so seq and prev_hash
-            # are read and written by one of them at a time. SQLite gets the same from
-            # BEGIN IMMEDIATE (one writer at a time).
-            await self._conn.execute(
-                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _AUDIT_LOCK_KEY}
-            )
-        rows = await fetch_all(
+        # Held until commit: appenders queue here, so seq and prev_hash are read and written
+        # by one of them at a time.
+        await self._dialect.lock_audit_chain(self._conn)
+        rows = await self._dialect.fetch_all(
             self._conn, "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
         )
         last = rows[0] if rows else None
@@ -103,7 +98,7 @@ class SqlAuditStore:
             }
             for r in records
         ]
-        await _INSERT.run(self._conn, rows)
+        await self._dialect.insert(self._conn, _INSERT, rows)
         self._head = (seq, prev)
         return records
 

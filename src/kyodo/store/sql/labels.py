@@ -7,7 +7,6 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, exists, not_, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from kyodo.labels import Label
 from kyodo.store.sql.tables import label_categories, labels
@@ -17,6 +16,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection
 
     from kyodo.policy import Subject
+    from kyodo.store.sql.dialects import Dialect
 
 
 def label_body(label: Label) -> str:
@@ -59,9 +59,9 @@ class LabelRows:
         self._ids: dict[Label, int] = {}
         self._labels: dict[int, Label] = {}
 
-    def in_transaction(self) -> TransactionLabels:
+    def in_transaction(self, dialect: Dialect) -> TransactionLabels:
         """A view for one transaction; call its `commit` once the transaction has committed."""
-        return TransactionLabels(self)
+        return TransactionLabels(self, dialect)
 
     def known_id(self, label: Label) -> int | None:
         """The committed id of a label, if this process has seen it."""
@@ -81,8 +81,9 @@ class TransactionLabels:
     """Finds or creates label rows inside one transaction; what it learns is kept apart until
     `commit` hands it to the process's cache."""
 
-    def __init__(self, rows: LabelRows) -> None:
+    def __init__(self, rows: LabelRows, dialect: Dialect) -> None:
         self._rows = rows
+        self._dialect = dialect
         self._seen: dict[Label, int] = {}
 
     def commit(self) -> None:
@@ -108,10 +109,7 @@ class TransactionLabels:
             "rel_restricted": label.releasable_to is not None,
             "body": body,
         }
-        insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-        result = await conn.execute(
-            insert(labels).values(**values).on_conflict_do_nothing(index_elements=["key"])
-        )
+        result = await conn.execute(self._dialect.insert_if_new(labels, values, "key"))
         if result.rowcount:
             label_id = int(result.inserted_primary_key[0])  # type: ignore[index]
             rows = [{"label_id": label_id, "kind": "R", "value": v} for v in label.restrictive]

@@ -1,21 +1,19 @@
-"""SQL stores for nets, their members, messages, message versions and message search."""
+"""SQL store for nets and their members."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, text, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 
-from kyodo.domain.nets import Member, Message, MessageVersion, Net, NetRole
+from kyodo.domain.nets import Member, Net, NetRole
 from kyodo.errors import Conflict, NotFound
-from kyodo.store.sql.driver import DriverInsert, execute_many, fetch_all, pg_arrays
 from kyodo.store.sql.labels import readable_by
-from kyodo.store.sql.tables import labels, message_versions, messages, net_members, nets
+from kyodo.store.sql.tables import messages, net_members, nets
+from kyodo.store.sql.times import required
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Mapping, Sequence
+    from collections.abc import Sequence
 
     from sqlalchemy import Row
     from sqlalchemy.ext.asyncio import AsyncConnection
@@ -23,19 +21,6 @@ if TYPE_CHECKING:
     from kyodo.labels import Label
     from kyodo.policy import Subject
     from kyodo.store.sql.labels import TransactionLabels
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
-
-
-def _required(moment: datetime | None) -> datetime:
-    aware = _aware(moment)
-    if aware is None:
-        raise ValueError("a required time is missing")
-    return aware
 
 
 class SqlNetStore:
@@ -59,7 +44,7 @@ class SqlNetStore:
             entry=await self._label(m["entry_label_id"]),
             default_label=await self._label(m["default_label_id"]),
             retention_days=m["retention_days"],
-            created_at=_required(m["created_at"]),
+            created_at=required(m["created_at"]),
             version=m["version"],
             label=None if m["label_id"] is None else await self._label(m["label_id"]),
         )
@@ -193,351 +178,5 @@ class SqlNetStore:
 def _member(row: Row[Any]) -> Member:
     m = row._mapping
     return Member(
-        m["net_id"], m["person_id"], NetRole(m["role"]), _required(m["added_at"]), m["last_read"]
+        m["net_id"], m["person_id"], NetRole(m["role"]), required(m["added_at"]), m["last_read"]
     )
-
-
-_NEW_MESSAGE = DriverInsert(
-    messages,
-    (
-        "net_id",
-        "author_id",
-        "label_id",
-        "text",
-        "html",
-        "reply_to",
-        "version",
-        "created_at",
-        "purged",
-        "rev",
-    ),
-)
-_FIRST_VERSION = DriverInsert(
-    message_versions, ("message_seq", "version", "label_id", "text", "editor_id", "at")
-)
-
-
-async def _pg_add_with_first_versions(
-    conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]
-) -> list[int]:
-    """Insert messages and their first versions (copies of the rows just inserted) in one
-    PostgreSQL statement; the new seqs in the rows' order."""
-    compiled = _NEW_MESSAGE.compiled(conn.dialect)
-    new = f"{compiled.sql} RETURNING seq, label_id, text, author_id, created_at"
-    sql = (
-        f"WITH new AS ({new}),"  # noqa: S608 - schema names; every value is a parameter
-        " first_version AS (INSERT INTO message_versions"
-        " (message_seq, version, label_id, text, editor_id, at)"
-        " SELECT seq, 1, label_id, text, author_id, created_at FROM new)"
-        " SELECT seq FROM new"
-    )
-    # The serial assigns seqs in the insert's order (`ORDER BY given_order`) and RETURNING
-    # gives them in any order: sorted, they pair up with the rows again.
-    return sorted(int(found[0]) for found in await fetch_all(conn, sql, pg_arrays(compiled, rows)))
-
-
-class SqlMessageStore:
-    """Rows of `messages`, `message_versions` and the search index."""
-
-    def __init__(self, conn: AsyncConnection, label_rows: TransactionLabels) -> None:
-        self._conn = conn
-        self._labels = label_rows
-
-    def _select(self) -> Any:
-        return select(messages, labels.c.body).join(labels, labels.c.id == messages.c.label_id)
-
-    def _message(self, row: Row[Any]) -> Message:
-        m = row._mapping
-        return Message(
-            seq=m["seq"],
-            net_id=m["net_id"],
-            author_id=m["author_id"],
-            label=self._labels.label(m["label_id"], m["body"]),
-            text=m["text"],
-            html=m["html"],
-            created_at=_required(m["created_at"]),
-            reply_to=m["reply_to"],
-            version=m["version"],
-            edited_at=_aware(m["edited_at"]),
-            deleted_at=_aware(m["deleted_at"]),
-            deleted_by=m["deleted_by"],
-            purged=bool(m["purged"]),
-            rev=m["rev"],
-        )
-
-    async def add(self, message: Message) -> Message:
-        return (await self.add_many([message]))[0]
-
-    async def store_labels(self, found: Sequence[Label]) -> None:
-        """Make sure these labels have rows (a write takes this lock before the audit chain's,
-        as every other write does, so two writes never wait on each other's)."""
-        for label in found:
-            await self._labels.id_of(self._conn, label)
-
-    async def add_many(self, batch: Sequence[Message]) -> list[Message]:
-        """New messages (version 1, with the rev of each draft), in order: one statement per
-        table."""
-        label_ids = [await self._labels.id_of(self._conn, m.label) for m in batch]
-        rows = [
-            {
-                "net_id": m.net_id,
-                "author_id": m.author_id,
-                "label_id": label_id,
-                "text": m.text,
-                "html": m.html,
-                "reply_to": m.reply_to,
-                "version": 1,
-                "created_at": m.created_at,
-                "purged": False,
-                "rev": m.rev,
-            }
-            for m, label_id in zip(batch, label_ids, strict=True)
-        ]
-        if self._conn.dialect.name == "postgresql":
-            seqs = await _pg_add_with_first_versions(self._conn, rows)
-            return [replace(m, seq=seq) for m, seq in zip(batch, seqs, strict=True)]
-        # SQLite gives each new row of a rowid table the largest rowid plus one, row after row
-        # in the order given, and returns them in any order: sorted, the seqs pair up with the
-        # rows again. They must then be consecutive; if not, stop rather than mislabel a message.
-        seqs = sorted(int(s) for s in await _NEW_MESSAGE.run_returning(self._conn, rows, "seq"))
-        if seqs and seqs[-1] - seqs[0] != len(seqs) - 1:
-            raise RuntimeError(f"message seqs of one insert are not consecutive: {seqs}")
-        versions = [
-            {
-                "message_seq": seq,
-                "version": 1,
-                "label_id": label_id,
-                "text": m.text,
-                "editor_id": m.author_id,
-                "at": m.created_at,
-            }
-            for m, seq, label_id in zip(batch, seqs, label_ids, strict=True)
-        ]
-        await _FIRST_VERSION.run(self._conn, versions)
-        # PostgreSQL indexes the column itself; SQLite's FTS5 table is kept here.
-        await execute_many(
-            self._conn,
-            "INSERT INTO messages_fts (rowid, text) VALUES (?, ?)",
-            [(seq, m.text) for m, seq in zip(batch, seqs, strict=True)],
-        )
-        return [replace(m, seq=seq) for m, seq in zip(batch, seqs, strict=True)]
-
-    async def _add_version(self, version: MessageVersion) -> None:
-        await self._conn.execute(
-            insert(message_versions).values(
-                message_seq=version.message_seq,
-                version=version.version,
-                label_id=await self._labels.id_of(self._conn, version.label),
-                text=version.text,
-                editor_id=version.editor_id,
-                at=version.at,
-            )
-        )
-
-    async def _index(self, seq: int, body: str | None) -> None:
-        if self._conn.dialect.name != "sqlite":
-            return  # PostgreSQL indexes the column itself
-        await self._conn.execute(text("DELETE FROM messages_fts WHERE rowid = :seq"), {"seq": seq})
-        if body is not None:
-            await self._conn.execute(
-                text("INSERT INTO messages_fts (rowid, text) VALUES (:seq, :body)"),
-                {"seq": seq, "body": body},
-            )
-
-    async def set_rev(self, seq: int, rev: int) -> None:
-        """Stamp a message with the audit seq of its latest change."""
-        await self._conn.execute(update(messages).where(messages.c.seq == seq).values(rev=rev))
-
-    async def changes(
-        self, net_ids: Sequence[str], reader: Subject, after_rev: int, limit: int
-    ) -> Sequence[Message]:
-        """Messages of these nets changed after `after_rev`, readable by `reader`, in rev order."""
-        query = self._select().where(
-            and_(
-                messages.c.net_id.in_(list(net_ids)),
-                messages.c.rev > after_rev,
-                readable_by(reader, messages.c.label_id),
-            )
-        )
-        rows = await self._conn.execute(query.order_by(messages.c.rev).limit(limit))
-        return [self._message(r) for r in rows]
-
-    async def get(self, seq: int) -> Message:
-        row = (await self._conn.execute(self._select().where(messages.c.seq == seq))).first()
-        if row is None:
-            raise NotFound(f"no message {seq}")
-        return self._message(row)
-
-    async def edit(self, message: Message, editor_id: str) -> None:
-        """Store a new current version (the old one stays in message_versions)."""
-        if message.edited_at is None:
-            raise ValueError("an edit needs its time")
-        await self._conn.execute(
-            update(messages)
-            .where(messages.c.seq == message.seq)
-            .values(
-                label_id=await self._labels.id_of(self._conn, message.label),
-                text=message.text,
-                html=message.html,
-                version=message.version,
-                edited_at=message.edited_at,
-            )
-        )
-        await self._add_version(
-            MessageVersion(
-                message.seq,
-                message.version,
-                message.label,
-                message.text,
-                editor_id,
-                message.edited_at,
-            )
-        )
-        await self._index(message.seq, message.text)
-
-    async def tombstone(self, seq: int, by: str, at: datetime) -> None:
-        await self._conn.execute(
-            update(messages).where(messages.c.seq == seq).values(deleted_at=at, deleted_by=by)
-        )
-        await self._index(seq, None)
-
-    async def purge(self, seq: int) -> None:
-        """Remove the text of a message and its versions (records officer, after retention)."""
-        await self._conn.execute(
-            update(message_versions).where(message_versions.c.message_seq == seq).values(text="")
-        )
-        await self._conn.execute(
-            update(messages).where(messages.c.seq == seq).values(text="", html="", purged=True)
-        )
-        await self._index(seq, None)
-
-    async def versions(self, seq: int) -> Sequence[MessageVersion]:
-        query = (
-            select(message_versions, labels.c.body)
-            .join(labels, labels.c.id == message_versions.c.label_id)
-            .where(message_versions.c.message_seq == seq)
-            .order_by(message_versions.c.version)
-        )
-        result = []
-        for row in await self._conn.execute(query):
-            m = row._mapping
-            result.append(
-                MessageVersion(
-                    m["message_seq"],
-                    m["version"],
-                    self._labels.label(m["label_id"], m["body"]),
-                    m["text"],
-                    m["editor_id"],
-                    _required(m["at"]),
-                )
-            )
-        return result
-
-    async def list(
-        self,
-        net_ids: Sequence[str],
-        reader: Subject | None,
-        after: int | None,
-        limit: int,
-        *,
-        include_deleted: bool = True,
-    ) -> Sequence[Message]:
-        """Messages of the nets in seq order; with a reader, only those it may read."""
-        query = self._select().where(messages.c.net_id.in_(list(net_ids)))
-        if reader is not None:
-            query = query.where(readable_by(reader, messages.c.label_id))
-        if after is not None:
-            query = query.where(messages.c.seq > after)
-        if not include_deleted:
-            query = query.where(messages.c.deleted_at.is_(None))
-        rows = await self._conn.execute(query.order_by(messages.c.seq).limit(limit))
-        return [self._message(r) for r in rows]
-
-    async def search(
-        self, net_ids: Sequence[str], reader: Subject, query_text: str, limit: int
-    ) -> Sequence[Message]:
-        """Undeleted messages of these nets matching the words, readable by `reader`."""
-        query = self._select().where(
-            and_(
-                messages.c.net_id.in_(list(net_ids)),
-                messages.c.deleted_at.is_(None),
-                readable_by(reader, messages.c.label_id),
-            )
-        )
-        words = query_text.split()
-        if self._conn.dialect.name == "sqlite":
-            if all(len(w) >= 3 for w in words):
-                # FTS5 trigram: each word quoted, all must match.
-                match = " AND ".join('"' + w.replace('"', '""') + '"' for w in words)
-                ids = (
-                    select(text("rowid"))
-                    .select_from(text("messages_fts"))
-                    .where(text("messages_fts MATCH :match"))
-                )
-                query = query.where(messages.c.seq.in_(ids)).params(match=match)
-            else:
-                for word in words:  # trigram needs 3 characters; short words scan with LIKE
-                    query = query.where(messages.c.text.contains(word, autoescape=True))
-        else:
-            vector = func.to_tsvector("simple", messages.c.text)
-            ascii_words = [w for w in words if w.isascii()]
-            other = [w for w in words if not w.isascii()]
-            if ascii_words:
-                query = query.where(
-                    vector.op("@@")(func.plainto_tsquery("simple", " ".join(ascii_words)))
-                )
-            for word in other:  # 'simple' does not split Japanese: substring match
-                query = query.where(messages.c.text.contains(word, autoescape=True))
-        rows = await self._conn.execute(query.order_by(messages.c.seq.desc()).limit(limit))
-        return [self._message(r) for r in rows]
-
-    async def count_above(self, net_id: str, ceiling: Label) -> int:
-        """How many messages of the net a (new) ceiling would not dominate."""
-        query = (
-            select(messages.c.label_id, labels.c.body, func.count())
-            .join(labels, labels.c.id == messages.c.label_id)
-            .where(messages.c.net_id == net_id)
-            .group_by(messages.c.label_id, labels.c.body)
-        )
-        return sum(
-            int(count)
-            for label_id, body, count in await self._conn.execute(query)
-            if not ceiling.dominates(self._labels.label(label_id, body))
-        )
-
-    async def expired(self, net_id: str, before: datetime) -> Sequence[Message]:
-        rows = await self._conn.execute(
-            self._select().where(
-                and_(
-                    messages.c.net_id == net_id,
-                    messages.c.created_at < before,
-                    messages.c.purged.is_(False),
-                )
-            )
-        )
-        return [self._message(r) for r in rows]
-
-    async def walk(self) -> AsyncIterator[Message]:
-        """Every message, unfiltered, in seq order (streamed: the deep audit check)."""
-        stream = await self._conn.stream(self._select().order_by(messages.c.seq))
-        async for row in stream:
-            yield self._message(row)
-
-    async def walk_versions(self) -> AsyncIterator[MessageVersion]:
-        """Every stored version of every message, in (seq, version) order (streamed)."""
-        query = (
-            select(message_versions, labels.c.body)
-            .join(labels, labels.c.id == message_versions.c.label_id)
-            .order_by(message_versions.c.message_seq, message_versions.c.version)
-        )
-        stream = await self._conn.stream(query)
-        async for row in stream:
-            m = row._mapping
-            yield MessageVersion(
-                m["message_seq"],
-                m["version"],
-                self._labels.label(m["label_id"], m["body"]),
-                m["text"],
-                m["editor_id"],
-                _required(m["at"]),
-            )

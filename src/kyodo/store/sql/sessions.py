@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
 from kyodo.services.ports import SessionRecord
 from kyodo.store.sql.tables import sessions
+from kyodo.store.sql.times import aware, required
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from sqlalchemy import RowMapping
     from sqlalchemy.ext.asyncio import AsyncConnection
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    # SQLite returns naive datetimes; everything stored is UTC.
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
 
 
 class SqlSessionStore:
@@ -75,8 +68,6 @@ class SqlSessionStore:
 
 
 def _record(m: RowMapping) -> SessionRecord:
-    created = _aware(m["created_at"])
-    assert created is not None  # noqa: S101 - the column is NOT NULL
     scopes = m["scopes"]
     return SessionRecord(
         token_hash=m["token_hash"],
@@ -84,8 +75,8 @@ def _record(m: RowMapping) -> SessionRecord:
         kind=m["kind"],
         name=m["name"],
         csrf_hash=m["csrf_hash"],
-        created_at=created,
-        expires_at=_aware(m["expires_at"]),
+        created_at=required(m["created_at"]),
+        expires_at=aware(m["expires_at"]),
         id=m["id"] or "",
         scopes=frozenset(scopes.split()) if scopes is not None else None,
         parent_id=m["parent_id"],

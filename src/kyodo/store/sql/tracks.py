@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 
 from kyodo.domain.tracks import Feed, Position, StoredTrack, Track
 from kyodo.errors import Conflict, NotFound
@@ -278,8 +278,6 @@ class SqlTrackStore:
                 )
             )
         if type_prefixes:
-            from sqlalchemy import or_
-
             query = query.where(
                 or_(*(tracks.c.type.startswith(t, autoescape=True) for t in type_prefixes))
             )
