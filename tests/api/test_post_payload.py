@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from kyodo.api.message_json import message_json
 from kyodo.api.schemas import MessageOut, PostedOut
 from kyodo.domain.nets import Message
 from kyodo.labels.marking import parse_marking
 from kyodo.services.context import ServiceContext
-from kyodo.services.messages import message_payload
 
 MARKINGS = (
     "UNCLASSIFIED",
@@ -53,7 +53,7 @@ def _message(marking: str, ctx: ServiceContext, **changes: object) -> Message:
 async def test_the_payload_is_the_schemas_json_form(
     ctx: ServiceContext, marking: str, changes: dict[str, object]
 ) -> None:
-    payload = message_payload(ctx, _message(marking, ctx, **changes), "us.smith")
+    payload = message_json(ctx.registry, _message(marking, ctx, **changes), "us.smith")
     findings = [{"rule_id": "dtg", "text": "151200ZMAR25", "start": 3, "end": 15}]
     through_pydantic = PostedOut(
         message=MessageOut.model_validate(payload), guard_findings=findings

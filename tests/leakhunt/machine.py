@@ -13,6 +13,7 @@ import shutil
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, TypeVar
 
 from hypothesis import note
@@ -20,6 +21,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from kyodo.api.app import build_context
+from kyodo.api.message_json import authored_json, message_json
 from kyodo.domain.identity import Person
 from kyodo.domain.nets import Net, NetRole
 from kyodo.domain.tracks import Feed, Position
@@ -120,7 +122,9 @@ class LeakHunt(RuleBasedStateMachine):
         ctx.db = self.db
         self.ctx = ctx
         self.operator = operator_actor("leakhunt", REGISTRY)
-        self.hub = LiveHub(ctx.decisions, max_queue=100_000)
+        self.hub = LiveHub(
+            ctx.decisions, max_queue=100_000, render_message=partial(message_json, ctx.registry)
+        )
         ctx.bus.subscribe(self.hub.handle)
         self.people: list[Person] = []
         self.conns: dict[str, LiveConnection] = {}
@@ -602,16 +606,16 @@ class LeakHunt(RuleBasedStateMachine):
         except Refused:
             listed = []
         for item in listed:
-            self._check_payload(reader, item, "list_messages")
+            self._check_payload(reader, authored_json(self.ctx.registry, item), "list_messages")
         all_nets = [x.id for x in self.nets]
         changed = self.run(messages.changes_since(self.ctx, actor, all_nets, 0))
         for item in changed:
-            self._check_payload(reader, item, "changes_since")
+            self._check_payload(reader, authored_json(self.ctx.registry, item), "changes_since")
         for item in self.call(
             f"{reader.username} searches {word!r}",
             lambda: messages.search_messages(self.ctx, actor, word),
         ):
-            self._check_payload(reader, item, "search_messages")
+            self._check_payload(reader, authored_json(self.ctx.registry, item), "search_messages")
 
     def read_versions(self, m: int, who: int, as_author: bool) -> None:
         msg = self.pick(sorted(self.msgs.values(), key=lambda x: x.seq), m)

@@ -86,7 +86,7 @@ async def test_demo_nets_are_vetted_and_filtered_per_reader(
     ]
     assert [n.name for n in await nets.list_my_nets(ctx, aus)] == ["HQ Staff Admin"]
     combined = next(n for n in await nets.list_my_nets(ctx, us) if n.name.startswith("J3"))
-    us_texts = [m["text"] for m in await messages.list_messages(ctx, us, combined.id)]
-    jp_texts = [m["text"] for m in await messages.list_messages(ctx, jp, combined.id)]
+    us_texts = [m.message.text for m in await messages.list_messages(ctx, us, combined.id)]
+    jp_texts = [m.message.text for m in await messages.list_messages(ctx, jp, combined.id)]
     assert len(us_texts) == 4 and len(jp_texts) == 3  # the NOFORN message reaches US staff only
     assert not any("US-only" in text for text in jp_texts)

@@ -125,7 +125,9 @@ async def test_concurrent_posts_are_stored_with_revs_equal_to_their_audit_record
     report = await audit.verify_audit(ctx, operator)
     assert report.ok, report
     page = await messages.list_messages(ctx, actors[0], net_id, limit=100)
-    assert sorted(m["text"] for m in page) == sorted(f"status report number {i}" for i in range(40))
+    assert sorted(m.message.text for m in page) == sorted(
+        f"status report number {i}" for i in range(40)
+    )
 
 
 async def _audit_records(ctx: ServiceContext) -> AsyncIterator[AuditRecord]:

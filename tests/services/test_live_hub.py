@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime
 
 from kyodo.bus.events import MembershipChanged, MessageChanged, SessionEnded, SubjectChanged
 from kyodo.bus.memory import InProcessBus
+from kyodo.domain.nets import Message
 from kyodo.labels import parse_marking
 from kyodo.policy import DecisionCache, make_subject
 from kyodo.scheme_files import default_registry
@@ -19,15 +21,22 @@ JP = make_subject(REGISTRY, id="jp", nation="JPN", clearance="GOKUHI")
 
 def _event(rev: int, marking: str, net: str = "n1", previous: str | None = None) -> MessageChanged:
     label = parse_marking(marking, REGISTRY)
+    message = Message(rev, net, "us", label, f"m{rev}", "", datetime.now(UTC), rev=rev)
     return MessageChanged(
-        net,
-        rev,
-        rev,
         "posted",
-        label,
-        {"seq": rev, "text": f"m{rev}"},
+        message,
+        "us",
         previous=parse_marking(previous, REGISTRY) if previous else None,
     )
+
+
+def _render(message: Message, author: str) -> dict[str, object]:
+    """What the hub's frames carry is the transport's to say: here, the seq and text."""
+    return {"seq": message.seq, "text": message.text}
+
+
+def _hub(max_queue: int = 1000) -> LiveHub:
+    return LiveHub(DecisionCache(), max_queue, render_message=_render)
 
 
 async def _drain(conn: object) -> list[dict[str, object]]:
@@ -40,7 +49,7 @@ async def _drain(conn: object) -> list[dict[str, object]]:
 
 async def test_each_connection_gets_only_what_its_person_may_read() -> None:
     bus = InProcessBus()
-    hub = LiveHub(DecisionCache(), max_queue=100)
+    hub = _hub(100)
     bus.subscribe(hub.handle)
     us, jp = hub.connect(US), hub.connect(JP)
     hub.subscribe(us, ["n1"])
@@ -54,7 +63,7 @@ async def test_each_connection_gets_only_what_its_person_may_read() -> None:
 
 
 async def test_an_edit_above_a_reader_withdraws_the_message() -> None:
-    hub = LiveHub(DecisionCache())
+    hub = _hub()
     jp = hub.connect(JP)
     hub.subscribe(jp, ["n1"])
     hub.handle(_event(5, "SECRET//NOFORN", previous="SECRET//REL TO USA, JPN"))
@@ -62,7 +71,7 @@ async def test_an_edit_above_a_reader_withdraws_the_message() -> None:
 
 
 async def test_a_slow_connection_is_closed_and_the_others_carry_on() -> None:
-    hub = LiveHub(DecisionCache(), max_queue=5)
+    hub = _hub(5)
     slow, fast = hub.connect(US), hub.connect(US)
     hub.subscribe(slow, ["n1"])
     hub.subscribe(fast, ["n1"])
@@ -78,7 +87,7 @@ async def test_a_slow_connection_is_closed_and_the_others_carry_on() -> None:
 
 
 async def test_removal_and_new_clearance_reach_open_connections() -> None:
-    hub = LiveHub(DecisionCache())
+    hub = _hub()
     jp = hub.connect(JP)
     hub.subscribe(jp, ["n1"])
     hub.handle(MembershipChanged("n1", "jp", joined=False, reason="removed"))
@@ -93,7 +102,7 @@ async def test_removal_and_new_clearance_reach_open_connections() -> None:
 
 
 async def test_next_wakes_up_when_an_event_arrives() -> None:
-    hub = LiveHub(DecisionCache())
+    hub = _hub()
     us = hub.connect(US)
     hub.subscribe(us, ["n1"])
     waiter = asyncio.ensure_future(us.next())
@@ -104,7 +113,7 @@ async def test_next_wakes_up_when_an_event_arrives() -> None:
 
 
 async def test_the_end_of_a_session_closes_the_connections_opened_with_it() -> None:
-    hub = LiveHub(DecisionCache(), max_queue=10)
+    hub = _hub(10)
     browser, script, other_person = hub.connect(US, "s1"), hub.connect(US, "t1"), hub.connect(JP)
     waiting = asyncio.ensure_future(browser.next())
     await asyncio.sleep(0)

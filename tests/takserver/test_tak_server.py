@@ -363,7 +363,7 @@ async def test_geochat_from_a_tak_client_lands_in_the_matching_net(
             if found:
                 break
             await asyncio.sleep(0.1)
-    assert found[0]["text"] == "Lunch at 1200 in the galley."
+    assert found[0].message.text == "Lunch at 1200 in the galley."
     us.close()
 
 

@@ -26,6 +26,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
 
 from kyodo.api.deps import SESSION_COOKIE
+from kyodo.api.message_json import authored_json
 from kyodo.errors import KyodoError, Unauthenticated
 from kyodo.services import auth, messages, nets, tracks
 from kyodo.services.live import SESSION_ENDED
@@ -235,20 +236,18 @@ async def _replay(
     last = after
     while net_ids:
         batch = await messages.changes_since(ctx, actor, net_ids, last, REPLAY_BATCH)
-        for payload in batch:
-            kind = (
-                "deleted"
-                if payload["deleted"]
-                else ("edited" if payload["version"] > 1 else "posted")
-            )
+        for found in batch:
+            message = found.message
+            kind = "deleted" if message.deleted else ("edited" if message.version > 1 else "posted")
+            payload = authored_json(ctx.registry, found)
             await websocket.send_text(
                 json.dumps(
-                    {"type": "message", "kind": kind, "rev": payload["rev"], "message": payload},
+                    {"type": "message", "kind": kind, "rev": message.rev, "message": payload},
                     ensure_ascii=False,
                     separators=(",", ":"),
                 )
             )
-            last = payload["rev"]
+            last = message.rev
         if len(batch) < REPLAY_BATCH:
             break
     return last

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from kyodo.domain.nets import Message
     from kyodo.domain.tracks import Track
     from kyodo.labels import Label
     from kyodo.policy import Subject
@@ -13,20 +14,34 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class MessageChanged:
-    """A message was posted, edited, deleted or purged. `previous` is the label before an edit.
+    """A message was posted, edited or deleted. `previous` is the label before an edit.
 
-    `payload` is the message as members see it (no text if deleted); the live hub decides per
-    recipient whether to deliver it.
+    `message` is the stored message (a deleted one still holds its text: each transport renders
+    it as members see it, once per event); the live hub decides per recipient whether to
+    deliver it.
     """
 
-    net_id: str
-    seq: int
-    rev: int
-    kind: str  # "posted", "edited", "deleted", "purged"
-    label: Label
-    payload: dict[str, Any] = field(compare=False)
+    kind: str  # "posted", "edited", "deleted"
+    message: Message
+    author: str  # the author's username (their id if their record is gone)
     previous: Label | None = None
     origin: str | None = None  # the connection it came in on, e.g. a TAK client (not echoed)
+
+    @property
+    def net_id(self) -> str:
+        return self.message.net_id
+
+    @property
+    def seq(self) -> int:
+        return self.message.seq
+
+    @property
+    def rev(self) -> int:
+        return self.message.rev
+
+    @property
+    def label(self) -> Label:
+        return self.message.label
 
 
 @dataclass(frozen=True, slots=True)

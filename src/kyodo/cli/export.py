@@ -11,7 +11,7 @@ import typer
 from kyodo.api.params import iso_time
 from kyodo.cli.runtime import console, errors, operator, run, settings_with
 from kyodo.errors import InvalidInput, KyodoError, NotFound
-from kyodo.services import messages
+from kyodo.services import messages, nets
 from kyodo.services.context import ServiceContext
 
 app = typer.Typer(help="Records exports.", no_args_is_help=True)
@@ -42,18 +42,15 @@ def export_net(
     settings = settings_with(database_url)
 
     async def work(ctx: ServiceContext) -> tuple[int, str]:
-        async with ctx.db.transaction(write=False) as tx:
-            try:
-                net = await tx.nets.get_by_name(name)
-            except NotFound:
-                try:
-                    net = await tx.nets.get(name)
-                except NotFound:
-                    raise InvalidInput(f"no net named {name!r}") from None
+        actor = operator(ctx)
+        try:
+            net = await nets.find_net(ctx, actor, name)
+        except NotFound:
+            raise InvalidInput(f"no net named {name!r}") from None
         count, banner = 0, ""
         handle = output.open("w", encoding="utf-8") if output else None
         try:
-            async for line in messages.export_net(ctx, operator(ctx), net.id, since=moment):
+            async for line in messages.export_net(ctx, actor, net.id, since=moment):
                 text = json.dumps(line, ensure_ascii=False)
                 if handle:
                     handle.write(text + "\n")

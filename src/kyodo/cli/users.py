@@ -11,6 +11,8 @@ from rich.table import Table
 from kyodo.cli.runtime import console, errors, operator, run, settings_with
 from kyodo.domain.identity import Person
 from kyodo.errors import KyodoError
+from kyodo.pki import fingerprint as fingerprint_of
+from kyodo.pki import load_certificate
 from kyodo.services import identity
 from kyodo.services.context import ServiceContext
 
@@ -141,9 +143,6 @@ def register_cert(
     database_url: DatabaseOpt = None,
 ) -> None:
     """Register a TLS client certificate to a person (CoT clients then act as them)."""
-    from kyodo.pki import fingerprint as fingerprint_of
-    from kyodo.pki import load_certificate
-
     if (fingerprint is None) == (cert is None):
         errors.print("[red]error:[/] give exactly one of --fingerprint or --cert")
         raise typer.Exit(2)

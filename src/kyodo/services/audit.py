@@ -13,7 +13,7 @@ from kyodo.domain.identity import Role
 from kyodo.errors import InvalidInput, LabelError, NotFound
 from kyodo.labels import label_from_json
 from kyodo.services.access import require_role
-from kyodo.services.identity import Page, _limit
+from kyodo.services.paging import Page, page_limit, page_of
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Mapping, Sequence
@@ -97,7 +97,7 @@ async def list_audit(
     whose label the reader may not read comes as a redacted stub (`AuditRecord.redact`), so
     the sequence stays whole; with a filter on a hidden field it is left out."""
     await _require_officer(ctx, actor, "audit.read")
-    limit = _limit(limit)
+    limit = page_limit(limit)
     query = _checked(query)
     readable = _Readable(ctx, actor)
     leave_out = _filters_hidden_fields(query)
@@ -114,10 +114,8 @@ async def list_audit(
             if len(batch) <= limit:
                 break
             after = batch[-1].seq
-    more = len(shown) > limit
-    shown = shown[:limit]
     # The cursor is always a record the reader was shown, never a left-out one.
-    return Page(shown, str(shown[-1].seq) if more else None)
+    return page_of(shown, limit, lambda record: str(record.seq))
 
 
 async def verify_audit(

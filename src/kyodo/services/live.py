@@ -1,8 +1,9 @@
 """Live delivery: each connection gets, from a bounded queue, only the events its person may read.
 
-The hub is transport-agnostic (the WebSocket adapter is in kyodo.api.stream). It is a bus handler:
-for every event it asks the policy (cached) per connection, serialises each event once, and never
-waits on a connection: a full queue closes that connection with a reason instead of slowing others.
+The hub is transport-agnostic (the WebSocket adapter is in kyodo.api.stream; the app gives it the
+API's renderer of messages). It is a bus handler: for every event it asks the policy (cached) per
+connection, serialises each event once, and never waits on a connection: a full queue closes that
+connection with a reason instead of slowing others.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from kyodo.bus.events import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable, Mapping
 
     from kyodo.bus.events import Event
+    from kyodo.domain.nets import Message
     from kyodo.policy import DecisionCache, Subject
 
 SLOW_CONSUMER = "slow consumer: the queue overflowed; reconnect with the last rev you saw"
@@ -74,8 +76,17 @@ class LiveConnection:
 class LiveHub:
     """Fans events out to live connections, deciding per recipient with the policy."""
 
-    def __init__(self, decisions: DecisionCache, max_queue: int = 1000) -> None:
+    def __init__(
+        self,
+        decisions: DecisionCache,
+        max_queue: int = 1000,
+        *,
+        render_message: Callable[[Message, str], Mapping[str, Any]],
+    ) -> None:
+        """`render_message(message, author)` gives a message as the frames carry it (the
+        transport's JSON form: the hub renders each event once, for every recipient)."""
         self._decisions = decisions
+        self._render_message = render_message
         self.max_queue = max_queue
         self._by_net: dict[str, set[LiveConnection]] = {}
         self._by_person: dict[str, set[LiveConnection]] = {}
@@ -138,7 +149,7 @@ class LiveHub:
                             "type": "message",
                             "kind": event.kind,
                             "rev": event.rev,
-                            "message": event.payload,
+                            "message": self._render_message(event.message, event.author),
                         }
                     )
                 conn.offer(event.rev, wire)

@@ -8,6 +8,7 @@ from kyodo.audit.chain import AuditEntry
 from kyodo.domain.identity import Role
 from kyodo.errors import GuardRefused
 from kyodo.labels import Label, join_all, label_to_dict, render_marking
+from kyodo.services.nets import get_net
 from kyodo.spillage import GuardResult, MarkingRule, check
 
 if TYPE_CHECKING:
@@ -105,14 +106,14 @@ async def preview(
     ctx: ServiceContext, actor: Actor, text: str, label: Label, net_id: str | None
 ) -> tuple[GuardResult, Label, Net | None, list[Person]]:
     """What the guard says about a draft, and who would receive it at this label in that net."""
-    from kyodo.services.nets import get_net
-
     result = check(text, label, ctx.guard_rules, ctx.registry)
     if net_id is None:
         return result, result.suggested, None, []
     net = await get_net(ctx, actor, net_id)
     async with ctx.db.transaction(write=False) as tx:
-        people = [await tx.people.get(m.person_id) for m in await tx.nets.members(net_id)]
+        member_ids = [m.person_id for m in await tx.nets.members(net_id)]
+        found = await tx.people.get_many(member_ids)
+    people = [found[person_id] for person_id in member_ids]
     # Only people whose record the caller may read, as in the directory (`/people`).
     readers = [
         p

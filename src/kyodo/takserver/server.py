@@ -47,7 +47,7 @@ from kyodo.domain.tracks import Position
 from kyodo.errors import KyodoError, NotFound
 from kyodo.labels import parse_marking
 from kyodo.policy import make_subject
-from kyodo.services import auth, messages, tracks
+from kyodo.services import auth, messages, nets, tracks
 from kyodo.services.access import CountedRefusals
 from kyodo.services.actor import Actor
 from kyodo.takserver.client import CotClient
@@ -363,7 +363,10 @@ class TakServer:
         chat = event.chat
         if chat is None or client.actor.person is None:
             raise CotError("GeoChat needs a client certificate registered to a person")
-        net = await _net_named(self.ctx, chat.room)
+        try:
+            net = (await nets.find_net(self.ctx, client.actor, chat.room)).id
+        except NotFound:
+            raise CotError(f"no net matches chat room {chat.room!r}") from None
         reading = read_label(event, self.ctx.registry)
         await messages.post_message(
             self.ctx, client.actor, net, chat.text, label=reading.label, origin=client.id
@@ -431,7 +434,7 @@ class TakServer:
             cached[2].discard(event.person_id)
 
     async def _send_message(self, event: MessageChanged) -> None:
-        text = event.payload.get("text")
+        text = None if event.message.deleted else event.message.text
         if not text or not any(_chat_reader(c, event) for c in self.clients):
             return
         name, members = await self._net(event.net_id)
@@ -471,15 +474,14 @@ def _chat_reader(client: CotClient, event: MessageChanged) -> bool:
 
 def _geochat(event: MessageChanged, room: str, text: str, now: datetime) -> Event:
     """A net message as the GeoChat event ATAK shows in the chat room named like the net."""
-    payload = event.payload
-    author_id = str(payload.get("author_id") or "unknown")
+    author_id = event.message.author_id or "unknown"
     chat = GeoChat(
         room=room,
         room_id=room,
         # A Kyodo person has no device uid: one made of their id stands in (without dots, the
         # separator of a GeoChat uid).
         sender_uid="KYODO-" + author_id.replace(".", "-"),
-        sender_callsign=str(payload.get("author") or author_id),
+        sender_callsign=event.author or author_id,
         message_id=f"kyodo-{event.seq}",
         text=text,
     )
@@ -504,11 +506,3 @@ def _bounded(value: float | None, high: float | None) -> float | None:
 def _peer(writer: asyncio.StreamWriter) -> str:
     peer = writer.get_extra_info("peername")
     return f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
-
-
-async def _net_named(ctx: ServiceContext, room: str) -> str:
-    async with ctx.db.transaction(write=False) as tx:
-        try:
-            return (await tx.nets.get_by_name(room)).id
-        except NotFound:
-            raise CotError(f"no net matches chat room {room!r}") from None

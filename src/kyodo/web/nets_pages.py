@@ -8,15 +8,15 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from kyodo.api.message_json import authored_json
 from kyodo.domain.nets import Net, NetRole
 from kyodo.errors import KyodoError, NotFound, PermissionDenied
-from kyodo.labels import Label, join_all, label_from_json
+from kyodo.labels import Label, join_all
 from kyodo.policy import Action, Container, Resource, decide
 from kyodo.policy import nets as net_rules
 from kyodo.services import messages, nets
 from kyodo.services.actor import Actor
 from kyodo.services.context import ServiceContext
-from kyodo.services.nets import net_view
 from kyodo.web.i18n import translations
 from kyodo.web.label_picker import REL_CHOICES, choices, picked_label
 from kyodo.web.labels_view import view
@@ -26,8 +26,6 @@ from kyodo.web.templating import language_of, render_error, render_page
 
 router = APIRouter(include_in_schema=False)
 INITIAL_MESSAGES = 200
-PAGE = 500
-MAX_PAGES = 20
 
 
 @router.get("/nets", response_class=HTMLResponse)
@@ -181,19 +179,11 @@ async def _chat(request: Request, net_id: str, actor: Actor) -> Response:
     ctx = context_of(request)
     lang = language_of(request, actor)
     net = await nets.get_net(ctx, actor, net_id)
-    found: list[dict[str, Any]] = []
-    after: int | None = None
-    # Oldest first: follow the pages, keep the newest. Bounded: whatever lies beyond comes
-    # through the stream's replay after the last rev shown.
-    for _ in range(MAX_PAGES):
-        page = await messages.list_messages(ctx, actor, net_id, after=after, limit=PAGE)
-        found.extend(page)
-        found = found[-INITIAL_MESSAGES:]
-        if len(page) < PAGE:
-            break
-        after = page[-1]["seq"]
-    shown = found
-    message_labels = [label_from_json(m["label"], ctx.registry) for m in shown]
+    # The newest messages, oldest first; what changes after them comes through the stream's
+    # replay after the last rev shown.
+    latest = await messages.latest_messages(ctx, actor, net_id, INITIAL_MESSAGES)
+    shown = [authored_json(ctx.registry, m) for m in latest]
+    message_labels = [m.message.label for m in latest]
     for m, label in zip(shown, message_labels, strict=True):
         m["display"] = view(label, ctx.registry, lang).as_dict()
     page_label = join_all(*message_labels) if message_labels else ctx.unclassified()
@@ -217,7 +207,7 @@ async def _chat(request: Request, net_id: str, actor: Actor) -> Response:
         )
     member_rows.sort(key=lambda r: (r["nation"], r["name"]))
     # Whether to offer the owner's controls: the policy's answer (the service enforces it).
-    is_owner = net_rules.may_manage(actor.subject, net_view(net, mine)).allowed
+    is_owner = net_rules.may_manage(actor.subject, nets.net_view(net, mine)).allowed
     candidates = [
         {"id": p.id, "label": f"{display_name(p, lang)} ({p.username}, {p.nation})"}
         for p in sorted(people.values(), key=lambda p: (p.nation, p.username))

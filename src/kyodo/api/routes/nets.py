@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from kyodo.api.deps import Context, CurrentActor
 from kyodo.api.labels_in import optional_label, to_label
+from kyodo.api.message_json import authored_json, message_json
 from kyodo.api.params import iso_time
 from kyodo.api.schemas import (
     LabelOut,
@@ -149,8 +150,8 @@ async def list_messages(
 ) -> MessagePage:
     """Messages you may read, oldest first, after seq `after`; `banner` is the highest label."""
     found = await messages.list_messages(ctx, actor, net_id, after=after, limit=limit)
-    items = [MessageOut.model_validate(m) for m in found]
-    labels = [to_label(ctx, m["label"]) for m in found]
+    items = [MessageOut.model_validate(authored_json(ctx.registry, m)) for m in found]
+    labels = [m.message.label for m in found]
     banner = LabelOut.of(ctx.registry.fit(join_all(*labels)), ctx.registry) if labels else None
     return MessagePage(items=items, banner=banner)
 
@@ -184,7 +185,7 @@ async def posted_response(
     # The payload is already PostedOut's JSON form (tests/api/test_post_payload.py keeps them
     # the same): returned as is, not validated and dumped again through pydantic or
     # response_model (the hottest route: every chat message).
-    payload = messages.message_payload(ctx, posted.message, actor.name)
+    payload = message_json(ctx.registry, posted.message, posted.author)
     return JSONResponse(
         {"message": payload, "guard_findings": list(posted.guard_findings)}, status_code=201
     )
@@ -193,7 +194,8 @@ async def posted_response(
 @router.get("/messages/{seq}", response_model=MessageOut)
 async def get_message(seq: Seq, actor: CurrentActor, ctx: Context) -> MessageOut:
     """One message you may read (a tombstone carries no text)."""
-    return MessageOut.model_validate(await messages.get_message(ctx, actor, seq))
+    found = await messages.get_message(ctx, actor, seq)
+    return MessageOut.model_validate(authored_json(ctx.registry, found))
 
 
 @router.put("/messages/{seq}", response_model=MessageOut)
@@ -209,7 +211,7 @@ async def edit_message(
         label=optional_label(ctx, body.label),
         override_justification=body.override_justification,
     )
-    return MessageOut.model_validate(messages.message_payload(ctx, edited, actor.name))
+    return MessageOut.model_validate(message_json(ctx.registry, edited, actor.name))
 
 
 @router.post("/messages/{seq}/downgrade", response_model=MessageOut)
@@ -221,7 +223,9 @@ async def downgrade_message(
     lowered = await messages.downgrade_message(
         ctx, actor, seq, to_label(ctx, body.label), body.justification
     )
-    return MessageOut.model_validate(await messages.payload_of(ctx, lowered))
+    return MessageOut.model_validate(
+        authored_json(ctx.registry, await messages.authored(ctx, lowered))
+    )
 
 
 @router.delete("/messages/{seq}", status_code=204)
@@ -255,7 +259,7 @@ async def search(
 ) -> list[MessageOut]:
     """Full-text search over your nets; only messages you may read."""
     found = await messages.search_messages(ctx, actor, q, net_id=net_id, limit=limit)
-    return [MessageOut.model_validate(m) for m in found]
+    return [MessageOut.model_validate(authored_json(ctx.registry, m)) for m in found]
 
 
 @router.get("/nets/{net_id}/export")

@@ -233,6 +233,14 @@ class SqlMessageStore:
         rows = await self._conn.execute(query.order_by(messages.c.seq).limit(limit))
         return [self._message(r) for r in rows]
 
+    async def latest(self, net_id: str, reader: Subject, limit: int) -> Sequence[Message]:
+        """The newest `limit` messages of the net that `reader` may read, oldest first."""
+        query = self._select().where(
+            and_(messages.c.net_id == net_id, readable_by(reader, messages.c.label_id))
+        )
+        rows = await self._conn.execute(query.order_by(messages.c.seq.desc()).limit(limit))
+        return [self._message(r) for r in reversed(rows.all())]
+
     async def search(
         self, net_ids: Sequence[str], reader: Subject, query_text: str, limit: int
     ) -> Sequence[Message]:
