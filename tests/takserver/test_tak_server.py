@@ -12,13 +12,9 @@ import pytest
 
 from kyodo.cot import XmlEventReader, serialise_event
 from kyodo.cot.tak import TakEventReader, event_to_message, frame_stream, protocol_request
-from kyodo.pki import (
-    create_ca,
-    create_client_cert,
-    create_server_cert,
-    fingerprint,
-    write_pair,
-)
+from kyodo.pki.files import write_pair
+from kyodo.pki.issuing import create_ca, create_client_cert, create_server_cert
+from kyodo.pki.names import fingerprint
 from kyodo.services import identity
 from kyodo.services.actor import Actor
 from kyodo.services.context import ServiceContext

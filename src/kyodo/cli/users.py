@@ -141,8 +141,8 @@ def register_cert(
     database_url: DatabaseOpt = None,
 ) -> None:
     """Register a TLS client certificate to a person (CoT clients then act as them)."""
-    from kyodo.pki import fingerprint as fingerprint_of
-    from kyodo.pki import load_certificate
+    from kyodo.pki.files import load_certificate
+    from kyodo.pki.names import fingerprint as fingerprint_of
 
     if (fingerprint is None) == (cert is None):
         errors.print("[red]error:[/] give exactly one of --fingerprint or --cert")

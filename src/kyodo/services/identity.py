@@ -595,7 +595,7 @@ async def register_certificate(
 ) -> None:
     """Admins register a TLS client certificate (by SHA-256 fingerprint) to a person; CoT
     clients presenting it act as that person."""
-    from kyodo.pki import normalize_fingerprint
+    from kyodo.pki.names import normalize_fingerprint
 
     await require_role(
         ctx,
@@ -628,7 +628,7 @@ async def register_certificate(
 
 async def revoke_certificate(ctx: ServiceContext, actor: Actor, fingerprint: str) -> None:
     """Admins revoke a registered certificate: its holder can no longer connect."""
-    from kyodo.pki import normalize_fingerprint
+    from kyodo.pki.names import normalize_fingerprint
 
     await require_role(
         ctx,
