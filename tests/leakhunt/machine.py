@@ -13,6 +13,7 @@ import shutil
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, TypeVar
 
 from hypothesis import note
@@ -20,9 +21,10 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from kyodo.api.app import build_context
+from kyodo.api.render_tracks import track_frame
 from kyodo.domain.identity import Person
 from kyodo.domain.nets import Net, NetRole
-from kyodo.domain.tracks import Feed, Position
+from kyodo.domain.tracks import Feed, Position, TrackReport
 from kyodo.errors import (
     Conflict,
     GuardRefused,
@@ -120,7 +122,9 @@ class LeakHunt(RuleBasedStateMachine):
         ctx.db = self.db
         self.ctx = ctx
         self.operator = operator_actor("leakhunt", REGISTRY)
-        self.hub = LiveHub(ctx.decisions, max_queue=100_000)
+        self.hub = LiveHub(
+            ctx.decisions, max_queue=100_000, render_track=partial(track_frame, ctx.registry)
+        )
         ctx.bus.subscribe(self.hub.handle)
         self.people: list[Person] = []
         self.conns: dict[str, LiveConnection] = {}
@@ -718,7 +722,7 @@ class LeakHunt(RuleBasedStateMachine):
         reporter = self.pick(self.people, who)
         feed = self.pick(self.feeds, f)
         at = self.now()
-        report = tracks.TrackReport(
+        report = TrackReport(
             uid=uid,
             type="a-f-G-U-C",
             callsign=f"{reporter.username}-{uid}",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from functools import partial
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
@@ -13,6 +14,7 @@ from kyodo import __version__, web
 from kyodo.api import problems, stream
 from kyodo.api.fast_post import PostMessageFastPath
 from kyodo.api.middleware import BodyLimit, NoStoreApi
+from kyodo.api.render_tracks import track_frame
 from kyodo.api.routes import audit, directory, guard, labels, nets, session, tracks
 from kyodo.api.schemas import Health
 from kyodo.audit_files import CheckpointFile, ensure_key, seal_paths
@@ -104,7 +106,11 @@ def create_app(settings: Settings | None = None, context: ServiceContext | None 
     for module in (session, directory, labels, audit, nets, guard, tracks):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(stream.router)
-    hub = LiveHub(ctx.decisions, max_queue=settings.live_queue)
+    hub = LiveHub(
+        ctx.decisions,
+        max_queue=settings.live_queue,
+        render_track=partial(track_frame, ctx.registry),
+    )
     ctx.bus.subscribe(hub.handle)
     app.state.hub = hub
     web.install(app)  # the browser UI: / is its home page (or login); /api/docs stays

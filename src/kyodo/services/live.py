@@ -21,9 +21,10 @@ from kyodo.bus.events import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
     from kyodo.bus.events import Event
+    from kyodo.domain.tracks import Track
     from kyodo.policy import DecisionCache, Subject
 
 SLOW_CONSUMER = "slow consumer: the queue overflowed; reconnect with the last rev you saw"
@@ -74,9 +75,17 @@ class LiveConnection:
 class LiveHub:
     """Fans events out to live connections, deciding per recipient with the policy."""
 
-    def __init__(self, decisions: DecisionCache, max_queue: int = 1000) -> None:
+    def __init__(
+        self,
+        decisions: DecisionCache,
+        max_queue: int = 1000,
+        *,
+        render_track: Callable[[Track], str] | None = None,
+    ) -> None:
         self._decisions = decisions
         self.max_queue = max_queue
+        # The transport's form of a track (the hub knows no wire format): made once per event.
+        self._render_track = render_track
         self._by_net: dict[str, set[LiveConnection]] = {}
         self._by_person: dict[str, set[LiveConnection]] = {}
         self._track_watchers: set[LiveConnection] = set()
@@ -96,6 +105,8 @@ class LiveHub:
 
     def watch_tracks(self, conn: LiveConnection) -> None:
         """Deliver track changes (those the connection's person may read) to it."""
+        if self._render_track is None:
+            raise RuntimeError("this hub was made without render_track: it cannot send tracks")
         self._track_watchers.add(conn)
 
     def disconnect(self, conn: LiveConnection) -> None:
@@ -156,12 +167,15 @@ class LiveHub:
                 conn.offer(event.rev, hidden)
 
     def _track(self, event: TrackChanged) -> None:
+        render = self._render_track
+        if render is None:
+            return  # no connection can watch tracks
         wire: str | None = None
         can_read = self._decisions.can_read
         for conn in tuple(self._track_watchers):
             if can_read(conn.subject, event.label):
                 if wire is None:
-                    wire = _dumps({"type": "track", "track": event.payload})
+                    wire = render(event.track)
                 conn.offer(0, wire)
 
     def _left(self, event: MembershipChanged) -> None:
