@@ -32,7 +32,7 @@ from kyodo.cot import (
     serialise_event,
 )
 from kyodo.cot.labelling import LABEL_TAG
-from kyodo.cot.tak import REQUEST_TYPE
+from kyodo.cot.negotiation import REQUEST_TYPE
 from kyodo.domain.tracks import Position, TrackReport
 from kyodo.errors import KyodoError, NotFound
 from kyodo.labels import parse_marking
