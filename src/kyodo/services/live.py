@@ -171,9 +171,10 @@ class LiveHub:
         if render is None:
             return  # no connection can watch tracks
         wire: str | None = None
+        label = event.label  # a property: read once, not once per connection
         can_read = self._decisions.can_read
         for conn in tuple(self._track_watchers):
-            if can_read(conn.subject, event.label):
+            if can_read(conn.subject, label):
                 if wire is None:
                     wire = render(event.track)
                 conn.offer(0, wire)

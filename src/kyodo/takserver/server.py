@@ -293,10 +293,11 @@ class TakServer:
         # What a TAK client sent is passed on as it came (relabelled); anything else, written
         # from the track.
         cot = received if isinstance(received, Event) else track_event(event.track)
-        encoded = Encoded(cot, event.label, self.ctx.registry)
+        label, origin = event.label, event.origin  # read once, not once per client
+        encoded = Encoded(cot, label, self.ctx.registry)
         can_read = self.ctx.decisions.can_read
         for client in tuple(self.clients):
-            if client.id != event.origin and can_read(client.actor.subject, event.label):
+            if client.id != origin and can_read(client.actor.subject, label):
                 client.offer(encoded.bytes_for(client))
 
 
