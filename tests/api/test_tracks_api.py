@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import httpx
 
+from kyodo.domain.tracks import TrackReport
 from kyodo.services.actor import Actor
 from kyodo.services.context import ServiceContext
 
@@ -165,7 +166,7 @@ async def test_history_is_bounded(ctx: ServiceContext, operator: Actor) -> None:
             ctx,
             admin,
             feed.id,
-            tracks.TrackReport(
+            TrackReport(
                 uid="t",
                 type="a-f-G",
                 callsign="T",

@@ -15,8 +15,8 @@ from cryptography.x509.verification import PolicyBuilder, Store
 from defusedxml import ElementTree
 from typer.testing import CliRunner
 
-from kyodo import pki
 from kyodo.cli import app
+from kyodo.pki import files, names
 
 runner = CliRunner()
 
@@ -76,7 +76,7 @@ def test_ca_writes_the_certificate_and_a_0600_key(cli: Outputs, tmp_path: Path) 
     assert (code, err) == (0, "")
     assert mode(tmp_path / "ca" / "ca.key") == 0o600
     assert mode(tmp_path / "ca" / "ca.pem") == 0o644
-    ca = pki.load_ca(tmp_path / "ca")
+    ca = files.load_ca(tmp_path / "ca")
     assert "subject:     CN=HQ CA" in out
     assert f"sha256:      {ca.fingerprint}" in out
     lifetime = ca.certificate.not_valid_after_utc - ca.certificate.not_valid_before_utc
@@ -84,37 +84,37 @@ def test_ca_writes_the_certificate_and_a_0600_key(cli: Outputs, tmp_path: Path) 
 
 
 def test_an_existing_ca_is_kept_without_force(cli: Outputs, made: Path) -> None:
-    before = pki.load_ca(made / "ca").fingerprint
+    before = files.load_ca(made / "ca").fingerprint
     code, out, err = cli.run("ca", "--out", str(made / "ca"))
     assert (code, out) == (2, "")
     assert err == f"error: {made / 'ca' / 'ca.pem'} already exists; pass --force to replace it\n"
-    assert pki.load_ca(made / "ca").fingerprint == before
+    assert files.load_ca(made / "ca").fingerprint == before
     assert cli.run("ca", "--out", str(made / "ca"), "--force")[0] == 0
-    assert pki.load_ca(made / "ca").fingerprint != before
+    assert files.load_ca(made / "ca").fingerprint != before
 
 
 def test_the_server_and_client_certificates_verify_against_the_ca(made: Path) -> None:
-    ca = pki.load_ca(made / "ca").certificate
-    server = pki.load_pair(made / "server" / "server.pem", made / "server" / "server.key")
-    client = pki.load_pair(made / "clients" / "tanaka.k.pem", made / "clients" / "tanaka.k.key")
+    ca = files.load_ca(made / "ca").certificate
+    server = files.load_pair(made / "server" / "server.pem", made / "server" / "server.key")
+    client = files.load_pair(made / "clients" / "tanaka.k.pem", made / "clients" / "tanaka.k.key")
     policy = PolicyBuilder().store(Store([ca]))
     policy.build_server_verifier(x509.DNSName("kyodo.example")).verify(server.certificate, [])
     policy.build_client_verifier().verify(client.certificate, [])
-    assert pki.person_id_of(client.certificate) == "p-42"
+    assert names.person_id_of(client.certificate) == "p-42"
     assert mode(made / "server" / "server.key") == mode(made / "clients" / "tanaka.k.key") == 0o600
 
 
 def test_client_prints_the_fingerprint_that_fingerprint_prints(cli: Outputs, made: Path) -> None:
     code, out, _ = cli.run("fingerprint", str(made / "clients" / "tanaka.k.pem"))
     assert code == 0
-    expected = pki.fingerprint(pki.load_certificate(made / "clients" / "tanaka.k.pem"))
+    expected = names.fingerprint(files.load_certificate(made / "clients" / "tanaka.k.pem"))
     assert out == f"{expected}\n"
     # The client command's last line is the one an operator copies into the registration.
     code, out, _ = cli.run(
         "client", "tanaka.k", "--ca", str(made / "ca"), "--out", str(made / "again")
     )
     assert code == 0
-    again = pki.fingerprint(pki.load_certificate(made / "again" / "tanaka.k.pem"))
+    again = names.fingerprint(files.load_certificate(made / "again" / "tanaka.k.pem"))
     assert out.splitlines()[-1] == f"register this fingerprint to tanaka.k: {again}"
     assert again != expected  # a new key: a new certificate to register
 
@@ -163,7 +163,7 @@ def test_rsa_is_available(cli: Outputs, made: Path) -> None:
         "--key-type", "rsa",
     )  # fmt: skip
     assert code == 0
-    key = pki.load_private_key(made / "c" / "rsa.user.key")
+    key = files.load_private_key(made / "c" / "rsa.user.key")
     assert key.key_size == 3072
 
 
@@ -208,10 +208,10 @@ def test_package_writes_a_0600_zip_for_the_device(cli: Outputs, made: Path) -> N
         )
     assert prefs["connectString0"] == "kyodo.example:18089:ssl"
     assert prefs["clientPassword"] == prefs["caPassword"] == "atak-pw"
-    client = pki.load_pair(made / "clients" / "tanaka.k.pem", made / "clients" / "tanaka.k.key")
+    client = files.load_pair(made / "clients" / "tanaka.k.pem", made / "clients" / "tanaka.k.key")
     assert cert == client.certificate
     assert key is not None and key.public_key() == client.key.public_key()
-    assert cas == [pki.load_ca(made / "ca").certificate]
+    assert cas == [files.load_ca(made / "ca").certificate]
 
 
 def test_package_without_a_password_makes_a_random_one_and_defaults_to_8089(

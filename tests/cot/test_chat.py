@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kyodo.cot import CotError, Detail, GeoChat, parse_event
+from kyodo.cot.chat import geochat_detail, geochat_uid
 
 from tests.cot.samples import GEOCHAT, make_event
 
@@ -70,7 +71,6 @@ def test_other_types_are_not_chats() -> None:
 
 
 def test_a_message_written_as_geochat_reads_back_the_same() -> None:
-    from kyodo.cot.chat import geochat_detail, geochat_uid
 
     sent = GeoChat(
         room='Harbor "A" & <B>',
@@ -90,7 +90,5 @@ def test_a_message_written_as_geochat_reads_back_the_same() -> None:
 
 
 def test_characters_xml_cannot_carry_are_replaced() -> None:
-    from kyodo.cot.chat import geochat_detail
-
     sent = GeoChat("Net", "Net", "KYODO-1", "us.watch", "kyodo-1", "bell\x07 and \x1b[0m")
     assert geochat_detail(sent, "2024-05-01T03:05:00.000Z").remarks == "bell\ufffd and \ufffd[0m"

@@ -22,9 +22,10 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from kyodo.api.app import build_context
 from kyodo.api.message_json import authored_json, message_json
+from kyodo.api.render_tracks import track_frame
 from kyodo.domain.identity import Person
 from kyodo.domain.nets import Net, NetRole
-from kyodo.domain.tracks import Feed, Position
+from kyodo.domain.tracks import Feed, Position, TrackReport
 from kyodo.errors import (
     Conflict,
     GuardRefused,
@@ -123,7 +124,10 @@ class LeakHunt(RuleBasedStateMachine):
         self.ctx = ctx
         self.operator = operator_actor("leakhunt", REGISTRY)
         self.hub = LiveHub(
-            ctx.decisions, max_queue=100_000, render_message=partial(message_json, ctx.registry)
+            ctx.decisions,
+            max_queue=100_000,
+            render_message=partial(message_json, ctx.registry),
+            render_track=partial(track_frame, ctx.registry),
         )
         ctx.bus.subscribe(self.hub.handle)
         self.people: list[Person] = []
@@ -722,7 +726,7 @@ class LeakHunt(RuleBasedStateMachine):
         reporter = self.pick(self.people, who)
         feed = self.pick(self.feeds, f)
         at = self.now()
-        report = tracks.TrackReport(
+        report = TrackReport(
             uid=uid,
             type="a-f-G-U-C",
             callsign=f"{reporter.username}-{uid}",

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from kyodo.domain.nets import NetRole
-from kyodo.domain.tracks import Position
+from kyodo.domain.tracks import Position, TrackReport
 from kyodo.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from kyodo.labels import Label, parse_marking
 from kyodo.policy import may_read
@@ -160,8 +160,8 @@ async def test_a_report_cannot_take_over_a_track_it_cannot_read(
     )
     now = datetime.now(UTC).replace(microsecond=0)
 
-    def report(label: str, lat: float) -> tracks.TrackReport:
-        return tracks.TrackReport(
+    def report(label: str, lat: float) -> TrackReport:
+        return TrackReport(
             uid="SUB-1",
             type="a-h-U-S",
             callsign="sierra",

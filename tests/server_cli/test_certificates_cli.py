@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 from kyodo.errors import Unauthenticated
-from kyodo.pki import certificate_pem, create_ca, create_client_cert, fingerprint
+from kyodo.pki.files import certificate_pem
+from kyodo.pki.issuing import create_ca, create_client_cert
+from kyodo.pki.names import fingerprint
 from kyodo.services import auth
 from kyodo.services.actor import Actor
 from kyodo.services.context import ServiceContext

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from kyodo.domain.tracks import Position
+from kyodo.domain.tracks import Position, TrackReport
 from kyodo.labels import parse_marking, render_marking
 from kyodo.services import tracks
 from kyodo.services.actor import Actor, person_actor
@@ -25,8 +25,8 @@ async def test_a_batch_with_repeated_and_new_uids(ctx: ServiceContext, operator:
     )
     now = datetime.now(UTC)
 
-    def report(uid: str, n: int) -> tracks.TrackReport:
-        return tracks.TrackReport(
+    def report(uid: str, n: int) -> TrackReport:
+        return TrackReport(
             uid=uid,
             type="a-f-S-C",
             callsign=uid.upper(),
@@ -76,8 +76,8 @@ async def test_a_hijack_in_the_same_batch_as_the_first_sighting_is_refused(
     published: list[Event] = []
     ctx.bus.subscribe(published.append)
 
-    def report(label: str, lat: float) -> tracks.TrackReport:
-        return tracks.TrackReport(
+    def report(label: str, lat: float) -> TrackReport:
+        return TrackReport(
             uid="contested",
             type="a-f-S-C",
             callsign="C",
@@ -121,8 +121,8 @@ async def test_the_originators_position_is_published_before_it_is_written(
     published: list[Event] = []
     ctx.bus.subscribe(published.append)
 
-    def report(lat: float, label: str = "SECRET//NOFORN") -> tracks.TrackReport:
-        return tracks.TrackReport(
+    def report(lat: float, label: str = "SECRET//NOFORN") -> TrackReport:
+        return TrackReport(
             uid="own",
             type="a-f-S-C",
             callsign="OWN",

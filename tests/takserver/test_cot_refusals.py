@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from kyodo.domain.tracks import Position, Track
+from kyodo.domain.tracks import Position, Track, TrackReport
 from kyodo.labels import parse_marking
 from kyodo.services import tracks
 from kyodo.services.actor import Actor, person_actor
@@ -42,7 +42,7 @@ async def _victims(ctx: ServiceContext, operator: Actor) -> dict[str, Track]:
             ctx,
             actor,
             feed.id,
-            tracks.TrackReport(
+            TrackReport(
                 uid=uid,
                 type="a-f-S-C-L-CC",
                 callsign=uid.upper(),

@@ -7,16 +7,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from kyodo.cot import Event, EventSplitter, apply_label, parse_event, read_label, serialise_event
+from kyodo.cot.framing import TakEventReader
 from kyodo.cot.labelling import label_element_xml
-from kyodo.cot.tak import TakEventReader, protocol_request
+from kyodo.cot.negotiation import protocol_request
 from kyodo.domain.identity import Person
 from kyodo.domain.nets import Net
-from kyodo.domain.tracks import Position
+from kyodo.domain.tracks import Position, TrackReport
 from kyodo.labels import parse_marking, render_marking
-from kyodo.services import messages, nets, tracks
+from kyodo.services import identity, messages, nets, tracks
 from kyodo.services.actor import Actor, person_actor
 from kyodo.services.context import ServiceContext
-from kyodo.takserver.server import TakServer, track_event
+from kyodo.takserver.encoding import track_event
+from kyodo.takserver.server import TakServer
 
 from tests.support.factories import add_person
 from tests.takserver.test_tak_server import (  # the server fixture and its clients
@@ -148,7 +150,7 @@ async def test_a_track_from_the_api_is_written_from_the_track(
     watcher = RawPeer(await plain(tak))
     await asyncio.sleep(0.1)
     now = datetime.now(UTC)
-    report = tracks.TrackReport(
+    report = TrackReport(
         uid="api-1",
         type="a-f-G",
         callsign="API",
@@ -318,7 +320,6 @@ async def test_only_new_messages_are_sent(
 async def test_a_lowered_clearance_holds_for_a_connected_client(
     tak: TakServer, ctx: ServiceContext, operator: Actor, tmp_path: Path
 ) -> None:
-    from kyodo.services import identity
 
     await add_person(ctx, operator, "us.sender2", clearance="SECRET")
     watcher = await add_person(ctx, operator, "us.lowered", clearance="SECRET")

@@ -14,7 +14,7 @@ from kyodo.cot.passthrough import relabelled_xml
 from kyodo.cot.tak import event_to_message
 from kyodo.labels import parse_marking
 from kyodo.scheme_files import default_registry
-from kyodo.takserver.server import Encoded
+from kyodo.takserver.encoding import Encoded
 
 if TYPE_CHECKING:
     from kyodo.takserver.client import CotClient

@@ -10,17 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from kyodo.cot import XmlEventReader, serialise_event
-from kyodo.cot.tak import TakEventReader, event_to_message, frame_stream, protocol_request
-from kyodo.pki import (
-    create_ca,
-    create_client_cert,
-    create_server_cert,
-    fingerprint,
-    write_pair,
-)
-from kyodo.services import identity
-from kyodo.services.actor import Actor
+from kyodo.cot import XmlEventReader, parse_event, serialise_event
+from kyodo.cot.framing import TakEventReader, frame_stream
+from kyodo.cot.negotiation import protocol_request
+from kyodo.cot.tak import event_to_message
+from kyodo.labels import parse_marking
+from kyodo.pki.files import write_pair
+from kyodo.pki.issuing import create_ca, create_client_cert, create_server_cert
+from kyodo.pki.names import fingerprint
+from kyodo.services import identity, messages, nets
+from kyodo.services.actor import Actor, person_actor
 from kyodo.services.context import ServiceContext
 from kyodo.settings import Settings
 from kyodo.takserver.server import TakServer
@@ -237,7 +236,6 @@ async def test_tak_protocol_1_negotiation_and_framing(tak: TakServer) -> None:
             seen += await a.reader.read(65536)
     assert b'status="true"' in seen
     a.proto = TakEventReader()
-    from kyodo.cot import parse_event
 
     a.send(frame_stream(event_to_message(parse_event(cot("proto-1")))))
     got = await b.expect(1)
@@ -332,9 +330,6 @@ async def test_pytak_over_tls_with_labels(
 async def test_geochat_from_a_tak_client_lands_in_the_matching_net(
     tak: TakServer, ctx: ServiceContext, operator: Actor, tmp_path: Path
 ) -> None:
-    from kyodo.labels import parse_marking
-    from kyodo.services import messages, nets
-    from kyodo.services.actor import person_actor
 
     owner = await add_person(ctx, operator, "chat.owner", clearance="SECRET")
     net = await nets.create_net(
@@ -368,7 +363,6 @@ async def test_geochat_from_a_tak_client_lands_in_the_matching_net(
 
 
 async def test_protocol_1_frames_without_negotiation_are_understood(tak: TakServer) -> None:
-    from kyodo.cot import parse_event
 
     a, b = await plain(tak), await plain(tak)
     await asyncio.sleep(0.1)

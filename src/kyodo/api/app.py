@@ -15,6 +15,7 @@ from kyodo.api import problems, stream
 from kyodo.api.fast_post import PostMessageFastPath
 from kyodo.api.message_json import message_json
 from kyodo.api.middleware import BodyLimit, NoStoreApi
+from kyodo.api.render_tracks import track_frame
 from kyodo.api.routes import audit, directory, guard, labels, nets, session, tracks
 from kyodo.api.schemas import Health
 from kyodo.audit_files import CheckpointFile, ensure_key, seal_paths
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None, context: ServiceContext | None 
         ctx.decisions,
         max_queue=settings.live_queue,
         render_message=partial(message_json, ctx.registry),
+        render_track=partial(track_frame, ctx.registry),
     )
     ctx.bus.subscribe(hub.handle)
     app.state.hub = hub

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Strict
 
 from kyodo.api.deps import SESSION_COOKIE
 from kyodo.api.message_json import authored_json
+from kyodo.api.render_tracks import track_frame
 from kyodo.errors import KyodoError, Unauthenticated
 from kyodo.services import auth, messages, nets, tracks
 from kyodo.services.live import SESSION_ENDED
@@ -179,13 +180,7 @@ async def stream(websocket: WebSocket) -> None:
             # is harmless for a track's latest state, but none is lost.
             hub.watch_tracks(conn)
             for track in await tracks.list_tracks(ctx, actor, limit=5000):
-                await websocket.send_text(
-                    json.dumps(
-                        {"type": "track", "track": tracks.track_payload(ctx, track)},
-                        ensure_ascii=False,
-                        separators=(",", ":"),
-                    )
-                )
+                await websocket.send_text(track_frame(ctx.registry, track))
         last = await _replay(websocket, ctx, actor, net_ids, after)
         await websocket.send_text(
             json.dumps(

@@ -72,14 +72,22 @@ class SessionEnded:
 
 @dataclass(frozen=True, slots=True)
 class TrackChanged:
-    """A track's position or state changed; `payload` is its client form, `track` the model
-    (for transports that re-serialise it, such as CoT)."""
+    """A track's position or state changed. Each transport renders `track` in its own form,
+    once per event whatever the number of recipients.
 
-    uid: str
-    label: Label
-    payload: dict[str, Any] = field(compare=False)
-    track: Track | None = field(default=None, compare=False)
+    `received` is the report as its sender's transport parsed it (for CoT, the event with the
+    bytes it came in), for a transport that passes it on as sent rather than re-render the
+    track; the bus and the services never look into it.
+    """
+
+    track: Track
     origin: str | None = None  # the connection that reported it (not echoed back to it)
+    received: object = field(default=None, compare=False, repr=False)
+
+    @property
+    def label(self) -> Label:
+        """The track's label: who may receive the event."""
+        return self.track.label
 
 
 Event = MessageChanged | MembershipChanged | SubjectChanged | SessionEnded | TrackChanged

@@ -9,8 +9,8 @@ from typing import Annotated
 
 import typer
 
-from kyodo import pki
 from kyodo.errors import Conflict, KyodoError
+from kyodo.pki import files, issuing, names, packages
 
 app = typer.Typer(
     help="Certificates for TAK clients: CA, server and client certificates, data packages.",
@@ -48,9 +48,9 @@ def _failure(exc: KyodoError) -> typer.Exit:
     return _fail(exc.message)
 
 
-def _load_ca(directory: Path) -> pki.CertifiedKey:
+def _load_ca(directory: Path) -> issuing.CertifiedKey:
     try:
-        return pki.load_ca(directory)
+        return files.load_ca(directory)
     except KyodoError as exc:
         raise _fail(f"{exc.message} (make a CA first with `kyodo cert ca --out DIR`)") from None
 
@@ -62,7 +62,7 @@ def _refuse_existing(paths: list[Path], force: bool) -> None:
             raise _fail(f"{path} already exists; pass --force to replace it")
 
 
-def _report(pair: pki.CertifiedKey, cert_path: Path, key_path: Path) -> None:
+def _report(pair: issuing.CertifiedKey, cert_path: Path, key_path: Path) -> None:
     certificate = pair.certificate
     typer.echo(f"certificate: {cert_path}")
     typer.echo(f"private key: {key_path} (mode 0600; keep it off shared drives)")
@@ -81,11 +81,11 @@ def ca_cmd(
     force: Force = False,
 ) -> None:
     """Create a certificate authority: OUT/ca.pem and OUT/ca.key."""
-    cert_path, key_path = pki.pair_paths(out, "ca")
+    cert_path, key_path = files.pair_paths(out, "ca")
     _refuse_existing([cert_path, key_path], force)
     try:
-        ca = pki.create_ca(name, org=org, days=days, key_type=key_type.value)
-        pki.write_pair(ca, out, "ca", force=force)
+        ca = issuing.create_ca(name, org=org, days=days, key_type=key_type.value)
+        files.write_pair(ca, out, "ca", force=force)
     except KyodoError as exc:
         raise _failure(exc) from None
     _report(ca, cert_path, key_path)
@@ -108,17 +108,17 @@ def server_cmd(
     force: Force = False,
 ) -> None:
     """Create the TLS server certificate for the CoT listener: OUT/server.pem and OUT/server.key."""
-    cert_path, key_path = pki.pair_paths(out, "server")
+    cert_path, key_path = files.pair_paths(out, "server")
     try:
         for name in host:
-            pki.parse_host(name)
+            names.parse_host(name)
     except KyodoError as exc:
         raise _failure(exc) from None
     authority = _load_ca(ca)
     _refuse_existing([cert_path, key_path], force)
     try:
-        server = pki.create_server_cert(authority, host, days=days, key_type=key_type.value)
-        pki.write_pair(server, out, "server", force=force)
+        server = issuing.create_server_cert(authority, host, days=days, key_type=key_type.value)
+        files.write_pair(server, out, "server", force=force)
     except KyodoError as exc:
         raise _failure(exc) from None
     _report(server, cert_path, key_path)
@@ -141,14 +141,14 @@ def client_cmd(
 ) -> None:
     """Create a client certificate for one person and print its fingerprint to register."""
     try:
-        pki.check_username(username)
+        names.check_username(username)
     except KyodoError as exc:
         raise _failure(exc) from None
-    cert_path, key_path = pki.pair_paths(out, username)
+    cert_path, key_path = files.pair_paths(out, username)
     authority = _load_ca(ca)
     _refuse_existing([cert_path, key_path], force)
     try:
-        client = pki.create_client_cert(
+        client = issuing.create_client_cert(
             authority,
             username,
             org=org,
@@ -157,7 +157,7 @@ def client_cmd(
             days=days,
             key_type=key_type.value,
         )
-        pki.write_pair(client, out, username, force=force)
+        files.write_pair(client, out, username, force=force)
     except KyodoError as exc:
         raise _failure(exc) from None
     _report(client, cert_path, key_path)
@@ -180,7 +180,7 @@ def package_cmd(
     out: Annotated[Path, typer.Option("--out", metavar="FILE.zip", help="The package to write.")],
     port: Annotated[
         int, typer.Option("--port", min=1, max=65535, help="The CoT TLS port.")
-    ] = pki.DEFAULT_TLS_PORT,
+    ] = packages.DEFAULT_TLS_PORT,
     password: Annotated[
         str | None,
         typer.Option(
@@ -203,23 +203,23 @@ def package_cmd(
 ) -> None:
     """Write a TAK data package (zip): client .p12, CA truststore, server.pref, manifest."""
     try:
-        pki.check_username(username)
-        pki.connect_string(server_host, port)
+        names.check_username(username)
+        packages.connect_string(server_host, port)
     except KyodoError as exc:
         raise _failure(exc) from None
     authority = _load_ca(ca)
-    cert_path, key_path = pki.pair_paths(client, username)
+    cert_path, key_path = files.pair_paths(client, username)
     try:
-        pair = pki.load_pair(cert_path, key_path)
+        pair = files.load_pair(cert_path, key_path)
     except KyodoError as exc:
         raise _fail(
             f"{exc.message} (make it with `kyodo cert client {username} --out {client}`)"
         ) from None
-    if not pki.issued_by(pair.certificate, authority.certificate):
+    if not issuing.issued_by(pair.certificate, authority.certificate):
         raise _fail(f"{cert_path} was not issued by the CA in {ca}")
     _refuse_existing([out], force)
     try:
-        package = pki.data_package(
+        package = packages.data_package(
             pair,
             authority.certificate,
             username=username,
@@ -229,11 +229,11 @@ def package_cmd(
             description=description,
             legacy_p12=not modern_p12,
         )
-        pki.write_file(out, package, mode=0o600, force=force)
+        files.write_file(out, package, mode=0o600, force=force)
     except KyodoError as exc:
         raise _failure(exc) from None
     typer.echo(f"data package: {out} (mode 0600: it holds {username}'s private key)")
-    typer.echo(f"server:       {pki.connect_string(server_host, port)}")
+    typer.echo(f"server:       {packages.connect_string(server_host, port)}")
     typer.echo(f"sha256:       {pair.fingerprint}")
     typer.echo("import it on the device, then delete it; the .p12 password is in its server.pref")
 
@@ -244,7 +244,7 @@ def fingerprint_cmd(
 ) -> None:
     """Print the SHA-256 fingerprint of a certificate, in the form registered to a person."""
     try:
-        certificate = pki.load_certificate(file)
+        certificate = files.load_certificate(file)
     except KyodoError as exc:
         raise _failure(exc) from None
-    typer.echo(pki.fingerprint(certificate))
+    typer.echo(names.fingerprint(certificate))

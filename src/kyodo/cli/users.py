@@ -11,8 +11,8 @@ from rich.table import Table
 from kyodo.cli.runtime import console, errors, operator, run, settings_with
 from kyodo.domain.identity import Person
 from kyodo.errors import KyodoError
-from kyodo.pki import fingerprint as fingerprint_of
-from kyodo.pki import load_certificate
+from kyodo.pki.files import load_certificate
+from kyodo.pki.names import fingerprint as fingerprint_of
 from kyodo.services import identity
 from kyodo.services.context import ServiceContext
 

@@ -4,6 +4,7 @@ from kyodo.cot.chat import GeoChat
 from kyodo.cot.detail import Detail
 from kyodo.cot.errors import CotError
 from kyodo.cot.event import UNKNOWN, Event, Point, format_time, parse_time
+from kyodo.cot.framing import FrameDecoder, TakEventReader, frame_mesh, frame_stream, unframe_mesh
 from kyodo.cot.labelling import (
     LabelAttributes,
     LabelReading,
@@ -12,23 +13,17 @@ from kyodo.cot.labelling import (
     label_from_attributes,
     read_label,
 )
-from kyodo.cot.refusal import Batch, Refusal
-from kyodo.cot.stream import EventSplitter, XmlEventReader
-from kyodo.cot.tak import (
-    FrameDecoder,
-    TakEventReader,
-    event_to_message,
-    frame_mesh,
-    frame_stream,
-    message_to_event,
+from kyodo.cot.negotiation import (
     offered_versions,
     protocol_offer,
     protocol_request,
     protocol_response,
     requested_version,
     response_status,
-    unframe_mesh,
 )
+from kyodo.cot.refusal import Batch, Refusal
+from kyodo.cot.stream import EventSplitter, XmlEventReader
+from kyodo.cot.tak import event_to_message, message_to_event
 from kyodo.cot.xml import parse_event, serialise_event
 
 __all__ = [

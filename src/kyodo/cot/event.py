@@ -15,7 +15,9 @@ from kyodo.cot.errors import CotError
 from kyodo.domain.symbols import sidc_for
 
 if TYPE_CHECKING:
-    from kyodo.cot.passthrough import Source
+    import xml.etree.ElementTree as ET
+
+    from kyodo.cot.safexml import Parsed
 
 UNKNOWN = 9999999.0  # CoT's value for an unknown hae, ce or le
 _TYPE = re.compile(r"[a-zA-Z0-9]+(?:-[a-zA-Z0-9.]+)*")
@@ -83,6 +85,16 @@ class Point:
             raise CotError(f"longitude {self.lon} is outside -180..180")
         if self.ce < 0 or self.le < 0:
             raise CotError("ce and le are error radii and cannot be negative")
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Source:
+    """What an event was parsed from: the parsed document (its bytes and where its elements
+    lie) and its `<detail>` element (None without one). Where the parts are is worked out only
+    when the event is passed on, so parsing pays next to nothing for it."""
+
+    parsed: Parsed
+    detail: ET.Element | None
 
 
 @dataclass(frozen=True, slots=True)

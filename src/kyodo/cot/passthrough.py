@@ -17,7 +17,6 @@ its detail escaped (`Detail.escaped`).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from kyodo.cot import xmltext
@@ -25,10 +24,7 @@ from kyodo.cot.event import RELEASABLE_TO_NAMES
 from kyodo.cot.labelling import LABEL_TAG, label_attributes, label_element_xml
 
 if TYPE_CHECKING:
-    import xml.etree.ElementTree as ET
-
     from kyodo.cot.event import Event
-    from kyodo.cot.safexml import Parsed
     from kyodo.labels import Label, SchemeRegistry
 
 # One attribute of a start tag that expat accepted: white space, name, "=", quoted value.
@@ -37,16 +33,6 @@ _EVENT_NAME = b"<event"
 _EMPTY_END = re.compile(rb"\s*/>\Z")
 _RELEASABLE = RELEASABLE_TO_NAMES[0]
 _LABEL_NAMES = frozenset({"access", "caveat", *RELEASABLE_TO_NAMES})
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class Source:
-    """What an event was parsed from: the parsed document (its bytes and where its elements
-    lie) and its `<detail>` element (None without one). Where the parts are is worked out only
-    when the event is passed on, so parsing pays next to nothing for it."""
-
-    parsed: Parsed
-    detail: ET.Element | None
 
 
 def relabelled_xml(event: Event, label: Label, registry: SchemeRegistry) -> bytes | None:

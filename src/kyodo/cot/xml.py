@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING
 from kyodo.cot import xmltext
 from kyodo.cot.detail import EMPTY, Detail
 from kyodo.cot.errors import CotError
-from kyodo.cot.event import RELEASABLE_TO_NAMES, UNKNOWN, Event, Point, parse_time
-from kyodo.cot.passthrough import Source
+from kyodo.cot.event import RELEASABLE_TO_NAMES, UNKNOWN, Event, Point, Source, parse_time
 from kyodo.cot.safexml import parse_xml
 
 if TYPE_CHECKING:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from kyodo.domain.identity import Org
 from kyodo.domain.nets import NetRole
+from kyodo.domain.tracks import TrackReport
 from kyodo.errors import Conflict, NotFound
 from kyodo.labels import parse_marking
 from kyodo.services import identity, messages, nets
@@ -181,7 +182,7 @@ async def load_picture(ctx: ServiceContext, actor: Actor) -> int:
             ctx,
             actor,
             feed_ids[spec["feed"]],
-            tracks.TrackReport(
+            TrackReport(
                 uid=spec["uid"],
                 type=spec["type"],
                 callsign=spec["callsign"],

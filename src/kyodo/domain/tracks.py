@@ -81,6 +81,22 @@ class Track:
 
 
 @dataclass(frozen=True, slots=True)
+class TrackReport:
+    """A position report, from the API or a CoT event."""
+
+    uid: str
+    type: str
+    callsign: str
+    position: Position
+    start: datetime
+    stale: datetime
+    label: Label | None = None
+    remarks: str = ""
+    how: str = "m-g"
+    detail_xml: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class StoredTrack:
     """What deciding an update needs of a stored track: its label, feed and originator."""
 

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from kyodo.bus.events import Event
     from kyodo.domain.nets import Message
+    from kyodo.domain.tracks import Track
     from kyodo.policy import DecisionCache, Subject
 
 SLOW_CONSUMER = "slow consumer: the queue overflowed; reconnect with the last rev you saw"
@@ -82,12 +83,15 @@ class LiveHub:
         max_queue: int = 1000,
         *,
         render_message: Callable[[Message, str], Mapping[str, Any]],
+        render_track: Callable[[Track], str] | None = None,
     ) -> None:
         """`render_message(message, author)` gives a message as the frames carry it (the
         transport's JSON form: the hub renders each event once, for every recipient)."""
         self._decisions = decisions
         self._render_message = render_message
         self.max_queue = max_queue
+        # The transport's form of a track (the hub knows no wire format): made once per event.
+        self._render_track = render_track
         self._by_net: dict[str, set[LiveConnection]] = {}
         self._by_person: dict[str, set[LiveConnection]] = {}
         self._track_watchers: set[LiveConnection] = set()
@@ -107,6 +111,8 @@ class LiveHub:
 
     def watch_tracks(self, conn: LiveConnection) -> None:
         """Deliver track changes (those the connection's person may read) to it."""
+        if self._render_track is None:
+            raise RuntimeError("this hub was made without render_track: it cannot send tracks")
         self._track_watchers.add(conn)
 
     def disconnect(self, conn: LiveConnection) -> None:
@@ -167,12 +173,16 @@ class LiveHub:
                 conn.offer(event.rev, hidden)
 
     def _track(self, event: TrackChanged) -> None:
+        render = self._render_track
+        if render is None:
+            return  # no connection can watch tracks
         wire: str | None = None
+        label = event.label  # a property: read once, not once per connection
         can_read = self._decisions.can_read
         for conn in tuple(self._track_watchers):
-            if can_read(conn.subject, event.label):
+            if can_read(conn.subject, label):
                 if wire is None:
-                    wire = _dumps({"type": "track", "track": event.payload})
+                    wire = render(event.track)
                 conn.offer(0, wire)
 
     def _left(self, event: MembershipChanged) -> None:

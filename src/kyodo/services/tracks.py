@@ -4,63 +4,29 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass
-from functools import partial
-from typing import TYPE_CHECKING, Any
-
-import structlog
+from typing import TYPE_CHECKING
 
 from kyodo.bus.events import TrackChanged
 from kyodo.domain.identity import Role
 from kyodo.domain.symbols import sidc_for
-from kyodo.domain.tracks import Feed, Position, Track
+from kyodo.domain.tracks import Feed, Position, Track, TrackReport
 from kyodo.errors import InvalidInput, NotFound
-from kyodo.labels import join_all, label_to_dict, render_marking
+from kyodo.labels import join_all, render_marking
 from kyodo.policy import Action, Decision, Resource
-from kyodo.policy.tracks import TrackFacts, may_update_track
-from kyodo.services.access import audit_entry, enforce, refusal_entry, require, require_role
-
-log = structlog.get_logger(__name__)
+from kyodo.policy.tracks import TrackFacts
+from kyodo.services.access import audit_entry, enforce, require, require_role
+from kyodo.services.track_writes import Outcome, Report, log_failed_write, write_reports
 
 if TYPE_CHECKING:
-    import asyncio
     from collections.abc import Sequence
     from datetime import datetime
 
-    from kyodo.audit.chain import AuditEntry
     from kyodo.labels import Label
-    from kyodo.policy import Container
     from kyodo.services.actor import Actor
     from kyodo.services.context import ServiceContext
-    from kyodo.services.ports import UnitOfWork
 
 _TYPE = re.compile(r"^[a-zA-Z0-9]+(-[a-zA-Z0-9.]+)*$")
 _UID = re.compile(r"^[\w.:\-@/]{1,200}$")
-
-
-def track_payload(ctx: ServiceContext, track: Track) -> dict[str, Any]:
-    """A track as clients see it (the API's and the live stream's form)."""
-    p = track.position
-    return {
-        "uid": track.uid,
-        "type": track.type,
-        "sidc": track.sidc,
-        "callsign": track.callsign,
-        "lat": p.lat,
-        "lon": p.lon,
-        "hae": p.hae,
-        "ce": p.ce,
-        "le": p.le,
-        "course": p.course,
-        "speed": p.speed,
-        "time": p.time.isoformat(),
-        "start": track.start.isoformat(),
-        "stale": track.stale.isoformat(),
-        "how": track.how,
-        "remarks": track.remarks,
-        "feed_id": track.feed_id,
-        "label": label_to_dict(track.label, ctx.registry),
-    }
 
 
 async def create_feed(
@@ -124,22 +90,6 @@ async def find_feed(ctx: ServiceContext, name_or_id: str) -> Feed:
             return await tx.feeds.get(name_or_id)
 
 
-@dataclass(frozen=True, slots=True)
-class TrackReport:
-    """A position report, from the API or a CoT event."""
-
-    uid: str
-    type: str
-    callsign: str
-    position: Position
-    start: datetime
-    stale: datetime
-    label: Label | None = None
-    remarks: str = ""
-    how: str = "m-g"
-    detail_xml: str = ""
-
-
 # What a reporter is told when a report may not update the track of its uid: the same words
 # whichever rule failed and whatever is stored, so a refusal tells nothing about the track.
 UPDATE_REFUSED = ("the report may not update the track with this uid",)
@@ -152,6 +102,7 @@ async def report_track(
     report: TrackReport,
     *,
     origin: str | None = None,
+    received: object = None,
     wait: bool = True,
 ) -> Track:
     """Store a position report in a feed: the feed's default label if none is given, refused
@@ -163,7 +114,10 @@ async def report_track(
     from the track's own originator, with the label and feed it has (`TrackOwners`), is
     published at once and written with the next batch: a position is live for seconds, and
     waiting for the disk would put the database between every sender and every receiver.
-    Any other report waits for its write and is published only if it was stored."""
+    Any other report waits for its write and is published only if it was stored.
+
+    `received` is the report as its transport parsed it: it rides on the `TrackChanged`, for
+    that transport to pass on as sent (`bus.events.TrackChanged`)."""
     if not _UID.match(report.uid):
         raise InvalidInput("a track uid is 1-200 letters, digits or . : - _ @ /")
     if not _TYPE.match(report.type) or len(report.type) > 100:
@@ -224,18 +178,18 @@ async def report_track(
     owners = ctx.track_owners
     facts = TrackFacts(label, feed.container(), actor.subject.id)
     published = not wait and owners.settled(track.uid, facts)
-    changed = TrackChanged(track.uid, label, track_payload(ctx, track), track, origin=origin)
-    item = _Report(track, facts, actor, first, published, changed)
+    changed = TrackChanged(track, origin=origin, received=received)
+    item = Report(track, facts, actor, first, published, changed)
 
-    async def write(batch: Sequence[_Report]) -> list[_Outcome]:
-        return await _write_reports(ctx, batch)
+    async def write(batch: Sequence[Report]) -> list[Outcome]:
+        return await write_reports(ctx, batch)
 
     if published:
         # The originator's own position, as this process last committed it: on the bus at
         # once, written behind (the one event published before its commit; a failed write
         # loses a position, never a refusal).
         stored = ctx.group_commit.enqueue("track.report", write, item)
-        stored.add_done_callback(_log_failed_write)
+        stored.add_done_callback(log_failed_write)
         await ctx.bus.publish(changed)
         return track
     owners.unsettle(track.uid)
@@ -257,112 +211,6 @@ async def report_track(
             reported=render_marking(facts.label, ctx.registry),
         )
     return track  # published by the write's transaction, after its commit
-
-
-@dataclass(frozen=True, slots=True)
-class _Report:
-    track: Track
-    facts: TrackFacts  # the track's label and feed as reported, and who reports it
-    actor: Actor
-    first_sighting: AuditEntry  # appended only if the uid is new
-    published: bool  # already on the bus: a refusal is audited with the write
-    changed: TrackChanged  # what the bus gets once the write has committed (unless published)
-
-
-@dataclass(frozen=True, slots=True)
-class _Outcome:
-    created: bool = False
-    refused: Decision | None = None  # may_update_track's refusal
-    stored_label: Label | None = None  # the label of the track it would have updated
-
-
-async def _write_reports(ctx: ServiceContext, batch: Sequence[_Report]) -> list[_Outcome]:
-    """One transaction: each report checked, in order, against the track as stored (and as
-    the reports before it in the batch left it), then the allowed ones written."""
-    uids = list(dict.fromkeys(r.track.uid for r in batch))
-    outcomes: list[_Outcome] = []
-    allowed: list[_Report] = []
-    async with ctx.db.transaction() as tx:
-        stored = await tx.tracks.stored(uids)
-        known = set(stored)
-        current: dict[str, TrackFacts] = {}
-        for uid, row in stored.items():
-            current[uid] = TrackFacts(
-                row.label, await _container(ctx, tx, row.feed_id), row.originator
-            )
-        refusals: list[AuditEntry] = []
-        for item in batch:
-            uid = item.track.uid
-            before = current.get(uid)
-            if before is None:  # a first sighting: the reporter becomes the originator
-                current[uid] = item.facts
-                outcomes.append(_Outcome(created=True))
-                allowed.append(item)
-                continue
-            decision = may_update_track(item.actor.subject, before, item.facts)
-            if not decision.allowed:
-                outcomes.append(_Outcome(refused=decision, stored_label=before.label))
-                if item.published:  # nobody waits for it: audit the refusal with the write
-                    refusals.append(
-                        refusal_entry(
-                            ctx,
-                            item.actor,
-                            decision,
-                            audit_action="track.update",
-                            object_type="track",
-                            object_id=uid,
-                            label=before.label,
-                            feed=item.facts.feed.name,
-                            reported=render_marking(item.facts.label, ctx.registry),
-                        )
-                    )
-                continue
-            current[uid] = TrackFacts(item.facts.label, before.feed, before.originator)
-            outcomes.append(_Outcome())
-            allowed.append(item)
-        created = await tx.tracks.upsert_many(
-            [r.track for r in allowed], ctx.track_history_limit, known
-        )
-        firsts = [r.first_sighting for r, new in zip(allowed, created, strict=True) if new]
-        if firsts or refusals:
-            await tx.audit.append_many([*firsts, *refusals])
-        for item in allowed:
-            if not item.published:
-                tx.publish(item.changed)
-        tx.after_commit(partial(_remember_owners, ctx, batch, outcomes, allowed, current))
-    return outcomes
-
-
-def _remember_owners(
-    ctx: ServiceContext,
-    batch: Sequence[_Report],
-    outcomes: Sequence[_Outcome],
-    allowed: Sequence[_Report],
-    current: dict[str, TrackFacts],
-) -> None:
-    owners = ctx.track_owners
-    for item, outcome in zip(batch, outcomes, strict=True):
-        if outcome.refused is not None:
-            owners.forget(item.track.uid)
-    for uid in {r.track.uid for r in allowed}:
-        owners.stored(uid, current[uid])
-
-
-async def _container(ctx: ServiceContext, tx: UnitOfWork, feed_id: str) -> Container:
-    cached = ctx.reads.feeds.get(feed_id)
-    if isinstance(cached, Feed):
-        return cached.container()
-    return (await tx.feeds.get(feed_id)).container()
-
-
-def _log_failed_write(stored: asyncio.Future[_Outcome]) -> None:
-    if stored.cancelled():
-        return
-    error = stored.exception()
-    if error is not None:
-        log.error("a position report could not be stored", error=str(error))
-    elif stored.result().refused is not None:
-        log.warning("a published position report was refused when written")
 
 
 async def _feed(ctx: ServiceContext, feed_id: str) -> Feed:

@@ -1,12 +1,12 @@
-"""CoT listeners (TCP and TLS), the per-client fan-out of tracks, and the GeoChat bridge.
+"""CoT listeners (TCP and TLS), each client's serve loop, and the per-client fan-out of tracks.
 
 Every event goes through the same services as the REST API: a position report through
-`tracks.report_track` (feed ceiling, policy, audit), a GeoChat message through
-`messages.post_message` (membership, label, spillage guard). The fan-out asks the (cached) policy
-for each client and serialises each track once per wire format, not once per client. A position
-received as CoT XML reaches XML clients as its sender wrote it, but for its label
-(`kyodo.cot.passthrough`); one from the REST API is written from the track. Messages posted in a
-net go to the TAK clients of its members that may read them, as GeoChat in the net's room.
+`tracks.report_track` (feed ceiling, policy, audit), a GeoChat message through the GeoChat
+bridge (`kyodo.takserver.geochat`). The fan-out asks the (cached) policy for each client and
+encodes each track once per wire format, not once per client (`kyodo.takserver.encoding`). A
+position received as CoT XML reaches XML clients as its sender wrote it, but for its label
+(`kyodo.cot.passthrough`): the parsed event rides on the `TrackChanged` (`received`); one from
+the REST API is written from the track.
 """
 
 from __future__ import annotations
@@ -15,116 +15,44 @@ import asyncio
 import contextlib
 import hashlib
 import ssl
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import structlog
 
-from kyodo.bus.events import MembershipChanged, MessageChanged, SubjectChanged, TrackChanged
+from kyodo.bus.events import MessageChanged, SubjectChanged, TrackChanged
 from kyodo.cot import (
     CotError,
-    Detail,
     Event,
-    Point,
-    apply_label,
-    event_to_message,
-    frame_stream,
     protocol_offer,
     protocol_response,
     read_label,
     requested_version,
     serialise_event,
 )
-from kyodo.cot.chat import GEOCHAT_TYPE, GeoChat, geochat_detail, geochat_uid
-from kyodo.cot.event import format_time
 from kyodo.cot.labelling import LABEL_TAG
-from kyodo.cot.passthrough import relabelled_xml
-from kyodo.cot.tak import REQUEST_TYPE
-from kyodo.domain.tracks import Position
+from kyodo.cot.negotiation import REQUEST_TYPE
+from kyodo.domain.tracks import Position, TrackReport
 from kyodo.errors import KyodoError, NotFound
 from kyodo.labels import parse_marking
 from kyodo.policy import make_subject
-from kyodo.services import auth, messages, nets, tracks
+from kyodo.services import auth, tracks
 from kyodo.services.access import CountedRefusals
-from kyodo.services.actor import Actor
+from kyodo.services.actor import Actor, operator_actor
 from kyodo.takserver.client import CotClient
+from kyodo.takserver.encoding import Encoded, track_event
+from kyodo.takserver.geochat import GeoChatBridge
 
 if TYPE_CHECKING:
     from kyodo.bus.events import Event as BusEvent
-    from kyodo.domain.tracks import Feed, Track
-    from kyodo.labels import Label, SchemeRegistry
+    from kyodo.domain.tracks import Feed
     from kyodo.services.context import ServiceContext
     from kyodo.settings import Settings
 
 log = structlog.get_logger("kyodo.cot")
 PLAIN_ID = "cot:plain"
-# Position reports in flight between `_position` and the fan-out: a handful at a time; the bound
-# only matters if a report is published much later than it is made, or never.
-MAX_ORIGINALS = 4096
-MAX_CHAT_QUEUE = 10_000
-MAX_NETS = 4096
-CHAT_STALE = timedelta(days=1)  # how long ATAK keeps a chat message's event
 _Accept = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
-
-
-def track_event(track: Track) -> Event:
-    """A track as a CoT event: what its sender sent (its detail kept), or built from its fields."""
-    p = track.position
-    detail = (
-        Detail(track.detail_xml)
-        if track.detail_xml
-        else Detail.build(
-            callsign=track.callsign,
-            course=p.course,
-            speed=p.speed,
-            remarks=track.remarks or None,
-        )
-    )
-    return Event(
-        uid=track.uid,
-        type=track.type,
-        how=track.how,
-        time=p.time,
-        start=track.start,
-        stale=track.stale,
-        point=Point(p.lat, p.lon, p.hae, p.ce, p.le),
-        detail=detail,
-    )
-
-
-class Encoded:
-    """One event with its label, as bytes on the wire, made at most once per format for all
-    clients. An event parsed from CoT XML goes to XML clients as it was received, relabelled;
-    any other is written from its fields (and to protocol 1 clients, every event is)."""
-
-    def __init__(self, event: Event, label: Label, registry: SchemeRegistry) -> None:
-        self.event = event
-        self.label = label
-        self.registry = registry
-        self._labelled: Event | None = None
-        self._xml: bytes | None = None
-        self._proto: bytes | None = None
-
-    @property
-    def labelled(self) -> Event:
-        """The event carrying the label (attributes and element)."""
-        if self._labelled is None:
-            self._labelled = apply_label(self.event, self.label, self.registry)
-        return self._labelled
-
-    def bytes_for(self, client: CotClient) -> bytes:
-        if client.proto:
-            if self._proto is None:
-                self._proto = frame_stream(event_to_message(self.labelled))
-            return self._proto
-        if self._xml is None:
-            self._xml = relabelled_xml(self.event, self.label, self.registry)
-            if self._xml is None:
-                self._xml = serialise_event(self.labelled)
-        return self._xml
 
 
 class TakServer:
@@ -138,15 +66,7 @@ class TakServer:
         self._tasks: set[asyncio.Task[None]] = set()
         self.feed_id = ""
         self.ports: dict[str, int] = {}
-        # uid -> (the client that reported it, the event as received), until the fan-out.
-        self._originals: dict[str, tuple[str, Event]] = {}
-        # Posted messages and membership changes, handled in bus order by one task (the bus
-        # handler cannot wait on the database).
-        self._chat_queue: asyncio.Queue[MessageChanged | MembershipChanged] = asyncio.Queue(
-            MAX_CHAT_QUEUE
-        )
-        # net id -> (when to read it again, its name, its members' person ids)
-        self._nets: dict[str, tuple[float, str, set[str]]] = {}
+        self.geochat = GeoChatBridge(ctx, self.clients)
 
     async def start(self) -> None:
         """Ensure the CoT feed exists, open the listeners, and join the bus."""
@@ -175,7 +95,7 @@ class TakServer:
                 continue
             self._servers.append(server)
             self.ports[name] = server.sockets[0].getsockname()[1]
-        chat = asyncio.create_task(self._chat_out())
+        chat = asyncio.create_task(self.geochat.run())
         self._tasks.add(chat)
         self.ctx.bus.subscribe(self.handle)
         log.info("cot listening", host=host, **self.ports)
@@ -199,8 +119,6 @@ class TakServer:
             return await tracks.find_feed(self.ctx, self.settings.cot_feed)
         except NotFound:
             registry = self.ctx.registry
-            from kyodo.services.actor import operator_actor
-
             return await tracks.create_feed(
                 self.ctx,
                 operator_actor("kyodo", registry),
@@ -303,7 +221,7 @@ class TakServer:
             return  # pings and other control events need no answer
         try:
             if event.chat is not None:
-                await self._chat(client, event)
+                await self.geochat.receive(client, event)
             else:
                 await self._position(client, event)
         except KyodoError as exc:
@@ -322,7 +240,7 @@ class TakServer:
             raise CotError("a position report needs a <point>")
         point = event.point
         detail = event.detail.without(LABEL_TAG)
-        report = tracks.TrackReport(
+        report = TrackReport(
             uid=event.uid,
             type=event.type,
             callsign=event.callsign or event.uid,
@@ -344,37 +262,19 @@ class TakServer:
             detail_xml=detail.xml,
         )
         # The fan-out passes on this event as received rather than rebuild it from the track.
-        kept = (client.id, event)
-        originals = self._originals
-        originals.pop(event.uid, None)
-        originals[event.uid] = kept
-        if len(originals) > MAX_ORIGINALS:
-            del originals[next(iter(originals))]
-        try:
-            await tracks.report_track(
-                self.ctx, client.actor, self.feed_id, report, origin=client.id, wait=False
-            )
-        except BaseException:
-            if originals.get(event.uid) is kept:
-                del originals[event.uid]
-            raise
-
-    async def _chat(self, client: CotClient, event: Event) -> None:
-        chat = event.chat
-        if chat is None or client.actor.person is None:
-            raise CotError("GeoChat needs a client certificate registered to a person")
-        try:
-            net = (await nets.find_net(self.ctx, client.actor, chat.room)).id
-        except NotFound:
-            raise CotError(f"no net matches chat room {chat.room!r}") from None
-        reading = read_label(event, self.ctx.registry)
-        await messages.post_message(
-            self.ctx, client.actor, net, chat.text, label=reading.label, origin=client.id
+        await tracks.report_track(
+            self.ctx,
+            client.actor,
+            self.feed_id,
+            report,
+            origin=client.id,
+            received=event,
+            wait=False,
         )
 
     def handle(self, event: BusEvent) -> None:
         """The bus handler: each track change to every client that may read it; a person's new
-        clearance to their clients; posted messages and membership changes to the chat task."""
+        clearance to their clients; posted messages to the GeoChat bridge."""
         if isinstance(event, TrackChanged):
             self._track_changed(event)
         elif isinstance(event, SubjectChanged):
@@ -383,118 +283,22 @@ class TakServer:
             for client in self.clients:
                 if client.actor.subject.id == event.subject.id:
                     client.actor = replace(client.actor, subject=event.subject)
-        elif isinstance(event, MembershipChanged) or (
-            isinstance(event, MessageChanged) and event.kind == "posted"
-        ):
-            try:
-                self._chat_queue.put_nowait(event)
-            except asyncio.QueueFull:
-                # Only if the database stalls for long; the message stays in its net.
-                log.warning("net message not sent to tak clients: chat queue full")
-                if isinstance(event, MembershipChanged):
-                    self._nets.clear()  # a lost change must not leave a stale member list
+        elif isinstance(event, MessageChanged) and event.kind == "posted":
+            self.geochat.posted(event)
 
     def _track_changed(self, event: TrackChanged) -> None:
-        original: Event | None = None
-        if event.origin is not None:
-            kept = self._originals.get(event.uid)
-            if kept is not None and kept[0] == event.origin:
-                del self._originals[event.uid]
-                if event.track is not None and kept[1].time == event.track.position.time:
-                    original = kept[1]
-        if event.track is None or not self.clients:
+        if not self.clients:
             return
-        cot = original if original is not None else track_event(event.track)
-        encoded = Encoded(cot, event.label, self.ctx.registry)
+        received = event.received
+        # What a TAK client sent is passed on as it came (relabelled); anything else, written
+        # from the track.
+        cot = received if isinstance(received, Event) else track_event(event.track)
+        label, origin = event.label, event.origin  # read once, not once per client
+        encoded = Encoded(cot, label, self.ctx.registry)
         can_read = self.ctx.decisions.can_read
         for client in tuple(self.clients):
-            if client.id != event.origin and can_read(client.actor.subject, event.label):
+            if client.id != origin and can_read(client.actor.subject, label):
                 client.offer(encoded.bytes_for(client))
-
-    async def _chat_out(self) -> None:
-        """The chat task: net messages to the TAK clients of members, in the order posted."""
-        while True:
-            item = await self._chat_queue.get()
-            try:
-                if isinstance(item, MembershipChanged):
-                    self._membership_changed(item)
-                else:
-                    await self._send_message(item)
-            except Exception:
-                # One message that cannot be sent must not stop the next ones.
-                log.exception("net message not sent to tak clients", net=item.net_id)
-
-    def _membership_changed(self, event: MembershipChanged) -> None:
-        cached = self._nets.get(event.net_id)
-        if cached is None:
-            return
-        if event.joined:
-            cached[2].add(event.person_id)
-        else:
-            cached[2].discard(event.person_id)
-
-    async def _send_message(self, event: MessageChanged) -> None:
-        text = None if event.message.deleted else event.message.text
-        if not text or not any(_chat_reader(c, event) for c in self.clients):
-            return
-        name, members = await self._net(event.net_id)
-        encoded: Encoded | None = None
-        can_read = self.ctx.decisions.can_read
-        for client in tuple(self.clients):
-            if (
-                _chat_reader(client, event)
-                and client.actor.subject.id in members
-                and can_read(client.actor.subject, event.label)
-            ):
-                if encoded is None:
-                    chat = _geochat(event, name, text, self.ctx.clock())
-                    encoded = Encoded(chat, event.label, self.ctx.registry)
-                client.offer(encoded.bytes_for(client))
-
-    async def _net(self, net_id: str) -> tuple[str, set[str]]:
-        """A net's name and members, read again after the read cache's lifetime (changes made
-        by another process are seen then; this process's arrive as MembershipChanged)."""
-        now = time.monotonic()
-        cached = self._nets.get(net_id)
-        if cached is not None and cached[0] > now:
-            return cached[1], cached[2]
-        async with self.ctx.db.transaction(write=False) as tx:
-            net = await tx.nets.get(net_id)
-            members = {m.person_id for m in await tx.nets.members(net_id)}
-        if len(self._nets) >= MAX_NETS:
-            self._nets.clear()
-        self._nets[net_id] = (now + self.settings.read_cache_seconds, net.name, members)
-        return net.name, members
-
-
-def _chat_reader(client: CotClient, event: MessageChanged) -> bool:
-    # Plain-TCP clients are no person, so no member; the sender has its message already.
-    return client.actor.person is not None and client.id != event.origin
-
-
-def _geochat(event: MessageChanged, room: str, text: str, now: datetime) -> Event:
-    """A net message as the GeoChat event ATAK shows in the chat room named like the net."""
-    author_id = event.message.author_id or "unknown"
-    chat = GeoChat(
-        room=room,
-        room_id=room,
-        # A Kyodo person has no device uid: one made of their id stands in (without dots, the
-        # separator of a GeoChat uid).
-        sender_uid="KYODO-" + author_id.replace(".", "-"),
-        sender_callsign=event.author or author_id,
-        message_id=f"kyodo-{event.seq}",
-        text=text,
-    )
-    return Event(
-        uid=geochat_uid(chat),
-        type=GEOCHAT_TYPE,
-        how="h-g-i-g-o",
-        time=now,
-        start=now,
-        stale=now + CHAT_STALE,
-        point=Point(0.0, 0.0),
-        detail=geochat_detail(chat, format_time(now)),
-    )
 
 
 def _bounded(value: float | None, high: float | None) -> float | None:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from kyodo.api.deps import Context, CurrentActor
 from kyodo.api.labels_in import optional_label, to_label
 from kyodo.api.params import iso_time
+from kyodo.api.render_tracks import track_json
 from kyodo.api.schemas import (
     FeedIn,
     FeedOut,
@@ -19,7 +20,7 @@ from kyodo.api.schemas import (
     TrackIn,
     TrackOut,
 )
-from kyodo.domain.tracks import Feed, Position
+from kyodo.domain.tracks import Feed, Position, TrackReport
 from kyodo.errors import InvalidInput
 from kyodo.services import tracks
 from kyodo.services.context import ServiceContext
@@ -97,14 +98,14 @@ async def list_tracks(
         include_stale=include_stale,
         limit=limit,
     )
-    return [TrackOut.model_validate(tracks.track_payload(ctx, t)) for t in found]
+    return [TrackOut.model_validate(track_json(t, ctx.registry)) for t in found]
 
 
 @router.post("/tracks", response_model=TrackOut, status_code=201)
 async def report_track(body: TrackIn, actor: CurrentActor, ctx: Context) -> TrackOut:
     """Report a position (for programs without TAK): refused above the feed's ceiling."""
     now = ctx.clock()
-    report = tracks.TrackReport(
+    report = TrackReport(
         uid=body.uid,
         type=body.type,
         callsign=body.callsign,
@@ -118,7 +119,7 @@ async def report_track(body: TrackIn, actor: CurrentActor, ctx: Context) -> Trac
         how="h-e",
     )
     track = await tracks.report_track(ctx, actor, body.feed_id, report)
-    return TrackOut.model_validate(tracks.track_payload(ctx, track))
+    return TrackOut.model_validate(track_json(track, ctx.registry))
 
 
 @router.get("/tracks/{uid}/history", response_model=TrackHistoryOut)
@@ -128,7 +129,7 @@ async def track_history(
     """A track's positions, oldest first (404 if you may not read it)."""
     track, positions = await tracks.track_history(ctx, actor, uid, limit)
     return TrackHistoryOut(
-        track=TrackOut.model_validate(tracks.track_payload(ctx, track)),
+        track=TrackOut.model_validate(track_json(track, ctx.registry)),
         positions=[
             PositionOut(
                 lat=p.lat,

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from kyodo.domain.identity import Role
 from kyodo.errors import InvalidInput, KyodoError
-from kyodo.pki import normalize_fingerprint
+from kyodo.pki.names import normalize_fingerprint
 from kyodo.services.access import audit_entry, require_role
 
 if TYPE_CHECKING:

@@ -4,6 +4,7 @@ from kyodo.services.nets.access import (
     find_net,
     get_net,
     list_my_nets,
+    net_roster,
     net_view,
 )
 from kyodo.services.nets.lifecycle import create_net, update_net
@@ -23,6 +24,7 @@ __all__ = [
     "list_members",
     "list_my_nets",
     "mark_read",
+    "net_roster",
     "net_view",
     "read_marker",
     "read_markers",

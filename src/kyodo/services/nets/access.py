@@ -10,7 +10,7 @@ from kyodo.policy.nets import NetView
 from kyodo.services.access import enforce
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
     from kyodo.domain.nets import Member, Net
     from kyodo.labels import Label
@@ -130,3 +130,12 @@ async def require_manager(
     await net_rule(
         ctx, actor, net_rules.may_manage(actor.subject, net_view(net, member)), net, action
     )
+
+
+async def net_roster(ctx: ServiceContext, net_id: str) -> tuple[Net, Mapping[str, Member]]:
+    """A net and its members by person id, for delivering what was posted in it (no actor: not
+    a permission check). From the read cache: a change made through this process holds at
+    once, one made elsewhere within the cache's lifetime."""
+    net = await ctx.reads.nets.fetch(net_id, lambda: _read_net(ctx, net_id))
+    roster = await ctx.reads.rosters.fetch(net_id, lambda: _read_roster(ctx, net_id))
+    return net, roster

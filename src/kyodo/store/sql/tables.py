@@ -249,7 +249,7 @@ Index("ix_track_history_uid", track_history.c.uid, track_history.c.id)
 person_certificates = Table(
     "person_certificates",
     metadata,
-    # SHA-256 of the certificate's DER form, lower-case hex (kyodo.pki.fingerprint).
+    # SHA-256 of the certificate's DER form, lower-case hex (kyodo.pki.names.fingerprint).
     Column("fingerprint", String(64), primary_key=True),
     Column("person_id", String(64), ForeignKey("people.id"), nullable=False, index=True),
     Column("subject", Text, nullable=False, default=""),

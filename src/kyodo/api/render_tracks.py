@@ -1,0 +1,47 @@
+"""Tracks as the API and the live stream show them: one JSON form, made once per track."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from kyodo.labels import label_to_dict
+
+if TYPE_CHECKING:
+    from kyodo.domain.tracks import Track
+    from kyodo.labels import SchemeRegistry
+
+
+def track_json(track: Track, registry: SchemeRegistry) -> dict[str, Any]:
+    """A track as clients see it (the body of `TrackOut`, and a stream's `track` frame)."""
+    p = track.position
+    return {
+        "uid": track.uid,
+        "type": track.type,
+        "sidc": track.sidc,
+        "callsign": track.callsign,
+        "lat": p.lat,
+        "lon": p.lon,
+        "hae": p.hae,
+        "ce": p.ce,
+        "le": p.le,
+        "course": p.course,
+        "speed": p.speed,
+        "time": p.time.isoformat(),
+        "start": track.start.isoformat(),
+        "stale": track.stale.isoformat(),
+        "how": track.how,
+        "remarks": track.remarks,
+        "feed_id": track.feed_id,
+        "label": label_to_dict(track.label, registry),
+    }
+
+
+def track_frame(registry: SchemeRegistry, track: Track) -> str:
+    """A stream's `track` frame, as text: the snapshot's and the live events' alike (the live
+    hub renders it once per event, for all the connections that may read it)."""
+    return json.dumps(
+        {"type": "track", "track": track_json(track, registry)},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
