@@ -23,6 +23,9 @@ from kyodo.api.schemas import MessageIn
 from kyodo.services.context import ServiceContext
 
 PATH = "/api/v1/nets/{net_id}/messages"
+# The body limit is the app's (settings.max_body_bytes, BodyLimit): its default, 1 MiB, holds the
+# largest message, 20,000 characters (up to 12 bytes each as JSON escapes), a label and a
+# justification.
 
 
 class PostMessage:
