@@ -1,4 +1,4 @@
-"""The fast path for posting a message answers exactly as the FastAPI route behind it would."""
+"""The fast route for posting a message answers exactly as the FastAPI route behind it would."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from kyodo.api.app import create_app
-from kyodo.api.fast_post import MAX_BODY, PostMessageFastPath
+from kyodo.api.fast_post import PostMessage
 from kyodo.services.actor import Actor
 from kyodo.services.context import ServiceContext
 from kyodo.settings import Settings
@@ -21,9 +21,11 @@ NET = {"name": "Fast", "ceiling": "SECRET//REL TO USA, JPN"}
 
 @pytest.fixture
 async def route_only(ctx: ServiceContext, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """The same app without the fast path: every post goes through FastAPI's route."""
+    """The same app without the fast route: every post goes through FastAPI's route."""
     app = create_app(settings, context=ctx)
-    app.user_middleware = [m for m in app.user_middleware if m.cls is not PostMessageFastPath]
+    app.router.routes = [
+        r for r in app.router.routes if not isinstance(getattr(r, "endpoint", None), PostMessage)
+    ]
     transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50001))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http
@@ -100,7 +102,7 @@ async def test_a_cookie_session_needs_its_csrf_token(
 
 
 async def test_content_type_and_size_are_checked(
-    ctx: ServiceContext, operator: Actor, client: httpx.AsyncClient
+    ctx: ServiceContext, operator: Actor, client: httpx.AsyncClient, settings: Settings
 ) -> None:
     await add_person(ctx, operator, "fast.size", clearance="SECRET")
     h = await bearer(client, "fast.size")
@@ -112,7 +114,9 @@ async def test_content_type_and_size_are_checked(
     assert as_text.status_code == 422
     assert "Content-Type: application/json" in as_text.json()["detail"]
     huge = await client.post(
-        path, headers={**h, "content-type": "application/json"}, content=b" " * (MAX_BODY + 1)
+        path,
+        headers={**h, "content-type": "application/json"},
+        content=b" " * (settings.max_body_bytes + 1),
     )
     assert huge.status_code == 413 and huge.json()["code"] == "too_large"
     charset = await client.post(

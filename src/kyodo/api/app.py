@@ -11,8 +11,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from kyodo import __version__, web
-from kyodo.api import problems, stream
-from kyodo.api.fast_post import PostMessageFastPath
+from kyodo.api import fast_post, problems, stream
 from kyodo.api.message_json import message_json
 from kyodo.api.middleware import BodyLimit, NoStoreApi
 from kyodo.api.render_tracks import track_frame
@@ -99,13 +98,13 @@ def create_app(settings: Settings | None = None, context: ServiceContext | None 
     app.state.settings = settings
     app.state.context = ctx
     problems.install(app)
-    app.add_middleware(PostMessageFastPath, ctx=ctx, max_body=settings.max_body_bytes)
-    # Added last, so they run first: the limit holds for the fast path and every route, and
-    # no-store marks its 413 too.
+    # Added last, so they run first: no-store marks the limit's 413 too.
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(NoStoreApi)
     for module in (session, directory, labels, audit, nets, guard, tracks):
         app.include_router(module.router, prefix="/api/v1")
+    # First, so a chat message skips FastAPI's dependency solving (see fast_post's docstring).
+    app.router.routes.insert(0, fast_post.route(ctx))
     app.include_router(stream.router)
     hub = LiveHub(
         ctx.decisions,

@@ -1,10 +1,10 @@
-"""Typed dependencies of the routes: the service context and the authenticated actor."""
+"""The routes' typed dependencies (context, authenticated actor) and the session cookies."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Request, Response
 
 from kyodo.errors import Unauthenticated
 from kyodo.services import auth
@@ -68,6 +68,39 @@ async def request_actor(
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]
+
+
+def set_session_cookies(
+    response: Response, request: Request, ctx: ServiceContext, login: auth.LoginResult
+) -> None:
+    """The cookies of a new session, for the API's login and the web page's alike."""
+    max_age = int(ctx.session_ttl.total_seconds())
+    secure = request.app.state.settings.cookie_secure
+    response.set_cookie(
+        SESSION_COOKIE,
+        login.token,
+        max_age=max_age,
+        httponly=True,
+        samesite="strict",
+        secure=secure,
+        path="/",
+    )
+    # Readable by the page's script, which echoes it in X-CSRF-Token (double submit).
+    response.set_cookie(
+        CSRF_COOKIE,
+        login.csrf_token,
+        max_age=max_age,
+        httponly=False,
+        samesite="strict",
+        secure=secure,
+        path="/",
+    )
+
+
+def clear_session_cookies(response: Response) -> None:
+    """Forget the session's cookies (logging out)."""
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(CSRF_COOKIE, path="/")
 
 
 def client_address(request: Request) -> str:

@@ -1,114 +1,70 @@
-"""Posting a chat message, the hottest request, served in front of FastAPI's router.
+"""Posting a chat message, the hottest request: a plain Starlette route ahead of FastAPI's.
 
-Every chat message is one `POST /api/v1/nets/{id}/messages`. Through FastAPI, routing (a scan
-of every route), dependency solving and request validation cost about as much CPU as storing
-the message; here the same request is parsed, authenticated and answered directly, with the
-same service call, the same checks and the same answers (problem+json errors included). The
-FastAPI route stays: it documents the endpoint, and serves it if this middleware is not
-installed. The tests of the route run through this path.
+Every chat message is one `POST /api/v1/nets/{id}/messages`. Through FastAPI's route, dependency
+solving and request validation cost about as much CPU as storing the message; this route,
+placed first in the router, reads the body, authenticates and validates it directly and makes
+the same service call. Everything else is shared with every route: the app's middleware (the
+body limit, no-store) and its exception handlers, which render the errors raised here as the
+same problem+json answers. The FastAPI route stays for the OpenAPI document (and serves posts
+where this route is not installed); tests/api/test_fast_post.py checks both answer alike.
 """
 
 from __future__ import annotations
 
-import re
-from typing import TYPE_CHECKING
-
+from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
-from starlette.datastructures import Headers
-from starlette.requests import cookie_parser
+from starlette.requests import ClientDisconnect, Request
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
-from kyodo.api import problems
 from kyodo.api.deps import SESSION_COOKIE, request_actor
-from kyodo.api.middleware import too_large
 from kyodo.api.routes.nets import posted_response
 from kyodo.api.schemas import MessageIn
-from kyodo.errors import KyodoError
+from kyodo.services.context import ServiceContext
 
-if TYPE_CHECKING:
-    from starlette.responses import Response
-    from starlette.types import ASGIApp, Receive, Scope, Send
-
-    from kyodo.services.context import ServiceContext
-
-PATH = re.compile(r"/api/v1/nets/([^/]+)/messages")
-# The default limit (settings.max_body_bytes, the limit of every route): a message is at most
-# 20,000 characters (up to 12 bytes each as JSON escapes) plus a label and a justification.
-MAX_BODY = 1024 * 1024
+PATH = "/api/v1/nets/{net_id}/messages"
+# The body limit is the app's (settings.max_body_bytes, BodyLimit): its default, 1 MiB, holds the
+# largest message, 20,000 characters (up to 12 bytes each as JSON escapes), a label and a
+# justification.
 
 
-class _TooLarge(Exception):
-    pass
+class PostMessage:
+    """The ASGI endpoint: a class, so Starlette calls it as is (no request/response wrapper),
+    and a client that leaves before its body arrives gets no answer at all."""
 
-
-class _Gone(Exception):
-    """The client went away before its body arrived: nothing is posted, nothing answered."""
-
-
-class PostMessageFastPath:
-    """ASGI middleware: answers POST /api/v1/nets/{id}/messages; passes on everything else."""
-
-    def __init__(self, app: ASGIApp, ctx: ServiceContext, max_body: int = MAX_BODY) -> None:
-        self.app = app
+    def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
-        self.max_body = max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST":
-            await self.app(scope, receive, send)
-            return
-        match = PATH.fullmatch(scope["path"])
-        if match is None:
-            await self.app(scope, receive, send)
-            return
+        request = Request(scope, receive)
         try:
-            response = await self._post(scope, receive, match.group(1))
-        except _Gone:
-            return
+            raw = await request.body()
+        except ClientDisconnect:
+            return  # nothing is posted, and there is no one to answer
+        headers = request.headers
+        # Credentials before the body, as the route's dependencies do: a caller who is not
+        # logged in learns nothing about what the body should be.
+        actor = await request_actor(
+            self.ctx,
+            "POST",
+            headers.get("authorization"),
+            request.cookies.get(SESSION_COOKIE),
+            headers.get("x-csrf-token"),
+        )
+        try:
+            body = _message(raw, headers.get("content-type"))
+        except ValidationError as exc:
+            errors = exc.errors(include_url=False)
+            raise RequestValidationError(
+                [{**e, "loc": ("body", *e["loc"])} for e in errors]
+            ) from exc
+        response = await posted_response(self.ctx, actor, request.path_params["net_id"], body)
         await response(scope, receive, send)
 
-    async def _post(self, scope: Scope, receive: Receive, net_id: str) -> Response:
-        headers = Headers(scope=scope)
-        try:
-            raw = await _body(receive, self.max_body)
-        except _TooLarge:
-            return too_large(self.max_body)
-        try:
-            # Credentials before the body, as the route's dependencies do: a caller who is not
-            # logged in learns nothing about what the body should be.
-            cookies = cookie_parser(headers["cookie"]) if "cookie" in headers else {}
-            actor = await request_actor(
-                self.ctx,
-                "POST",
-                headers.get("authorization"),
-                cookies.get(SESSION_COOKIE),
-                headers.get("x-csrf-token"),
-            )
-            try:
-                body = _message(raw, headers.get("content-type"))
-            except ValidationError as exc:
-                return problems.invalid_request(
-                    [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
-                )
-            return await posted_response(self.ctx, actor, net_id, body)
-        except KyodoError as exc:
-            return problems.kyodo_error(exc)
 
-
-async def _body(receive: Receive, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            raise _Gone
-        chunk: bytes = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise _TooLarge
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
+def route(ctx: ServiceContext) -> Route:
+    """The route to put first in the app's router."""
+    return Route(PATH, PostMessage(ctx), methods=["POST"], include_in_schema=False)
 
 
 def _message(raw: bytes, content_type: str | None) -> MessageIn:

@@ -122,4 +122,3 @@ def _geochat(event: MessageChanged, room: str, text: str, now: datetime) -> Even
         point=Point(0.0, 0.0),
         detail=geochat_detail(chat, format_time(now)),
     )
-

@@ -8,21 +8,20 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
+from kyodo.web import (
+    directory_page,
+    labels_api,
+    map_page,
+    nets_pages,
+    pages,
+    security_page,
+    tokens_page,
+)
 from kyodo.web.session import LoginRequired, login_redirect
 
 
 def install(app: FastAPI) -> None:
     """Mount /static and the pages (/ is the home page, or the login page)."""
-    from kyodo.web import (
-        directory_page,
-        labels_api,
-        map_page,
-        nets_pages,
-        pages,
-        security_page,
-        tokens_page,
-    )
-
     static = resources.files("kyodo.web").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     for module in (

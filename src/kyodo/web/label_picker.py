@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from kyodo.labels import CategoryKind, Label, SchemeRegistry, parse_marking
-
-if TYPE_CHECKING:
-    from kyodo.web.session import FormPost
+from kyodo.web.session import FormPost
 
 # Nations offered as REL TO choices (any ISO code may still be typed as a marking).
 REL_CHOICES = ("USA", "JPN", "AUS", "GBR", "CAN", "NZL", "KOR", "PHL")

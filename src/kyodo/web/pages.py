@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from kyodo.api.deps import CSRF_COOKIE, SESSION_COOKIE, client_address
+from kyodo.api.deps import clear_session_cookies, client_address, set_session_cookies
 from kyodo.errors import RateLimited, Unauthenticated
 from kyodo.labels import join_all
 from kyodo.services import auth, identity, nets, tracks
@@ -60,26 +60,7 @@ async def login(
         error, status = gettext("Unknown username or wrong password."), 401
     else:
         response = RedirectResponse(safe_next(next), status_code=303)
-        max_age = int(ctx.session_ttl.total_seconds())
-        secure = request.app.state.settings.cookie_secure
-        response.set_cookie(
-            SESSION_COOKIE,
-            result.token,
-            max_age=max_age,
-            httponly=True,
-            samesite="strict",
-            secure=secure,
-            path="/",
-        )
-        response.set_cookie(
-            CSRF_COOKIE,
-            result.csrf_token,
-            max_age=max_age,
-            httponly=False,
-            samesite="strict",
-            secure=secure,
-            path="/",
-        )
+        set_session_cookies(response, request, ctx, result)
         return response
     return render_page(
         request,
@@ -97,8 +78,7 @@ async def logout(request: Request, post: FormDep) -> Response:
     """End the session and forget its cookies."""
     await auth.logout(context_of(request), post.actor)
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    response.delete_cookie(CSRF_COOKIE, path="/")
+    clear_session_cookies(response)
     return response
 
 

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
+from kyodo.domain.identity import Person
 from kyodo.errors import LabelError
 from kyodo.labels import SchemeRegistry
 from kyodo.services import identity
+from kyodo.services.actor import Actor
+from kyodo.services.context import ServiceContext
 from kyodo.web.i18n import N_, translations
-
-if TYPE_CHECKING:
-    from kyodo.domain.identity import Person
-    from kyodo.services.actor import Actor
-    from kyodo.services.context import ServiceContext
 
 MAX_PEOPLE = 2000
 

@@ -6,7 +6,13 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Request, Response
 
-from kyodo.api.deps import CSRF_COOKIE, SESSION_COOKIE, Context, CurrentActor, client_address
+from kyodo.api.deps import (
+    Context,
+    CurrentActor,
+    clear_session_cookies,
+    client_address,
+    set_session_cookies,
+)
 from kyodo.api.schemas import (
     LanguageIn,
     LoginIn,
@@ -27,27 +33,7 @@ router = APIRouter(tags=["session"])
 async def login(body: LoginIn, request: Request, response: Response, ctx: Context) -> LoginOut:
     """Log in with username and password; sets the session cookie and returns the CSRF token."""
     result = await auth.login(ctx, body.username, body.password, client_address(request))
-    max_age = int(ctx.session_ttl.total_seconds())
-    secure = request.app.state.settings.cookie_secure
-    response.set_cookie(
-        SESSION_COOKIE,
-        result.token,
-        max_age=max_age,
-        httponly=True,
-        samesite="strict",
-        secure=secure,
-        path="/",
-    )
-    # Readable by the page's script, which echoes it in X-CSRF-Token (double submit).
-    response.set_cookie(
-        CSRF_COOKIE,
-        result.csrf_token,
-        max_age=max_age,
-        httponly=False,
-        samesite="strict",
-        secure=secure,
-        path="/",
-    )
+    set_session_cookies(response, request, ctx, result)
     return LoginOut(person=PersonOut.of(result.person, ctx.registry), csrf_token=result.csrf_token)
 
 
@@ -55,8 +41,7 @@ async def login(body: LoginIn, request: Request, response: Response, ctx: Contex
 async def logout(actor: CurrentActor, response: Response, ctx: Context) -> None:
     """End this session (or revoke the API token used)."""
     await auth.logout(ctx, actor)
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    response.delete_cookie(CSRF_COOKIE, path="/")
+    clear_session_cookies(response)
 
 
 @router.post("/auth/tokens", response_model=TokenOut, status_code=201)
