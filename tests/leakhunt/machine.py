@@ -22,7 +22,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from kyodo.api.app import build_context
 from kyodo.api.message_json import authored_json, message_json
-from kyodo.api.render_tracks import track_frame
+from kyodo.api.track_json import track_frame
 from kyodo.domain.identity import Person
 from kyodo.domain.nets import Net, NetRole
 from kyodo.domain.tracks import Feed, Position, TrackReport

@@ -14,9 +14,9 @@ from kyodo import __version__, web
 from kyodo.api import fast_post, problems, stream
 from kyodo.api.message_json import message_json
 from kyodo.api.middleware import BodyLimit, NoStoreApi
-from kyodo.api.render_tracks import track_frame
 from kyodo.api.routes import audit, directory, guard, labels, nets, session, tracks
 from kyodo.api.schemas import Health
+from kyodo.api.track_json import track_frame
 from kyodo.audit_files import CheckpointFile, ensure_key, seal_paths
 from kyodo.errors import Unavailable
 from kyodo.scheme_files import load_registry

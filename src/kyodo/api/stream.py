@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Strict
 
 from kyodo.api.deps import SESSION_COOKIE
 from kyodo.api.message_json import authored_json
-from kyodo.api.render_tracks import track_frame
+from kyodo.api.track_json import track_frame
 from kyodo.errors import KyodoError, Unauthenticated
 from kyodo.services import auth, messages, nets, tracks
 from kyodo.services.live import SESSION_ENDED

@@ -10,7 +10,6 @@ from fastapi import APIRouter, Query
 from kyodo.api.deps import Context, CurrentActor
 from kyodo.api.labels_in import optional_label, to_label
 from kyodo.api.params import iso_time
-from kyodo.api.render_tracks import track_json
 from kyodo.api.schemas import (
     FeedIn,
     FeedOut,
@@ -20,6 +19,7 @@ from kyodo.api.schemas import (
     TrackIn,
     TrackOut,
 )
+from kyodo.api.track_json import track_json
 from kyodo.domain.tracks import Feed, Position, TrackReport
 from kyodo.errors import InvalidInput
 from kyodo.services import tracks
