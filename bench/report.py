@@ -62,6 +62,22 @@ def markdown_table(grid: Grid, heading: str = "##") -> list[str]:
     return [*lines, ""]
 
 
+def fmt(value: float, digits: int = 0) -> str:
+    """A figure with thousands separators, '–' for none."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if digits == 0:
+        return f"{value:,.0f}"
+    return f"{value:,.{digits}f}"
+
+
+def ms(value: float) -> str:
+    """Milliseconds: one decimal below 100."""
+    if math.isnan(value):
+        return "–"
+    return f"{value:,.1f}" if value < 100 else f"{value:,.0f}"
+
+
 def ratio(a: float | None, b: float | None) -> str:
     """a ÷ b as '3.2×' (or '1/40' below 0.1), '–' when either is missing."""
     if not a or not b or math.isnan(a) or math.isnan(b):

@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING
 
 from .. import profiling
 from ..profiling import Profile
+from ..report import fmt, ms
 from .config import PROFILE_N, PROFILE_RATE, Config
 from .steps import Row, Step, to_row
-from .tables import fmt, ms
 
 if TYPE_CHECKING:
     from pathlib import Path

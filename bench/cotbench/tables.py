@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from ..report import Grid, Versus, ratio, versus_grid
+from ..report import Grid, Versus, fmt, ms, ratio, versus_grid
 from .config import (
     TARGET_CHURN_MS,
     TARGET_IDLE_MB,
@@ -20,22 +20,6 @@ if TYPE_CHECKING:
     from ..machine import MachineRun
     from .config import Config
     from .phases import ServerResult
-
-
-def fmt(value: float, digits: int = 0) -> str:
-    """A figure with thousands separators, '–' for none."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    if digits == 0:
-        return f"{value:,.0f}"
-    return f"{value:,.{digits}f}"
-
-
-def ms(value: float) -> str:
-    """Milliseconds: one decimal below 100."""
-    if math.isnan(value):
-        return "–"
-    return f"{value:,.1f}" if value < 100 else f"{value:,.0f}"
 
 
 LEFT = frozenset({"load", "server", "events pass through"})

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection
 
     from kyodo.services.ports import AuditQuery
-    from kyodo.store.sql.dialects import Dialect
+    from kyodo.store.sql.dialects.base import Dialect
 
 
 def _record(row: Row[Any]) -> AuditRecord:

@@ -14,7 +14,7 @@ once per connection.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -22,7 +22,13 @@ if TYPE_CHECKING:
     from sqlalchemy import Table
     from sqlalchemy.engine import Dialect as SaDialect
 
-    from kyodo.store.sql.dialects import Dialect
+
+class Compiler(Protocol):
+    """What compiles a `DriverInsert` for its database: a dialect (`dialects/`)."""
+
+    name: str
+
+    def compile_insert(self, statement: DriverInsert, dialect: SaDialect) -> Compiled: ...
 
 
 class DriverInsert:
@@ -34,7 +40,7 @@ class DriverInsert:
         self.columns = tuple(columns)
         self._compiled: dict[str, Compiled] = {}
 
-    def compiled(self, dialect: Dialect, sa_dialect: SaDialect) -> Compiled:
+    def compiled(self, dialect: Compiler, sa_dialect: SaDialect) -> Compiled:
         """The statement and value conversions for this dialect (compiled once)."""
         found = self._compiled.get(dialect.name)
         if found is None:

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection
 
     from kyodo.policy import Subject
-    from kyodo.store.sql.dialects import Dialect
+    from kyodo.store.sql.dialects.base import Dialect
 
 
 def label_body(label: Label) -> str:

@@ -9,7 +9,6 @@ from sqlalchemy import and_, func, insert, select, update
 
 from kyodo.domain.nets import Message, MessageVersion
 from kyodo.errors import NotFound
-from kyodo.store.sql.driver import DriverInsert
 from kyodo.store.sql.labels import readable_by
 from kyodo.store.sql.tables import labels, message_versions, messages
 from kyodo.store.sql.times import aware, required
@@ -23,30 +22,8 @@ if TYPE_CHECKING:
 
     from kyodo.labels import Label
     from kyodo.policy import Subject
-    from kyodo.store.sql.dialects import Dialect
+    from kyodo.store.sql.dialects.base import Dialect
     from kyodo.store.sql.labels import TransactionLabels
-
-
-# A new message (version 1) and its first version, as each dialect's `add_messages` inserts
-# them straight to the driver (ADR 0007).
-NEW_MESSAGE = DriverInsert(
-    messages,
-    (
-        "net_id",
-        "author_id",
-        "label_id",
-        "text",
-        "html",
-        "reply_to",
-        "version",
-        "created_at",
-        "purged",
-        "rev",
-    ),
-)
-FIRST_VERSION = DriverInsert(
-    message_versions, ("message_seq", "version", "label_id", "text", "editor_id", "at")
-)
 
 
 class SqlMessageStore:

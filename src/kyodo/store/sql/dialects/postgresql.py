@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 from kyodo.errors import Conflict, InvalidInput, Unavailable
 from kyodo.store.sql.dialects.errors import short, sqlalchemy_error
 from kyodo.store.sql.driver import Compiled
-from kyodo.store.sql.messages import NEW_MESSAGE
+from kyodo.store.sql.message_inserts import NEW_MESSAGE
 from kyodo.store.sql.tables import messages
 
 if TYPE_CHECKING:

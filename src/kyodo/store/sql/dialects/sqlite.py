@@ -13,7 +13,7 @@ from kyodo.errors import Conflict, InvalidInput, Unavailable
 from kyodo.store.sql.dialects.errors import sqlalchemy_error
 from kyodo.store.sql.dialects.sqlite_writer import SqliteWriter
 from kyodo.store.sql.driver import Compiled
-from kyodo.store.sql.messages import FIRST_VERSION, NEW_MESSAGE
+from kyodo.store.sql.message_inserts import FIRST_VERSION, NEW_MESSAGE
 from kyodo.store.sql.tables import messages
 
 if TYPE_CHECKING:
