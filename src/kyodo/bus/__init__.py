@@ -1,1 +1,1 @@
-"""The event bus: services publish after commit; live delivery subscribes (in-process or NATS)."""
+"""The event bus: services publish after commit; live delivery subscribes (in-process; ADR 0003)."""
