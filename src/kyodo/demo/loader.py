@@ -5,15 +5,16 @@ from __future__ import annotations
 import contextlib
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from kyodo.domain.identity import Org
 from kyodo.domain.nets import NetRole
-from kyodo.domain.tracks import TrackReport
+from kyodo.domain.tracks import Position, TrackReport
 from kyodo.errors import Conflict, NotFound
 from kyodo.labels import parse_marking
-from kyodo.services import identity, messages, nets
+from kyodo.services import identity, messages, nets, tracks
 from kyodo.services.actor import person_actor
 
 if TYPE_CHECKING:
@@ -113,13 +114,10 @@ async def load_nets(ctx: ServiceContext) -> int:
     the services (membership is vetted as for anyone); returns how many were created."""
     created = 0
     for record in _read("nets.json")["nets"]:
-        async with ctx.db.transaction(write=False) as tx:
-            try:
-                await tx.nets.get_by_name(record["name"])
-                continue
-            except NotFound:
-                pass
         owner = await _person(ctx, record["owner"])
+        with contextlib.suppress(NotFound):
+            await nets.find_net(ctx, owner, record["name"])
+            continue  # loaded before
         ceiling = parse_marking(record["ceiling"], ctx.registry)
         net = await nets.create_net(
             ctx,
@@ -150,12 +148,6 @@ async def _person(ctx: ServiceContext, username: str) -> Actor:
 
 async def load_picture(ctx: ServiceContext, actor: Actor) -> int:
     """Demo feeds and tracks: units at their home bases' public coordinates (idempotent)."""
-    from datetime import timedelta
-
-    from kyodo.domain.tracks import Position
-    from kyodo.labels import parse_marking
-    from kyodo.services import tracks
-
     picture: dict[str, Any] = _read("picture.json")
     bases = {b["id"]: b for b in seed()["bases"]}
     units = {u["name"]: u for u in seed()["units_assets"]}
