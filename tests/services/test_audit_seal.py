@@ -263,6 +263,7 @@ def _cli(url: str, folder: Path, *args: str) -> subprocess.CompletedProcess[str]
     )
 
 
+@pytest.mark.slow  # `kyodo` as a real process
 async def test_init_seals_and_verify_deep_catches_a_cut_tail(
     ctx: ServiceContext, operator: Actor, database_url: str, tmp_path: Path
 ) -> None:

@@ -12,6 +12,8 @@ import pytest
 
 from tests.support.live import ADMIN_PASSWORD, kyodo, live_server
 
+pytestmark = pytest.mark.slow  # every test runs `kyodo` as a real process
+
 
 def test_init_refuses_to_guess_a_password_without_input(database_url: str) -> None:
     result = kyodo("init", "--no-input", "--database-url", database_url)
