@@ -26,3 +26,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.postgres)
         if "browser" in fixtures:
             item.add_marker(pytest.mark.browser)
+        # Under `pytest -n --dist loadgroup` (make test) a group runs on one worker: the web
+        # tests share one demo server (and the browser per module), the live-server tests one
+        # server per back-end, instead of each worker starting its own.
+        if item.nodeid.startswith("tests/web/") or "web_server" in fixtures:
+            item.add_marker(pytest.mark.xdist_group("web"))
+        elif "shared_server" in fixtures:
+            item.add_marker(pytest.mark.xdist_group("live"))

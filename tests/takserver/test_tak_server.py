@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -223,9 +224,13 @@ async def test_an_abusive_client_is_dropped_and_others_carry_on(tak: TakServer) 
     good.send(cot("good"))
     got = await watcher.expect(1)
     assert got[-1].uid == "good"  # type: ignore[attr-defined]
+    # The server closes the abusive connection: an end of stream, or a reset when it closes
+    # with some of what the client sent still unread (which now that the test no longer sleeps
+    # before sending is usual).
     async with asyncio.timeout(5):
-        while await bad.reader.read(65536):
-            pass  # the server closes the abusive connection
+        with contextlib.suppress(ConnectionResetError):
+            while await bad.reader.read(65536):
+                pass
     bad.close(), good.close(), watcher.close()
 
 
