@@ -1,5 +1,6 @@
-"""Pytest fixtures over real back-ends: `database_url`, `ctx` (a migrated ServiceContext),
-`admin`, and an in-process HTTP client for the real app."""
+"""Pytest fixtures over real back-ends: `database_url` (a copy of a template migrated once per
+test process), `ctx` (a ServiceContext on it), `operator`, an in-process HTTP `client` for the
+real app, and `shared_server` (one real `kyodo serve` per back-end and test process)."""
 
 from __future__ import annotations
 
