@@ -58,8 +58,7 @@ class Site:
 
 @pytest.fixture
 async def site(ctx: ServiceContext, settings: Settings) -> AsyncIterator[Site]:
-    served = settings.model_copy(update={"cot_port": 0, "cot_tls_port": 0})
-    app = create_app(served, context=ctx)
+    app = create_app(settings, context=ctx)
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")

@@ -107,6 +107,10 @@ def settings(database_url: str) -> Settings:
         database_url=database_url,
         login_max_failures_per_account=3,
         login_max_failures_per_address=10,
+        # No CoT listener on the fixed default ports where an app's lifespan runs (parallel
+        # workers would race for them); the TAK tests choose free ports.
+        cot_port=0,
+        cot_tls_port=0,
     )
 
 
