@@ -234,7 +234,7 @@ async def test_the_stream_refuses_bad_credentials_and_bad_requests(
     shared_server: LiveServer,
 ) -> None:
     server = shared_server
-    with pytest.raises(websockets.exceptions.InvalidStatus):
+    with pytest.raises(websockets.InvalidStatus):
         async with _connect(server, "kyd_wrong") as ws:
             await ws.recv()
     token = server.admin_token()
