@@ -4,7 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest leakhunt bench clean
+.PHONY: run test test-fast lint typecheck pytest leakhunt bench clean
+
+# pytest-xdist workers (`auto`: one per CPU); PYTEST_WORKERS=0 runs in this process.
+PYTEST_WORKERS ?= auto
+# Groups (the web tests, the shared live servers) each stay on one worker: tests/conftest.py.
+XDIST = -n $(PYTEST_WORKERS) --dist loadgroup
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,7 +31,12 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	test -x /usr/bin/chromium || apt-get install -y chromium fonts-noto-cjk  # browser tests (Debian's chromium)
-	$(BIN)/pytest
+	$(BIN)/pytest $(XDIST)
+
+# The fast lane, for every edit: unit tests and the service, API, CoT and web-endpoint tests on
+# SQLite; no browser, no PostgreSQL, no slow (subprocess, fuzzing) test. `make test` runs all.
+test-fast: $(STAMP)
+	KYODO_TEST_BACKENDS=sqlite $(BIN)/pytest $(XDIST) -q -m "not slow and not browser and not postgres"
 
 # The leak hunt, long (the default pytest run is bounded for CI); LEAKHUNT_EXAMPLES to change.
 LEAKHUNT_EXAMPLES ?= 1000

@@ -12,6 +12,7 @@ from collections.abc import Awaitable
 from typing import Any, TypeVar
 
 import httpx
+import pytest
 from argon2 import PasswordHasher
 from hypothesis import note
 from hypothesis import strategies as st
@@ -34,6 +35,8 @@ from tests.leakhunt import world
 from tests.leakhunt.machine import flag
 from tests.leakhunt.world import COMMON_LABELS, LABELS, REGISTRY, WORDS, readable
 from tests.support.factories import PASSWORD
+
+pytestmark = pytest.mark.slow  # fuzzing: a bounded hunt still takes tens of seconds
 
 T = TypeVar("T")
 IDX = st.integers(min_value=0, max_value=63)

@@ -6,11 +6,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+import pytest
 from hypothesis.stateful import run_state_machine_as_test
 
 from tests.leakhunt import world
 from tests.leakhunt.machine import LeakHunt
 from tests.support import backends
+
+pytestmark = pytest.mark.slow  # fuzzing: a bounded hunt still takes tens of seconds
 
 
 def test_nothing_leaks_on_sqlite() -> None:

@@ -47,6 +47,7 @@ def _verify(url: str, *args: str) -> tuple[int, str]:
     return result.returncode, result.stdout + result.stderr
 
 
+@pytest.mark.slow  # `kyodo audit verify` as a real process
 async def test_verify_passes_on_an_untouched_log(
     ctx: ServiceContext, operator: Actor, database_url: str
 ) -> None:
@@ -57,6 +58,7 @@ async def test_verify_passes_on_an_untouched_log(
     assert code == 0 and "intact" in output
 
 
+@pytest.mark.slow  # `kyodo audit verify` as a real process
 @pytest.mark.parametrize(
     ("tamper", "seq"),
     [
@@ -164,6 +166,7 @@ async def test_only_a_security_officer_may_verify(ctx: ServiceContext, operator:
     assert (await audit.verify_audit(ctx, operator)).ok
 
 
+@pytest.mark.slow  # `kyodo audit verify` as a real process
 async def test_the_cli_prints_the_head_and_an_anchor_catches_a_cut_off_tail(
     ctx: ServiceContext, operator: Actor, database_url: str
 ) -> None:

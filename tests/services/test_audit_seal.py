@@ -3,7 +3,6 @@ messages and memberships against the records that made them."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import stat
@@ -27,6 +26,7 @@ from kyodo.settings import Settings
 from kyodo.store.sql.database import SqlDatabase
 
 from tests.support.factories import add_org, add_person
+from tests.support.wait import wait_for
 
 
 async def _sql(ctx: ServiceContext, statement: str, **params: object) -> None:
@@ -263,6 +263,7 @@ def _cli(url: str, folder: Path, *args: str) -> subprocess.CompletedProcess[str]
     )
 
 
+@pytest.mark.slow  # `kyodo` as a real process
 async def test_init_seals_and_verify_deep_catches_a_cut_tail(
     ctx: ServiceContext, operator: Actor, database_url: str, tmp_path: Path
 ) -> None:
@@ -295,10 +296,8 @@ async def test_the_server_seals_while_running_and_at_shutdown(
     async with app.router.lifespan_context(app):
         await add_org(ctx, operator, "org0")
         first = await _head(ctx)
-        for _ in range(200):  # sealed while running (T = 0.05 s), however busy the machine
-            await asyncio.sleep(0.05)
-            if log.read() and log.read()[-1].seq == first:
-                break
+        # Sealed while running (T = 0.05 s), however busy the machine.
+        await wait_for(lambda: log.read() and log.read()[-1].seq == first)
         assert log.read() and log.read()[-1].seq == first
         await add_org(ctx, operator, "org1")
         await add_org(ctx, operator, "org2")

@@ -14,6 +14,7 @@ from kyodo.services.context import ServiceContext
 from kyodo.services.read_cache import MISSING, REFRESH_AFTER, ReadCache, TtlMap
 
 from tests.support.factories import add_person, bearer, login
+from tests.support.wait import wait_for
 
 
 def test_entries_expire_after_the_ttl() -> None:
@@ -75,7 +76,7 @@ async def test_an_entry_in_use_is_reloaded_in_the_background_before_it_expires()
     assert await cache.fetch("k", load) == 1
     now[0] += 10.0 * REFRESH_AFTER  # past the reload point, before expiry
     assert await cache.fetch("k", load) == 1  # answered at once, from the cache
-    await asyncio.sleep(0.01)  # the background reload
+    await wait_for(lambda: cache.get("k") == 2)  # the background reload
     assert await cache.fetch("k", load) == 2
     assert cache.get("k") == 2
 

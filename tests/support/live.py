@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,6 +17,11 @@ from typing import IO
 import httpx
 
 ADMIN_PASSWORD = "live admin password"
+
+
+def unique(name: str) -> str:
+    """`name` made unique, for what a test makes on a server other tests share."""
+    return f"{name}-{uuid.uuid4().hex[:8]}"
 
 
 def free_port() -> int:

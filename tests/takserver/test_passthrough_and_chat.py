@@ -21,6 +21,7 @@ from kyodo.takserver.encoding import track_event
 from kyodo.takserver.server import TakServer
 
 from tests.support.factories import add_person
+from tests.support.wait import wait_for
 from tests.takserver.test_tak_server import (  # the server fixture and its clients
     Peer,
     _pytak_connect,
@@ -45,7 +46,7 @@ class RawPeer:
     async def expect(self, count: int, wait: float = 5.0) -> list[bytes]:
         async with asyncio.timeout(wait):
             while len(self.got) < count:
-                data = await self.peer.reader.read(65536)
+                data = await self.peer.read()
                 assert data, "connection closed"
                 items = self.splitter.feed(data).items
                 self.got += [e for e in items if b'type="t-x-takp' not in e]
@@ -83,7 +84,6 @@ async def test_an_xml_event_reaches_xml_clients_as_sent_but_for_its_label(
     tak: TakServer, ctx: ServiceContext, operator: Actor
 ) -> None:
     a, b = await plain(tak), RawPeer(await plain(tak))
-    await asyncio.sleep(0.1)
     sent = odd_event("odd-1")
     a.send(sent)
     (got,) = await b.expect(1)
@@ -91,12 +91,8 @@ async def test_an_xml_event_reaches_xml_clients_as_sent_but_for_its_label(
     element = label_element_xml(unclassified, ctx.registry)
     assert got == with_label(sent, b'access="Undefined"', b'access="UNCLASSIFIED"', element)
     # The track is stored from it all the same (and a new client's snapshot is rebuilt from it).
-    async with asyncio.timeout(5):
-        while True:  # CoT positions are written behind their fan-out
-            found = await tracks.list_tracks(ctx, operator)
-            if found:
-                break
-            await asyncio.sleep(0.05)
+    # CoT positions are written behind their fan-out.
+    found = await wait_for(lambda: tracks.list_tracks(ctx, operator), timeout=5)
     (track,) = found
     assert track.position.lat == 35.6895 and track.callsign == "ODD"
     a.close(), b.peer.close()
@@ -109,7 +105,6 @@ async def test_a_labelled_event_is_relabelled_in_place_for_other_nations(
     await add_person(ctx, operator, "jp.reader", nation="JPN", clearance="GOKUHI")
     us = await tls(tak, tmp_path, "us.sender", ctx, operator)
     jp = RawPeer(await tls(tak, tmp_path, "jp.reader", ctx, operator))
-    await asyncio.sleep(0.2)
     # pytak's spelling of releasability; Kyodo writes the attribute under the schema's name.
     sent = odd_event("shared-1", b' access="SECRET" rel_to="USA,JPN"')
     us.send(sent)
@@ -123,7 +118,6 @@ async def test_a_labelled_event_is_relabelled_in_place_for_other_nations(
 
 async def test_protocol_1_clients_get_a_faithful_conversion(tak: TakServer) -> None:
     a, b = await plain(tak), await plain(tak)
-    await asyncio.sleep(0.1)
     b.send(serialise_event(protocol_request(datetime.now(UTC))))
     async with asyncio.timeout(5):
         seen = b""
@@ -148,7 +142,6 @@ async def test_a_track_from_the_api_is_written_from_the_track(
     tak: TakServer, ctx: ServiceContext, operator: Actor
 ) -> None:
     watcher = RawPeer(await plain(tak))
-    await asyncio.sleep(0.1)
     now = datetime.now(UTC)
     report = TrackReport(
         uid="api-1",
@@ -168,9 +161,12 @@ async def test_a_track_from_the_api_is_written_from_the_track(
 async def test_pytak_events_pass_through_unchanged_but_for_the_label(
     tak: TakServer, ctx: ServiceContext
 ) -> None:
-    _, sender = await _pytak_connect(f"tcp://127.0.0.1:{tak.ports['tcp']}")
-    receiver = RawPeer(Peer(*await _pytak_connect(f"tcp://127.0.0.1:{tak.ports['tcp']}")))
-    await asyncio.sleep(0.2)
+    sender = (
+        await Peer(*await _pytak_connect(f"tcp://127.0.0.1:{tak.ports['tcp']}")).ready()
+    ).writer
+    receiver = RawPeer(
+        await Peer(*await _pytak_connect(f"tcp://127.0.0.1:{tak.ports['tcp']}")).ready()
+    )
     sent = await _pytak_event("pytak-raw", access="UNCLASSIFIED")
     sender.write(sent)
     await sender.drain()
@@ -229,7 +225,6 @@ async def test_net_messages_go_to_members_tak_clients_that_may_read_them(
     jp_tak = await tls(tak, tmp_path, "jp.member", ctx, operator)
     outsider = await tls(tak, tmp_path, "us.outsider", ctx, operator)
     anonymous = await plain(tak)
-    await asyncio.sleep(0.2)
 
     await _post(ctx, author, net, "Pier 3 closed & guarded", "SECRET//REL TO USA, JPN")
     await _post(ctx, author, net, "US eyes only: <pier 4>", "SECRET//NOFORN")
@@ -289,7 +284,6 @@ async def test_membership_changes_reach_the_tak_side(
     late = await add_person(ctx, operator, "late.joiner", clearance="SECRET")
     net = await _net(ctx, owner)
     peer = await tls(tak, tmp_path, "late.joiner", ctx, operator)
-    await asyncio.sleep(0.2)
     await _post(ctx, owner, net, "before joining", "UNCLASSIFIED")
     await peer.quiet()
     await nets.add_member(ctx, person_actor(owner, "api"), net.id, late.id)
@@ -309,7 +303,6 @@ async def test_only_new_messages_are_sent(
     reader = await add_person(ctx, operator, "edit.reader", clearance="SECRET")
     net = await _net(ctx, owner, reader)
     peer = await tls(tak, tmp_path, "edit.reader", ctx, operator)
-    await asyncio.sleep(0.2)
     posted = await messages.post_message(ctx, person_actor(owner, "session"), net.id, "typo")
     await peer.expect(1)
     await messages.delete_message(ctx, person_actor(owner, "session"), posted.message.seq)
@@ -325,7 +318,6 @@ async def test_a_lowered_clearance_holds_for_a_connected_client(
     watcher = await add_person(ctx, operator, "us.lowered", clearance="SECRET")
     sender = await tls(tak, tmp_path, "us.sender2", ctx, operator)
     peer = await tls(tak, tmp_path, "us.lowered", ctx, operator)
-    await asyncio.sleep(0.2)
     sender.send(odd_event("before", b' access="SECRET" releasableTo="USA JPN"'))
     await peer.expect(1)
     changes = identity.PersonChanges(clearance="UNCLASSIFIED")

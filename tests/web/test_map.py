@@ -198,8 +198,8 @@ def test_the_basemap_loads_with_no_network(
     )
     page = login(context, "jp.sf")
     _open_map(web_server, page)
-    page.wait_for_timeout(500)
-    assert page.locator(".leaflet-overlay-pane canvas").count() >= 1  # the GeoJSON land
+    page.wait_for_selector(".leaflet-overlay-pane canvas")  # the GeoJSON land
+    assert page.locator(".leaflet-overlay-pane canvas").count() >= 1
     assert "Natural Earth" in page.locator(".leaflet-control-attribution").inner_text()
     outside = [url for url in requested if urlsplit(url).hostname != local]
     assert outside == []

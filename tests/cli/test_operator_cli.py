@@ -10,7 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.live import ADMIN_PASSWORD, kyodo, live_server
+from tests.support.live import ADMIN_PASSWORD, LiveServer, kyodo, live_server
+
+pytestmark = pytest.mark.slow  # every test runs `kyodo` as a real process
 
 
 def test_init_refuses_to_guess_a_password_without_input(database_url: str) -> None:
@@ -96,15 +98,15 @@ def test_audit_export_writes_the_chain_and_is_itself_audited(
 
 
 @pytest.mark.slow
-def test_serve_runs_a_real_server_with_docs(database_url: str) -> None:
-    with live_server(database_url) as server:
-        assert httpx.get(f"{server.url}/api/v1/health").json()["database"] == "ok"
-        spec = httpx.get(f"{server.url}/api/openapi.json").json()
-        assert "/api/v1/auth/login" in spec["paths"]
-        assert httpx.get(f"{server.url}/api/docs").status_code == 200
-        token = server.admin_token()
-        me = httpx.get(f"{server.url}/api/v1/me", headers={"Authorization": f"Bearer {token}"})
-        assert me.json()["roles"] == ["admin"]
+def test_serve_runs_a_real_server_with_docs(shared_server: LiveServer) -> None:
+    server = shared_server  # `kyodo init` then `kyodo serve`, shared with other tests
+    assert httpx.get(f"{server.url}/api/v1/health").json()["database"] == "ok"
+    spec = httpx.get(f"{server.url}/api/openapi.json").json()
+    assert "/api/v1/auth/login" in spec["paths"]
+    assert httpx.get(f"{server.url}/api/docs").status_code == 200
+    token = server.admin_token()
+    me = httpx.get(f"{server.url}/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.json()["roles"] == ["admin"]
 
 
 def test_token_commands_list_by_id_and_revoke_what_a_token_minted(database_url: str) -> None:

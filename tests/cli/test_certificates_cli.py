@@ -17,6 +17,8 @@ from kyodo.services.context import ServiceContext
 from tests.support.factories import add_person
 from tests.support.live import kyodo
 
+pytestmark = pytest.mark.slow  # every test runs `kyodo` as a real process
+
 
 async def test_a_registered_certificate_authenticates_its_person_until_revoked(
     ctx: ServiceContext, operator: Actor, database_url: str, tmp_path: Path

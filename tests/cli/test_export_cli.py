@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from kyodo.labels import parse_marking
 from kyodo.services import messages, nets
 from kyodo.services.actor import Actor, person_actor
@@ -12,6 +14,8 @@ from kyodo.services.context import ServiceContext
 
 from tests.support.factories import add_person
 from tests.support.live import kyodo
+
+pytestmark = pytest.mark.slow  # every test runs `kyodo` as a real process
 
 
 async def test_export_net_writes_every_version_and_tombstone(
