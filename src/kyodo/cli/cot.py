@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from kyodo.cli.runtime import console, errors
-from kyodo.cot import XmlEventReader, serialise_event
+from kyodo.cot import Credentials, Event, XmlEventReader, serialise_auth, serialise_event
 
 app = typer.Typer(help="Cursor-on-Target test client.", no_args_is_help=True)
 HostOpt = Annotated[str, typer.Option(help="Server address.")]
@@ -70,8 +70,10 @@ def send(
 
     async def work() -> None:
         _, writer = await _open(host, port, context)
-        for event in batch.items:
-            writer.write(serialise_event(event))
+        for item in batch.items:  # credentials (<auth>) too, where the file has them
+            writer.write(
+                serialise_auth(item) if isinstance(item, Credentials) else serialise_event(item)
+            )
         await writer.drain()
         writer.close()
 
@@ -108,7 +110,7 @@ def listen(
                 if not data:
                     break
                 for event in events.feed(data).items:
-                    if event.type.startswith("t-x-takp"):
+                    if not isinstance(event, Event) or event.type.startswith("t-x-takp"):
                         continue
                     typer.echo(serialise_event(event).decode("utf-8"))
                     seen += 1
