@@ -5,13 +5,21 @@ from __future__ import annotations
 import asyncio
 import ssl
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from kyodo.cli.runtime import console, errors
-from kyodo.cot import Credentials, Event, XmlEventReader, serialise_auth, serialise_event
+from kyodo.cot import (
+    Credentials,
+    Event,
+    XmlEventReader,
+    protocol_request,
+    serialise_auth,
+    serialise_event,
+)
 
 app = typer.Typer(help="Cursor-on-Target test client.", no_args_is_help=True)
 HostOpt = Annotated[str, typer.Option(help="Server address.")]
@@ -96,6 +104,9 @@ def listen(
 
     async def work() -> int:
         reader, writer = await _open(host, port, context)
+        # Decline TAK protocol 1 at once: a server sends the snapshot when it knows the
+        # client's format, and would otherwise wait out its negotiation window.
+        writer.write(serialise_event(protocol_request(datetime.now(UTC), version=0)))
         events = XmlEventReader()
         seen = 0
         loop = asyncio.get_running_loop()
