@@ -303,10 +303,10 @@ class TakServer:
         item and if the operator allows it, it makes the connection act as that person (a wrong
         password closes it); anywhere else it is ignored, unchecked."""
         first = client.items == 1
-        if not client.plain:
-            log.info("cot credentials ignored: the client certificate decides", peer=client.peer)
-        elif not first:
+        if not first:
             log.warning("cot credentials ignored: only the first item may be one", peer=client.peer)
+        elif not client.plain:
+            log.info("cot credentials ignored: the client certificate decides", peer=client.peer)
         elif not self.settings.cot_plain_auth:
             log.warning(
                 "cot credentials ignored on plain tcp",
