@@ -105,6 +105,12 @@ class Settings(BaseSettings):
     cot_plain_clearance: str = Field(
         default="UNCLASSIFIED", description="Clearance of that identity (what plain TCP sees)."
     )
+    cot_plain_auth: bool = Field(
+        default=False,
+        description="Let a plain-TCP client act as a person by sending that person's username "
+        "and password (a TAK client's <auth>) first. Off: plain TCP carries them in clear text, "
+        "so such a client stays the plain identity and its credentials are not even checked.",
+    )
     cot_queue: int = Field(default=2000, ge=10, description="Events queued per CoT client.")
     cot_max_refusals: int = Field(
         default=20,

@@ -282,9 +282,9 @@ def test_garbage_is_refused_and_decoding_resumes() -> None:
     decoder = FrameDecoder()
     batch = decoder.feed(b"hello" + data[:40] + data[40:] + b"\x00\x01" + data)
     assert batch.items == messages + messages
-    assert [(r.reason, r.excerpt) for r in batch.refusals] == [
-        ("bytes that are not a TAK frame (0xbf …)", b"hello"),
-        ("bytes that are not a TAK frame (0xbf …)", b"\x00\x01"),
+    assert [(r.reason, r.size) for r in batch.refusals] == [
+        ("bytes that are not a TAK frame (0xbf …)", len(b"hello")),
+        ("bytes that are not a TAK frame (0xbf …)", len(b"\x00\x01")),
     ]
     assert decoder.refused == 2
 

@@ -83,12 +83,13 @@ class Peer:
 
     async def ready(self, wait: float = 10.0) -> Peer:
         """Wait until the server has taken this client in and queued its snapshot, instead of
-        a fixed sleep after connecting. The server reads what a client sends only after its
-        offer and the snapshot, so its answer to a protocol request marks the point: from
-        then on, what others send reaches this client, and only once (a track reported
-        while the snapshot is read may come twice). The request asks for version 0, which
-        the server does not speak: the connection stays in XML. The snapshot read on the way
-        is kept for `expect`; the offer and the answer are dropped."""
+        a fixed sleep after connecting. The server answers a protocol request once the
+        client is in its fan-out, and writes the snapshot right behind the answer, in the
+        same write, so the answer marks the point: from then on, what others send reaches
+        this client, and only once (a track reported while the snapshot is read may come
+        twice). The request asks for version 0, which the server does not speak: the
+        connection stays in XML. What is read on the way is kept for `expect` (the snapshot
+        follows the answer: `expect` reads it); the offer and the answer are dropped."""
         self.send(serialise_event(protocol_request(datetime.now(UTC), version=0)))
         seen = b""
         async with asyncio.timeout(wait):
@@ -153,8 +154,14 @@ async def plain(tak: TakServer) -> Peer:
 
 
 async def tls(
-    tak: TakServer, tmp_path: Path, username: str, ctx: ServiceContext, operator: Actor
+    tak: TakServer,
+    tmp_path: Path,
+    username: str,
+    ctx: ServiceContext,
+    operator: Actor,
+    first: bytes = b"",
 ) -> Peer:
+    """A TLS client with a certificate registered to `username`, which sends `first` first."""
     client = create_client_cert(tak.ca, username)  # type: ignore[attr-defined]
     folder = tmp_path / username
     write_pair(client, folder, "client")
@@ -167,6 +174,7 @@ async def tls(
     reader, writer = await asyncio.open_connection(
         "127.0.0.1", tak.ports["tls"], ssl=context, server_hostname="127.0.0.1"
     )
+    writer.write(first)
     return await Peer(reader, writer).ready()
 
 
@@ -244,16 +252,28 @@ async def test_tls_clients_act_as_their_person_and_see_only_what_they_may_read(
 async def test_a_tls_client_with_an_unknown_certificate_is_refused(
     tak: TakServer, ctx: ServiceContext, tmp_path: Path
 ) -> None:
-    stranger = create_client_cert(tak.ca, "stranger")  # type: ignore[attr-defined]
-    write_pair(stranger, tmp_path / "s", "client")
+    # Without credentials first: refused at its first event, or after the wait for them.
+    tak.credentials_seconds = 0.5
+    for first in (cot("stranger-1"), b""):
+        reader, writer = await stranger(tak, tmp_path)
+        writer.write(first)
+        async with asyncio.timeout(5):
+            assert await reader.read() == b""
+        writer.close()
+
+
+async def stranger(
+    tak: TakServer, tmp_path: Path, name: str = "stranger"
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A TLS connection with a certificate the CA signed but nobody registered."""
+    folder = tmp_path / f"unregistered-{name}"
+    if not folder.exists():
+        write_pair(create_client_cert(tak.ca, name), folder, "client")  # type: ignore[attr-defined]
     context = ssl.create_default_context(cafile=str(tmp_path / "ca" / "ca.pem"))
-    context.load_cert_chain(str(tmp_path / "s" / "client.pem"), str(tmp_path / "s" / "client.key"))
-    reader, writer = await asyncio.open_connection(
+    context.load_cert_chain(str(folder / "client.pem"), str(folder / "client.key"))
+    return await asyncio.open_connection(
         "127.0.0.1", tak.ports["tls"], ssl=context, server_hostname="127.0.0.1"
     )
-    async with asyncio.timeout(5):
-        assert await reader.read() == b""
-    writer.close()
 
 
 async def test_snapshot_on_connect(tak: TakServer, ctx: ServiceContext, operator: Actor) -> None:

@@ -5,13 +5,21 @@ from __future__ import annotations
 import asyncio
 import ssl
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from kyodo.cli.runtime import console, errors
-from kyodo.cot import XmlEventReader, serialise_event
+from kyodo.cot import (
+    Credentials,
+    Event,
+    XmlEventReader,
+    protocol_request,
+    serialise_auth,
+    serialise_event,
+)
 
 app = typer.Typer(help="Cursor-on-Target test client.", no_args_is_help=True)
 HostOpt = Annotated[str, typer.Option(help="Server address.")]
@@ -70,8 +78,10 @@ def send(
 
     async def work() -> None:
         _, writer = await _open(host, port, context)
-        for event in batch.items:
-            writer.write(serialise_event(event))
+        for item in batch.items:  # credentials (<auth>) too, where the file has them
+            writer.write(
+                serialise_auth(item) if isinstance(item, Credentials) else serialise_event(item)
+            )
         await writer.drain()
         writer.close()
 
@@ -94,6 +104,9 @@ def listen(
 
     async def work() -> int:
         reader, writer = await _open(host, port, context)
+        # Decline TAK protocol 1 at once: a server sends the snapshot when it knows the
+        # client's format, and would otherwise wait out its negotiation window.
+        writer.write(serialise_event(protocol_request(datetime.now(UTC), version=0)))
         events = XmlEventReader()
         seen = 0
         loop = asyncio.get_running_loop()
@@ -108,7 +121,7 @@ def listen(
                 if not data:
                     break
                 for event in events.feed(data).items:
-                    if event.type.startswith("t-x-takp"):
+                    if not isinstance(event, Event) or event.type.startswith("t-x-takp"):
                         continue
                     typer.echo(serialise_event(event).decode("utf-8"))
                     seen += 1

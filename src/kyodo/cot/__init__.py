@@ -1,5 +1,6 @@
 """Cursor-on-Target codec: events, hardened XML, labels in CoT, stream splitting, TAK protocol 1."""
 
+from kyodo.cot.auth import Credentials, parse_auth, serialise_auth
 from kyodo.cot.chat import GeoChat
 from kyodo.cot.detail import Detail
 from kyodo.cot.errors import CotError
@@ -30,6 +31,7 @@ __all__ = [
     "UNKNOWN",
     "Batch",
     "CotError",
+    "Credentials",
     "Detail",
     "Event",
     "EventSplitter",
@@ -50,6 +52,7 @@ __all__ = [
     "label_from_attributes",
     "message_to_event",
     "offered_versions",
+    "parse_auth",
     "parse_event",
     "parse_time",
     "protocol_offer",
@@ -58,6 +61,7 @@ __all__ = [
     "read_label",
     "requested_version",
     "response_status",
+    "serialise_auth",
     "serialise_event",
     "unframe_mesh",
 ]

@@ -6,25 +6,30 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
-EXCERPT_BYTES = 64
 
 
 @dataclass(frozen=True, slots=True)
 class Refusal:
-    """Bytes a reader would not accept: `reason` in plain words, `size` bytes dropped, and the
-    first bytes of them (`excerpt`, at most 64) for the log line."""
+    """Bytes a reader would not accept: `reason` in plain words, `size` bytes dropped and, where
+    the reader knows it, `at`, their offset in the stream.
+
+    It keeps none of the bytes themselves: what a client sends before or between events can be
+    anything, a TAK client's `<auth>` with its password included, and a refusal ends up in the
+    log. The reason is the codec's own words, never a quote of the input.
+    """
 
     reason: str
     size: int
-    excerpt: bytes = b""
+    at: int | None = None
 
     def __str__(self) -> str:
-        return f"{self.reason} ({self.size} bytes: {self.excerpt!r})"
+        where = f" at byte {self.at}" if self.at is not None else ""
+        return f"{self.reason} ({self.size} bytes{where})"
 
 
-def refusal(reason: str, data: bytes | bytearray | memoryview) -> Refusal:
-    """A refusal of `data`, keeping only its first bytes."""
-    return Refusal(reason, len(data), bytes(data[:EXCERPT_BYTES]))
+def refusal(reason: str, data: bytes | bytearray | memoryview, at: int | None = None) -> Refusal:
+    """A refusal of `data` (its size, not its bytes), found at stream offset `at` if known."""
+    return Refusal(reason, len(data), at)
 
 
 @dataclass(slots=True)

@@ -7,6 +7,11 @@ remark does not end the event. An event larger than the cap is refused and its b
 dropped up to its `</event>`; an event that is not closed before the next `<event` is refused
 and the splitter carries on with the new one. `feed` never raises, and every refusal is
 counted so that a caller can drop a peer that keeps sending them.
+
+Between events the splitter also takes an `<auth>` element, which TAK clients with credentials
+send first (`kyodo.cot.auth`), up to `MAX_AUTH_BYTES`; one not closed before the next `<event`
+or within the cap is refused. A refusal says how many bytes and where, never what they were: an
+`<auth>` holds a password, and garbage may hold a broken one.
 """
 
 from __future__ import annotations
@@ -14,14 +19,18 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from kyodo.cot.auth import MAX_AUTH_BYTES, Credentials, parse_auth
 from kyodo.cot.errors import CotError
-from kyodo.cot.refusal import Batch, refusal
+from kyodo.cot.refusal import Batch, Refusal, refusal
 from kyodo.cot.xml import MAX_EVENT_BYTES, parse_event
 
 if TYPE_CHECKING:
     from kyodo.cot.event import Event
 
 _EVENT_START = re.compile(rb"<event(?=[\s/>])")
+# What may start an item between events: an event, or a TAK client's credentials.
+_ITEM_START = re.compile(rb"<(?:event|auth)(?=[\s/>])")
+_AUTH_END = re.compile(rb"</auth\s*>")
 # What may stand between events without being garbage.
 _BETWEEN = re.compile(rb"(?:\s+|\xef\xbb\xbf|<\?.*?\?>|<!--.*?-->)*", re.DOTALL)
 # Inside an event: the markup that matters for finding its end.
@@ -36,8 +45,9 @@ _PARTIAL = len(b"<event")  # "<event" at the end of a read is kept: the next byt
 class EventSplitter:
     """Splits a byte stream into the bytes of complete `<event>` elements.
 
-    Each item `feed` returns holds one event, with the XML declaration that preceded it
-    removed; parse it with `parse_event` (or use `XmlEventReader`, which does). The same bytes
+    Each item `feed` returns holds one event (or one `<auth>` element: the item starts with
+    `<auth`), with the XML declaration that preceded it removed; parse it with `parse_event`
+    (or use `XmlEventReader`, which does, and `parse_auth`). The same bytes
     give the same events and refusals however the reads split them, as long as no run of
     garbage is longer than the cap.
     """
@@ -50,6 +60,8 @@ class EventSplitter:
         # per feed rather than after each event, which would copy the rest every time.
         self._head = 0
         self._in_event = False  # an event's "<event" is at the head
+        self._in_auth = False  # or an "<auth"
+        self._offset = 0  # where the buffer's first byte is in the stream
         self._tag_read = False  # and its start tag has been read
         self._scan = 0  # where to resume looking for the event's end
         self._until: bytes | None = None  # inside a comment or CDATA: its terminator
@@ -65,9 +77,10 @@ class EventSplitter:
         """Hand over (and forget) the bytes held, e.g. when the connection switches to TAK
         protocol 1 right after the negotiation events."""
         rest = bytes(self._buffer[self._head :])
+        self._offset += len(self._buffer)
         self._buffer.clear()
         self._head = self._scan = self._searched = 0
-        self._in_event = self._tag_read = self._discarding = False
+        self._in_event = self._in_auth = self._tag_read = self._discarding = False
         self._until = None
         return rest
 
@@ -75,34 +88,76 @@ class EventSplitter:
         """The events completed by `data` and what was refused; never raises."""
         batch: Batch[bytes] = Batch()
         self._buffer += data
-        while self._in_event or self._seek(batch):
-            if not self._find_end(batch):
+        while self._in_event or self._in_auth or self._seek(batch):
+            ended = self._find_auth_end(batch) if self._in_auth else self._find_end(batch)
+            if not ended:
                 break
         head = self._head
         if head:
             del self._buffer[:head]
+            self._offset += head
             self._head = 0
             self._scan = max(self._scan - head, 0)
             self._searched = max(self._searched - head, 0)
         return batch
 
     def _seek(self, batch: Batch[bytes]) -> bool:
-        """Drop what precedes the next `<event`; whether an event now starts at the head.
+        """Drop what precedes the next `<event` (or `<auth`); whether an item now starts at the
+        head.
 
         What precedes it is judged as a whole once the event starts, so the same bytes give the
         same refusals however the reads split them; it is kept until then, up to the cap.
         """
         buffer, size = self._buffer, len(self._buffer)
-        found = _EVENT_START.search(buffer, max(self._head, self._searched))
+        found = _ITEM_START.search(buffer, max(self._head, self._searched))
         if found is None:
             if size - self._head > self.max_event_bytes:
                 last = buffer.rfind(b"<", size - _PARTIAL)
-                partial = last >= self._head and b"<event".startswith(bytes(buffer[last:]))
+                tail = bytes(buffer[last:])
+                partial = last >= self._head and (
+                    b"<event".startswith(tail) or b"<auth".startswith(tail)
+                )
                 self._drop(batch, last if partial else size)
             self._searched = max(self._head, size - _PARTIAL)
             return False
         self._drop(batch, found.start())
-        self._start_event()
+        if buffer.startswith(b"<auth", found.start()):
+            self._in_auth = True
+            self._scan = self._searched = self._head
+        else:
+            self._start_event()
+        return True
+
+    def _find_auth_end(self, batch: Batch[bytes]) -> bool:
+        """Look for the end of the `<auth>` at the head; whether it ended (or was refused).
+        It is small, so it is searched again from its start at each read rather than resumed."""
+        buffer, head = self._buffer, self._head
+        end = _AUTH_END.search(buffer, head)
+        limit = end.end() if end else len(buffer)
+        following = _EVENT_START.search(buffer, head, limit)
+        if following is not None:  # an event starts inside it: what came before is no <auth>
+            self._refuse(
+                batch, "an <auth> not closed before the next <event>", head, following.start()
+            )
+            self._in_auth = False
+            self._head = following.start()
+            self._start_event()
+            return True
+        if end is None:
+            if len(buffer) - head <= MAX_AUTH_BYTES:
+                return False  # the rest is still arriving
+            # Never closed within the cap: dropped, and what follows is looked at afresh.
+            keep = max(head, len(buffer) - _PARTIAL)
+            self._refuse(batch, f"an <auth> larger than {MAX_AUTH_BYTES} bytes", head, keep)
+            self._in_auth = False
+            self._head = self._searched = keep
+            return True
+        if end.end() - head > MAX_AUTH_BYTES:
+            self._refuse(batch, f"an <auth> larger than {MAX_AUTH_BYTES} bytes", head, end.end())
+        else:
+            batch.items.append(bytes(buffer[head : end.end()]))
+        self._in_auth = False
+        self._head = self._searched = end.end()
         return True
 
     def _start_event(self) -> None:
@@ -114,11 +169,10 @@ class EventSplitter:
         declarations or comments."""
         if end <= self._head:
             return
-        dropped = self._buffer[self._head : end]
-        between = _BETWEEN.match(dropped)
-        if between is None or between.end() != len(dropped):
-            garbage = dropped[between.end() if between else 0 :]
-            self._refuse(batch, "bytes between events that are not an event", garbage)
+        between = _BETWEEN.match(self._buffer, self._head, end)
+        if between is None or between.end() != end:
+            start = between.end() if between else self._head
+            self._refuse(batch, "bytes between events that are not an event", start, end)
         self._head = end
 
     def _find_end(self, batch: Batch[bytes]) -> bool:
@@ -159,7 +213,9 @@ class EventSplitter:
                 self._unclosed(batch, token.start())
                 return True
         if len(buffer) - head > self.max_event_bytes and not self._discarding:
-            self._refuse(batch, f"an event larger than {self.max_event_bytes} bytes", buffer[head:])
+            self._refuse(
+                batch, f"an event larger than {self.max_event_bytes} bytes", head, len(buffer)
+            )
             self._discarding = True
             if not self._tag_read:  # a start tag longer than the cap: look past its name
                 self._tag_read, pos = True, head + len(b"<event")
@@ -192,8 +248,9 @@ class EventSplitter:
         if self._discarding:
             self._discarding = False
         elif size > self.max_event_bytes:
-            event = self._buffer[self._head : end]
-            self._refuse(batch, f"an event larger than {self.max_event_bytes} bytes", event)
+            self._refuse(
+                batch, f"an event larger than {self.max_event_bytes} bytes", self._head, end
+            )
         else:
             batch.items.append(bytes(self._buffer[self._head : end]))
         self._head = self._searched = end
@@ -202,22 +259,23 @@ class EventSplitter:
     def _unclosed(self, batch: Batch[bytes], next_start: int) -> None:
         if not self._discarding:
             self._refuse(
-                batch,
-                "an event not closed before the next <event>",
-                self._buffer[self._head : next_start],
+                batch, "an event not closed before the next <event>", self._head, next_start
             )
         self._discarding = False
         self._head = next_start
         self._start_event()
 
-    def _refuse(self, batch: Batch[bytes], reason: str, data: bytes | bytearray) -> None:
+    def _refuse(self, batch: Batch[bytes], reason: str, start: int, end: int) -> None:
+        """Count and report the bytes from `start` to `end` of the buffer: how many and where."""
         self.refused += 1
-        batch.refusals.append(refusal(reason, data))
+        batch.refusals.append(Refusal(reason, end - start, self._offset + start))
 
 
 class XmlEventReader:
     """A CoT XML stream read as Events: split (`EventSplitter`) and parsed (`parse_event`);
-    an event that does not parse or validate is refused with the reason and counted."""
+    an event that does not parse or validate is refused with the reason and counted. An
+    `<auth>` element comes out as `Credentials`, in its place in the stream: whether to use it
+    (only as a connection's first item) is the caller's decision."""
 
     def __init__(self, max_event_bytes: int = MAX_EVENT_BYTES) -> None:
         self.splitter = EventSplitter(max_event_bytes)
@@ -228,13 +286,17 @@ class XmlEventReader:
         """Refusals so far, of bytes and of events."""
         return self.splitter.refused + self._invalid
 
-    def feed(self, data: bytes) -> Batch[Event]:
-        """The events completed by `data`, and what was refused; never raises."""
+    def feed(self, data: bytes) -> Batch[Event | Credentials]:
+        """The events (and credentials) completed by `data`, and what was refused; never
+        raises."""
         split = self.splitter.feed(data)
-        batch: Batch[Event] = Batch(refusals=split.refusals)
+        batch: Batch[Event | Credentials] = Batch(refusals=split.refusals)
         for raw in split.items:
             try:
-                batch.items.append(parse_event(raw, max_bytes=self.splitter.max_event_bytes))
+                if raw.startswith(b"<auth"):
+                    batch.items.append(parse_auth(raw))
+                else:
+                    batch.items.append(parse_event(raw, max_bytes=self.splitter.max_event_bytes))
             except CotError as exc:
                 self._invalid += 1
                 batch.refusals.append(refusal(exc.message, raw))

@@ -65,6 +65,71 @@ async def login(ctx: ServiceContext, username: str, password: str, address: str)
 
     Throttled attempts are refused before the password is looked at (so they tell a guesser
     nothing) and audited at most once per throttled key and window, not once per attempt."""
+    person, stored = await _check_password(ctx, username, password, address)
+    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    now = ctx.clock()
+    async with ctx.db.transaction() as tx:
+        await _rehash(ctx, tx, person, stored, password)
+        await tx.sessions.add(
+            SessionRecord(
+                token_hash=token_hash(token),
+                person_id=person.id,
+                kind="session",
+                name="browser",
+                csrf_hash=token_hash(csrf),
+                created_at=now,
+                expires_at=now + ctx.session_ttl,
+                id=new_id(),
+            )
+        )
+        await tx.audit.append(
+            AuditEntry(
+                actor=person.username,
+                action="auth.login",
+                object_type="person",
+                object_id=person.id,
+                label=label_to_dict(person.label, ctx.registry),
+                details={"address": address},
+            )
+        )
+    return LoginResult(person, token, csrf)
+
+
+async def login_stream(
+    ctx: ServiceContext, username: str, password: str, address: str, *, via: str
+) -> Actor:
+    """The person a username and password name, for a connection that proves who it is once,
+    at its start (a TAK client's `<auth>`): checked, throttled and audited exactly as a web
+    login (`auth.login`, with `via`), but no session is made, since the connection is the
+    session. Unauthenticated or RateLimited, audited, when refused."""
+    person, stored = await _check_password(ctx, username, password, address)
+    async with ctx.db.transaction() as tx:
+        await _rehash(ctx, tx, person, stored, password)
+        await tx.audit.append(
+            AuditEntry(
+                actor=person.username,
+                action="auth.login",
+                object_type="person",
+                object_id=person.id,
+                label=label_to_dict(person.label, ctx.registry),
+                details={"address": address, "via": via},
+            )
+        )
+    return person_actor(person, via)
+
+
+async def _rehash(
+    ctx: ServiceContext, tx: UnitOfWork, person: Person, stored: str, password: str
+) -> None:
+    if ctx.passwords.check_needs_rehash(stored):
+        await tx.people.set_password_hash(person.id, ctx.passwords.hash(password))
+
+
+async def _check_password(
+    ctx: ServiceContext, username: str, password: str, address: str
+) -> tuple[Person, str]:
+    """The active person with that username and password, and their stored hash; refusals are
+    throttled and audited (see `login`)."""
     throttled = ctx.throttle.check(username, address)
     if throttled is not None:
         if throttled.audit:
@@ -112,34 +177,9 @@ async def login(ctx: ServiceContext, username: str, password: str, address: str)
             )
         raise Unauthenticated(INVALID_CREDENTIALS)
     ctx.throttle.succeeded(username, address)
-    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-    now = ctx.clock()
-    async with ctx.db.transaction() as tx:
-        if stored is not None and ctx.passwords.check_needs_rehash(stored):
-            await tx.people.set_password_hash(person.id, ctx.passwords.hash(password))
-        await tx.sessions.add(
-            SessionRecord(
-                token_hash=token_hash(token),
-                person_id=person.id,
-                kind="session",
-                name="browser",
-                csrf_hash=token_hash(csrf),
-                created_at=now,
-                expires_at=now + ctx.session_ttl,
-                id=new_id(),
-            )
-        )
-        await tx.audit.append(
-            AuditEntry(
-                actor=person.username,
-                action="auth.login",
-                object_type="person",
-                object_id=person.id,
-                label=label_to_dict(person.label, ctx.registry),
-                details={"address": address},
-            )
-        )
-    return LoginResult(person, token, csrf)
+    if stored is None:  # pragma: no cover - `ok` holds only with a stored hash
+        raise Unauthenticated(INVALID_CREDENTIALS)
+    return person, stored
 
 
 def _verify(ctx: ServiceContext, stored: str, password: str) -> bool:
@@ -311,11 +351,21 @@ def end_sessions(
 
 async def authenticate_certificate(ctx: ServiceContext, fingerprint: str) -> Actor:
     """The person a TLS client certificate is registered to (Unauthenticated otherwise)."""
+    actor = await certificate_actor(ctx, fingerprint)
+    if actor is None:
+        raise Unauthenticated("the client certificate is not registered to anyone")
+    return actor
+
+
+async def certificate_actor(ctx: ServiceContext, fingerprint: str) -> Actor | None:
+    """The person a TLS client certificate is registered to; None if it is registered to
+    nobody (the connection may still prove who it is otherwise), Unauthenticated if it is
+    registered to a disabled account (the certificate decides: nothing else is tried)."""
     async with ctx.db.transaction(write=False) as tx:
         try:
             person = await tx.people.by_certificate(fingerprint)
         except NotFound:
-            raise Unauthenticated("the client certificate is not registered to anyone") from None
+            return None
     if not person.active:
         raise Unauthenticated("the account is disabled")
     return person_actor(person, "cot")

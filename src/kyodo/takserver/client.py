@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from typing import TYPE_CHECKING
 
 import structlog
 
 from kyodo.cot import TakEventReader, XmlEventReader
+from kyodo.cot.xml import DECLARATION
 
 if TYPE_CHECKING:
-    from kyodo.cot import Event
+    from kyodo.cot import Credentials, Event
+    from kyodo.services.access import CountedRefusals
     from kyodo.services.actor import Actor
 
 log = structlog.get_logger("kyodo.cot")
@@ -26,6 +29,11 @@ class CotClient:
     more than the writes). What the client has not read stays in the transport's buffer; a client
     whose buffer passes `max_queue` events' worth of bytes is dropped with a log line, so it
     never slows the others.
+
+    `proto` is the format the client is sent: TAK protocol 1 once negotiated, XML until then
+    and for good if it never negotiates (even if it writes protocol 1 itself, as pytak does:
+    pytak reads only XML events that start with `<?xml`, so every XML event does, as TAK
+    Server writes them).
     """
 
     def __init__(
@@ -43,8 +51,13 @@ class CotClient:
         self.actor = actor
         self.peer = peer
         self.id = f"{peer}#{id(self):x}"
-        self.proto = False
+        self.plain = False  # plain TCP: no certificate, so <auth> may name a person (if allowed)
+        self.proto = False  # what it is sent; what it sends is `events`' business
         self.events: XmlEventReader | TakEventReader = XmlEventReader()
+        self.items = 0  # events and credentials read so far (credentials count only first)
+        self.snapshot_sent = False  # the tracks it may read, sent once its format is known
+        self.last_pong = -math.inf  # loop time of the last answer to a ping
+        self.counted: CountedRefusals | None = None  # where its actor's refusals are audited
         self.max_buffer = max_queue * EVENT_BYTES
         self._pending: list[bytes] = []
         self.max_refusals = max_refusals
@@ -74,10 +87,14 @@ class CotClient:
         )
         return True
 
-    def switch_to_protocol(self) -> None:
-        """From now on both directions speak TAK protocol 1 stream framing."""
+    def switch_to_protocol(self, *, negotiated: bool = True) -> None:
+        """From now on the client's stream is read as TAK protocol 1 stream framing, and, once
+        negotiated, what it is sent is written so too."""
         leftover = self.events.splitter.drain() if isinstance(self.events, XmlEventReader) else b""
-        self.proto = True
+        if negotiated:
+            self.proto = True
+        if isinstance(self.events, TakEventReader):
+            return
         self.events = TakEventReader()
         if leftover.strip():
             self.events.feed(leftover)
@@ -88,6 +105,10 @@ class CotClient:
             return
         if not self._pending:
             asyncio.get_running_loop().call_soon(self._flush)
+        if data.startswith(b"<event"):
+            # As TAK Server writes them: takproto's reader (pytak's with TAK_PROTO=1) takes an
+            # XML event only if it starts so, and the declaration costs no copy here.
+            self._pending.append(DECLARATION)
         self._pending.append(data)
 
     def _flush(self) -> None:
@@ -117,9 +138,10 @@ class CotClient:
             else:
                 self.writer.close()
 
-    async def read(self) -> list[Event] | None:
-        """The next events (None at the end of the stream); refusals are logged and counted,
-        and a client that keeps sending what is refused is dropped."""
+    async def read(self) -> list[Event | Credentials] | None:
+        """The next events, or credentials (None at the end of the stream); refusals are logged
+        (their reason, size and place: never their bytes) and counted, and a client that keeps
+        sending what is refused is dropped."""
         try:
             data = await self.reader.read(READ_BYTES)
         except (ConnectionError, OSError):
@@ -132,8 +154,9 @@ class CotClient:
             and isinstance(self.events, XmlEventReader)
             and not self.events.splitter.buffered
         ):
-            # Some clients (pytak with TAK_PROTO=1) send protocol 1 frames without negotiating.
-            self.switch_to_protocol()
+            # Some clients (pytak with TAK_PROTO=1) send protocol 1 frames without negotiating;
+            # they are still sent XML (see the class).
+            self.switch_to_protocol(negotiated=False)
         batch = self.events.feed(data)
         for refused in batch.refusals:
             log.warning(
@@ -144,4 +167,4 @@ class CotClient:
             )
         if self.too_many_refusals():
             return None
-        return batch.items
+        return list(batch.items)

@@ -7,6 +7,12 @@ encodes each track once per wire format, not once per client (`kyodo.takserver.e
 position received as CoT XML reaches XML clients as its sender wrote it, but for its label
 (`kyodo.cot.passthrough`): the parsed event rides on the `TrackChanged` (`received`); one from
 the REST API is written from the track.
+
+A connection's life: who it is (a TLS certificate registered to a person; else, where allowed,
+the `<auth>` credentials it sends first; else the plain identity), the protocol offer, then the
+snapshot of the tracks it may read once its format is known (after its protocol request, or at
+its first other event, or when the negotiation window closes), and its events, each dispatched
+on its type: negotiation, control (`t-…`: pings answered), GeoChat, position.
 """
 
 from __future__ import annotations
@@ -24,17 +30,21 @@ import structlog
 from kyodo.bus.events import MessageChanged, SubjectChanged, TrackChanged
 from kyodo.cot import (
     CotError,
+    Credentials,
     Event,
+    event_to_message,
+    frame_stream,
     protocol_offer,
     protocol_response,
     read_label,
     requested_version,
     serialise_event,
 )
+from kyodo.cot.keepalive import PING_TYPE, pong
 from kyodo.cot.labelling import LABEL_TAG
 from kyodo.cot.negotiation import REQUEST_TYPE
 from kyodo.domain.tracks import Position, TrackReport
-from kyodo.errors import KyodoError, NotFound
+from kyodo.errors import KyodoError, NotFound, RateLimited, Unauthenticated
 from kyodo.labels import parse_marking
 from kyodo.policy import make_subject
 from kyodo.services import auth, tracks
@@ -46,13 +56,20 @@ from kyodo.takserver.geochat import GeoChatBridge
 
 if TYPE_CHECKING:
     from kyodo.bus.events import Event as BusEvent
-    from kyodo.domain.tracks import Feed
+    from kyodo.domain.tracks import Feed, Track
     from kyodo.services.context import ServiceContext
     from kyodo.settings import Settings
 
 log = structlog.get_logger("kyodo.cot")
 PLAIN_ID = "cot:plain"
 _Accept = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+# TAK Server listens for a client's protocol request for 60 s after its offer; a client that
+# has neither asked nor sent anything else by then gets its snapshot in XML.
+NEGOTIATION_SECONDS = 60.0
+# How long a TLS client whose certificate is registered to nobody has to send its <auth>.
+CREDENTIALS_SECONDS = 15.0
+PONG_INTERVAL = 1.0  # at most one answer a second to a client's pings
+SNAPSHOT_LIMIT = 5000
 
 
 class TakServer:
@@ -67,6 +84,8 @@ class TakServer:
         self.feed_id = ""
         self.ports: dict[str, int] = {}
         self.geochat = GeoChatBridge(ctx, self.clients)
+        self.negotiation_seconds = NEGOTIATION_SECONDS
+        self.credentials_seconds = CREDENTIALS_SECONDS
 
     async def start(self) -> None:
         """Ensure the CoT feed exists, open the listeners, and join the bus."""
@@ -152,7 +171,7 @@ class TakServer:
     async def _accept_plain(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
-        await self._serve(reader, writer, self.plain_actor())
+        await self._serve(reader, writer, self.plain_actor(), plain=True)
 
     async def _accept_tls(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         ssl_object = writer.get_extra_info("ssl_object")
@@ -163,69 +182,224 @@ class TakServer:
             writer.close()
             return
         try:
-            actor = await auth.authenticate_certificate(self.ctx, hashlib.sha256(der).hexdigest())
+            actor = await auth.certificate_actor(self.ctx, hashlib.sha256(der).hexdigest())
         except KyodoError as exc:
             log.warning("cot tls client refused", peer=peer, reason=exc.message)
             writer.close()
             return
-        await self._serve(reader, writer, actor)
+        # A certificate registered to nobody: the client may still say who it is with <auth>.
+        await self._serve(reader, writer, actor, plain=False)
 
     async def _serve(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, actor: Actor
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        actor: Actor | None,
+        *,
+        plain: bool,
     ) -> None:
         client = CotClient(
             reader,
             writer,
-            actor,
+            # A stand-in (named so in its log lines): nothing is served before it is replaced.
+            actor or replace(self.plain_actor(), name="cot:unidentified"),
             peer=_peer(writer),
             max_queue=self.settings.cot_queue,
             max_refusals=self.settings.cot_max_refusals,
         )
-        # A peer can send refused events as fast as it can write: they are audited per
-        # connection and interval (the first in full, the rest as a count), not one by one.
-        refusals = CountedRefusals(
-            self.ctx, actor.audit_name, client.id, self.settings.cot_refusal_audit_seconds
-        )
-        client.actor = replace(actor, refusals=refusals)
+        client.plain = plain
+        early: list[Event | Credentials] = []
+        if actor is None:
+            identified = await self._identify(client)
+            if identified is None:
+                client.close("refused")
+                return
+            actor, early = identified
+        self._act_as(client, actor)
         self.clients.add(client)
         log.info("cot client connected", peer=client.peer, actor=actor.audit_name)
+        timer = asyncio.create_task(self._snapshot_later(client))
+        self._tasks.add(timer)  # cancelled by `stop` too
+        timer.add_done_callback(self._tasks.discard)
         try:
             client.offer(serialise_event(protocol_offer(self.ctx.clock())))
-            registry = self.ctx.registry
-            for track in await tracks.list_tracks(self.ctx, actor, limit=5000):
-                client.offer(Encoded(track_event(track), track.label, registry).bytes_for(client))
+            for item in early:
+                await self._receive(client, item)
             while client.closed is None:
-                events = await client.read()
-                if events is None:
+                items = await client.read()
+                if items is None:
                     break
-                for event in events:
-                    await self._receive(client, event)
-                    if client.too_many_refusals():
+                for item in items:
+                    await self._receive(client, item)
+                    if client.closed is not None or client.too_many_refusals():
                         break  # the rest of what it sent is not even looked at
-                if client.too_many_refusals():
+                if client.refused >= client.max_refusals:
                     break
         finally:
+            timer.cancel()
             self.clients.discard(client)
             client.close("disconnected")
             log.info("cot client left", peer=client.peer, reason=client.closed)
-            await refusals.close()  # the count not yet written
+            if client.counted is not None:
+                await client.counted.close()  # the count not yet written
 
-    async def _receive(self, client: CotClient, event: Event) -> None:
-        if event.type == REQUEST_TYPE:
-            accepted = requested_version(event) == 1
-            client.offer(serialise_event(protocol_response(self.ctx.clock(), accepted=accepted)))
-            if accepted:
-                client.switch_to_protocol()
-            return
-        if event.type.startswith("t-"):
-            return  # pings and other control events need no answer
+    def _act_as(self, client: CotClient, actor: Actor) -> None:
+        """Make the connection act as `actor`, its refusals audited per connection and interval
+        (the first in full, the rest as a count): a peer can send refused events as fast as it
+        can write."""
+        counted = CountedRefusals(
+            self.ctx, actor.audit_name, client.id, self.settings.cot_refusal_audit_seconds
+        )
+        client.counted = counted
+        client.actor = replace(actor, refusals=counted)
+
+    async def _identify(self, client: CotClient) -> tuple[Actor, list[Event | Credentials]] | None:
+        """For a TLS client whose certificate is registered to nobody: the person its first
+        item, an `<auth>`, names (and what it sent after it), or None (logged) if it sends
+        none in time, something else first, or credentials that are refused. Nothing is sent
+        to it meanwhile, and it is in no fan-out."""
+        items: list[Event | Credentials] = []
         try:
-            if event.chat is not None:
+            async with asyncio.timeout(self.credentials_seconds):
+                while not items:
+                    read = await client.read()
+                    if read is None:
+                        return None
+                    items = read
+        except TimeoutError:
+            log.warning(
+                "cot tls client refused: certificate not registered, no credentials sent",
+                peer=client.peer,
+            )
+            return None
+        first = items[0]
+        if not isinstance(first, Credentials):
+            log.warning(
+                "cot tls client refused: certificate not registered, no credentials first",
+                peer=client.peer,
+            )
+            return None
+        client.items = 1
+        actor = await self._login(client, first)
+        return None if actor is None else (actor, items[1:])
+
+    async def _login(self, client: CotClient, credentials: Credentials) -> Actor | None:
+        """The person the credentials name, or None if refused (audited by the login; the log
+        line names neither the username nor anything else the client sent)."""
+        try:
+            return await auth.login_stream(
+                self.ctx,
+                credentials.username,
+                credentials.password,
+                _host(client.writer),
+                via="cot",
+            )
+        except (Unauthenticated, RateLimited) as exc:
+            log.warning("cot credentials refused", peer=client.peer, reason=exc.message)
+            return None
+
+    async def _credentials(self, client: CotClient, credentials: Credentials) -> None:
+        """An `<auth>` on a connection whose identity is settled: on plain TCP, as its first
+        item and if the operator allows it, it makes the connection act as that person (a wrong
+        password closes it); anywhere else it is ignored, unchecked."""
+        first = client.items == 1
+        if not first:
+            log.warning("cot credentials ignored: only the first item may be one", peer=client.peer)
+        elif not client.plain:
+            log.info("cot credentials ignored: the client certificate decides", peer=client.peer)
+        elif not self.settings.cot_plain_auth:
+            log.warning(
+                "cot credentials ignored on plain tcp",
+                peer=client.peer,
+                hint="set KYODO_COT_PLAIN_AUTH=true to let them name a person",
+            )
+        else:
+            actor = await self._login(client, credentials)
+            if actor is None:
+                client.close("credentials refused")
+                return
+            if client.counted is not None:
+                await client.counted.close()
+            self._act_as(client, actor)
+            log.info("cot client authenticated", peer=client.peer, actor=actor.audit_name)
+
+    async def _receive(self, client: CotClient, item: Event | Credentials) -> None:
+        """One item from the client, dispatched on what it is."""
+        client.items += 1
+        if isinstance(item, Credentials):
+            await self._credentials(client, item)
+            return
+        event = item
+        try:
+            if event.type == REQUEST_TYPE:
+                await self._negotiate(client, event)
+                return
+            if not client.snapshot_sent:
+                # It did not negotiate first, so it will not (TAK clients ask at once): its
+                # format is known, and it gets the picture before its own event is handled.
+                await self._send_snapshot(client)
+            if event.type.startswith("t-"):
+                await self._control(client, event)
+            elif event.chat is not None:
                 await self.geochat.receive(client, event)
             else:
                 await self._position(client, event)
         except KyodoError as exc:
             client.refuse(event.uid, exc.message)
+
+    async def _negotiate(self, client: CotClient, event: Event) -> None:
+        """Answer a protocol request (in XML), switch if accepted, then send the snapshot, if
+        not sent yet, in the format agreed: all in one write, so that it follows the answer."""
+        accepted = requested_version(event) == 1
+        snapshot = None if client.snapshot_sent else await self._snapshot(client)
+        client.offer(serialise_event(protocol_response(self.ctx.clock(), accepted=accepted)))
+        if accepted:
+            client.switch_to_protocol()
+        if snapshot is not None:
+            self._offer_snapshot(client, snapshot)
+
+    async def _control(self, client: CotClient, event: Event) -> None:
+        """TAK's control events (`t-…`), never stored nor relayed: a ping is answered (at most
+        once a second: a client that pings faster gains nothing), the others are dropped, as
+        TAK Server drops those it does not act on. (A delete, `t-x-d-d`, is a branch of its
+        own here.)"""
+        if event.type == PING_TYPE:
+            now = asyncio.get_running_loop().time()
+            if now - client.last_pong >= PONG_INTERVAL:
+                client.last_pong = now
+                self._offer_event(client, pong(self.ctx.clock()))
+
+    def _offer_event(self, client: CotClient, event: Event) -> None:
+        """A server-made event, in the client's format."""
+        if client.proto:
+            client.offer(frame_stream(event_to_message(event)))
+        else:
+            client.offer(serialise_event(event))
+
+    async def _snapshot(self, client: CotClient) -> list[Track]:
+        """The tracks the client may read, to send it once: marked sent before the read, so
+        that the timer and the client's first event never both send it."""
+        client.snapshot_sent = True
+        return list(await tracks.list_tracks(self.ctx, client.actor, limit=SNAPSHOT_LIMIT))
+
+    def _offer_snapshot(self, client: CotClient, snapshot: list[Track]) -> None:
+        registry = self.ctx.registry
+        for track in snapshot:
+            client.offer(Encoded(track_event(track), track.label, registry).bytes_for(client))
+
+    async def _send_snapshot(self, client: CotClient) -> None:
+        snapshot = await self._snapshot(client)
+        self._offer_snapshot(client, snapshot)
+
+    async def _snapshot_later(self, client: CotClient) -> None:
+        """The snapshot for a client that neither negotiates nor sends anything (a receiver
+        only) once the negotiation window has closed."""
+        await asyncio.sleep(self.negotiation_seconds)
+        if client.closed is None and not client.snapshot_sent:
+            try:
+                await self._send_snapshot(client)
+            except KyodoError as exc:
+                log.warning("cot snapshot not sent", peer=client.peer, reason=exc.message)
 
     async def _position(self, client: CotClient, event: Event) -> None:
         reading = read_label(event, self.ctx.registry)
@@ -305,6 +479,12 @@ def _bounded(value: float | None, high: float | None) -> float | None:
     if value is None or value < 0 or (high is not None and value > high):
         return None
     return value
+
+
+def _host(writer: asyncio.StreamWriter) -> str:
+    """The peer's address without its port: logins are throttled per address, as the web's."""
+    peer = writer.get_extra_info("peername")
+    return str(peer[0]) if isinstance(peer, tuple) else str(peer)
 
 
 def _peer(writer: asyncio.StreamWriter) -> str:
