@@ -64,6 +64,9 @@ async def write_reports(ctx: ServiceContext, batch: Sequence[Report]) -> list[Ou
     async with ctx.db.transaction() as tx:
         stored = await tx.tracks.stored(uids)
         known = set(stored)
+        # A deleted track's first allowed report brings it back: audited like a first sighting.
+        deleted = {uid for uid, row in stored.items() if row.deleted}
+        revived: list[AuditEntry] = []
         current: dict[str, TrackFacts] = {}
         for uid, row in stored.items():
             current[uid] = TrackFacts(
@@ -99,12 +102,15 @@ async def write_reports(ctx: ServiceContext, batch: Sequence[Report]) -> list[Ou
             current[uid] = TrackFacts(item.facts.label, before.feed, before.originator)
             outcomes.append(Outcome())
             allowed.append(item)
+            if uid in deleted:
+                deleted.discard(uid)
+                revived.append(item.first_sighting)
         created = await tx.tracks.upsert_many(
             [r.track for r in allowed], ctx.track_history_limit, known
         )
         firsts = [r.first_sighting for r, new in zip(allowed, created, strict=True) if new]
-        if firsts or refusals:
-            await tx.audit.append_many([*firsts, *refusals])
+        if firsts or revived or refusals:
+            await tx.audit.append_many([*firsts, *revived, *refusals])
         for item in allowed:
             if not item.published:
                 tx.publish(item.changed)
