@@ -3,12 +3,21 @@ may not read it, the track off the picture but its row and history kept, back on
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import timedelta
+
 import httpx
 
-from kyodo.bus.events import Event, TrackDeleted
+from kyodo.bus.events import Event, TrackChanged, TrackDeleted
+from kyodo.domain.tracks import Position, TrackReport
+from kyodo.labels import parse_marking
 from kyodo.policy import make_subject
-from kyodo.services.actor import Actor
+from kyodo.policy.tracks import TrackFacts
+from kyodo.services import tracks
+from kyodo.services.access import audit_entry
+from kyodo.services.actor import Actor, person_actor
 from kyodo.services.context import ServiceContext
+from kyodo.services.track_writes import Report, write_reports
 
 from tests.support.factories import add_person, bearer
 
@@ -131,3 +140,36 @@ async def test_only_who_may_update_a_track_may_delete_it(
     # A writer of the feed (cleared for its ceiling) may delete what others reported.
     assert (await client.delete("/api/v1/tracks/noforn", headers=h["us.writer"])).status_code == 204
     assert await _listed(client, h["us"]) == ["shared"]
+
+
+async def test_a_position_made_before_the_delete_does_not_bring_the_track_back(
+    ctx: ServiceContext, operator: Actor
+) -> None:
+    # A CoT position from the originator is published at once and written behind: a delete
+    # that commits before that write must win over it.
+    feed = await tracks.create_feed(
+        ctx, operator, name="behind", ceiling=parse_marking("SECRET//NOFORN", ctx.registry)
+    )
+    us = person_actor(await add_person(ctx, operator, "us", clearance="SECRET"), "cot")
+    now = ctx.clock()
+    report = TrackReport(
+        "behind-1", "a-f-G", "B1", Position(35.0, 139.0, now), now, now + timedelta(minutes=5)
+    )
+    made = await tracks.report_track(ctx, us, feed.id, report)
+    behind = replace(made, position=Position(35.1, 139.0, now), updated_at=ctx.clock())
+    item = Report(
+        behind,
+        TrackFacts(made.label, feed.container(), us.subject.id),
+        us,
+        audit_entry(ctx, us, "track.create", "track", made.uid, made.label),
+        True,
+        TrackChanged(behind),
+    )
+    await tracks.delete_track(ctx, us, "behind-1")
+
+    await write_reports(ctx, [item])  # the write behind, after the delete committed
+
+    assert await tracks.list_tracks(ctx, operator) == []
+    # A position made after the delete brings it back.
+    await write_reports(ctx, [replace(item, track=replace(behind, updated_at=ctx.clock()))])
+    assert [t.uid for t in await tracks.list_tracks(ctx, operator)] == ["behind-1"]

@@ -108,4 +108,8 @@ class StoredTrack:
     label: Label
     feed_id: str
     originator: str
-    deleted: bool = False
+    deleted_at: datetime | None = None  # when it was deleted, if it is
+
+    @property
+    def deleted(self) -> bool:
+        return self.deleted_at is not None

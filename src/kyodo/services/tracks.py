@@ -237,7 +237,8 @@ async def delete_track(
 
     A deleted uid stays its originator's: a later report for it is checked like any update
     (`policy.may_update_track` against the row as stored) and, if allowed, brings the track
-    back, as TAK Server shows a deleted marker again when it is sent again.
+    back, as TAK Server shows a deleted marker again when it is sent again; one made before the
+    delete but written after it (written behind) is dropped (`track_writes`).
 
     `received` is the delete as its transport parsed it (`TrackDeleted.received`)."""
     missing = f"no track {uid!r}"

@@ -202,7 +202,7 @@ class SqlTrackStore:
                 self._labels.label(m["label_id"], m["body"]),
                 m["feed_id"],
                 m["originator"],
-                deleted=m["deleted_at"] is not None,
+                None if m["deleted_at"] is None else _utc(m["deleted_at"]),
             )
             for m in (r._mapping for r in rows)
         }
