@@ -5,10 +5,19 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime
+from functools import partial
 
-from kyodo.bus.events import MembershipChanged, MessageChanged, SessionEnded, SubjectChanged
+from kyodo.api.track_json import track_deleted_frame, track_frame
+from kyodo.bus.events import (
+    MembershipChanged,
+    MessageChanged,
+    SessionEnded,
+    SubjectChanged,
+    TrackDeleted,
+)
 from kyodo.bus.memory import InProcessBus
 from kyodo.domain.nets import Message
+from kyodo.domain.tracks import Position, Track
 from kyodo.labels import parse_marking
 from kyodo.policy import DecisionCache, make_subject
 from kyodo.scheme_files import default_registry
@@ -123,3 +132,39 @@ async def test_the_end_of_a_session_closes_the_connections_opened_with_it() -> N
     assert script.closed_reason is None and other_person.closed_reason is None
     hub.handle(SessionEnded("us"))  # every session of the person (disabled, new password)
     assert script.closed_reason == SESSION_ENDED and other_person.closed_reason is None
+
+
+def _track(uid: str, marking: str) -> Track:
+    now = datetime.now(UTC)
+    return Track(
+        uid=uid,
+        type="a-f-S-C-L",
+        sidc="SFSPCL----",
+        callsign=uid.upper(),
+        position=Position(35.0, 139.0, now),
+        start=now,
+        stale=now,
+        label=parse_marking(marking, REGISTRY),
+        feed_id="f1",
+    )
+
+
+async def test_a_deleted_track_reaches_only_watchers_who_may_read_it() -> None:
+    hub = LiveHub(
+        DecisionCache(),
+        100,
+        render_message=_render,
+        render_track=partial(track_frame, REGISTRY),
+        render_track_deleted=partial(track_deleted_frame, REGISTRY),
+    )
+    us, jp, not_watching = hub.connect(US), hub.connect(JP), hub.connect(US)
+    hub.watch_tracks(us)
+    hub.watch_tracks(jp)
+    hub.handle(TrackDeleted(_track("noforn", "SECRET//NOFORN"), "us"))
+    hub.handle(TrackDeleted(_track("shared", "SECRET//REL TO USA, JPN"), "us"))
+    assert await _drain(us) == [
+        {"type": "track_deleted", "uid": "noforn"},
+        {"type": "track_deleted", "uid": "shared"},
+    ]
+    assert await _drain(jp) == [{"type": "track_deleted", "uid": "shared"}]
+    assert await _drain(not_watching) == []

@@ -1,5 +1,7 @@
-"""The TrackStore contract (services/ports.py), on each back-end: upserts keep the latest state and
-the first reporter, the history is bounded and label-filtered, and the list filters in the query."""
+"""The TrackStore contract (services/ports.py), on each back-end: upserts keep the latest state, the
+received bytes and the first reporter, the history is bounded and label-filtered, the list filters
+in the query, and a deleted track leaves the picture but keeps its row and history until an upsert
+brings it back."""
 
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ def track(
     type: str = "a-f-S-C-L",
     feed_id: str = "f-tracks",
     originator: str = "reporter-1",
+    source_xml: bytes | None = None,
 ) -> Track:
     at = NOW + timedelta(minutes=minutes)
     return Track(
@@ -45,6 +48,7 @@ def track(
         detail_xml="<contact callsign='X'/>",
         updated_at=at,
         originator=originator,
+        source_xml=source_xml,
     )
 
 
@@ -66,7 +70,17 @@ async def test_upsert_reports_first_sightings_and_keeps_the_originator(
             [track(ctx, "t1"), track(ctx, "t2"), track(ctx, "t1", lat=35.1, minutes=1)], 10
         )
     assert first == [True, True, False]  # t1's second report in the batch is an update
-    moved = track(ctx, "t1", lat=36.0, minutes=2, marking="SECRET//NOFORN", originator="other")
+    # The received bytes are kept exactly (any byte, not only UTF-8 text).
+    received = b"<?xml version='1.0'?>\n<event uid='t1'  time=\"x\">\xe6\x97\xa5\x00\xff</event>"
+    moved = track(
+        ctx,
+        "t1",
+        lat=36.0,
+        minutes=2,
+        marking="SECRET//NOFORN",
+        originator="other",
+        source_xml=received,
+    )
     async with ctx.db.transaction() as tx:
         assert await tx.tracks.upsert_many([moved], 10) == [False]
         stored = await tx.tracks.stored(["t1", "t2", "missing"])
@@ -79,6 +93,10 @@ async def test_upsert_reports_first_sightings_and_keeps_the_originator(
         with pytest.raises(NotFound):
             await tx.tracks.get("missing")
     assert got == replace(moved, originator="reporter-1")
+    assert got.source_xml == received
+    async with ctx.db.transaction() as tx:  # a report from the API: no received bytes
+        await tx.tracks.upsert_many([track(ctx, "t1", minutes=3, marking="SECRET//NOFORN")], 10)
+        assert (await tx.tracks.get("t1")).source_xml is None
 
 
 async def test_history_is_bounded_oldest_first_and_filtered_by_label(
@@ -132,3 +150,38 @@ async def test_list_filters_by_label_staleness_box_type_feed_and_time(
     assert await uids(include_stale=True, feed_id="f-other") == ["l-d"]
     assert await uids(since=NOW + timedelta(minutes=1)) == ["l-c"]
     assert await uids(limit=2) == ["l-a", "l-b"]
+
+
+async def test_a_deleted_track_leaves_the_picture_and_keeps_its_row_and_history(
+    feed_ready: ServiceContext,
+) -> None:
+    ctx = feed_ready
+    async with ctx.db.transaction() as tx:
+        await tx.tracks.upsert_many([track(ctx, "d1"), track(ctx, "d1", lat=35.5, minutes=1)], 10)
+        await tx.tracks.upsert_many([track(ctx, "d2")], 10)
+        before = await tx.tracks.count()
+    us = reader(ctx)
+    async with ctx.db.transaction() as tx:
+        assert await tx.tracks.delete("d1", "deleter-1", NOW + timedelta(minutes=2))
+        assert not await tx.tracks.delete("d1", "deleter-1", NOW)  # deleted already
+        assert not await tx.tracks.delete("missing", "deleter-1", NOW)
+    async with ctx.db.transaction(write=False) as tx:
+        with pytest.raises(NotFound):
+            await tx.tracks.get("d1")
+        listed = [t.uid for t in await tx.tracks.list(us, now=NOW, include_stale=True)]
+        stored = await tx.tracks.stored(["d1", "d2"])
+        history = await tx.tracks.history("d1", us, 10)
+        assert await tx.tracks.count() == before  # the row is kept
+    assert "d1" not in listed and "d2" in listed
+    assert stored["d1"].deleted and not stored["d2"].deleted
+    assert stored["d1"].originator == "reporter-1"  # the uid is still its originator's
+    assert [p.lat for p in history] == [35.0, 35.5]
+
+    # An upsert of the uid (the service has checked it may update it) brings it back.
+    async with ctx.db.transaction() as tx:
+        assert await tx.tracks.upsert_many([track(ctx, "d1", lat=35.7, minutes=3)], 10) == [False]
+    async with ctx.db.transaction(write=False) as tx:
+        back = await tx.tracks.get("d1")
+        assert not (await tx.tracks.stored(["d1"]))["d1"].deleted
+        assert [p.lat for p in await tx.tracks.history("d1", us, 10)] == [35.0, 35.5, 35.7]
+    assert back.position.lat == 35.7 and back.originator == "reporter-1"

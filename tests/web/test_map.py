@@ -130,6 +130,22 @@ def test_a_track_moved_through_the_api_moves_on_the_map(
     assert console_errors(page) == []
 
 
+def test_a_deleted_track_leaves_the_map_at_once(web_server, new_context, login, console_errors):
+    uid = f"test.map.del.{uuid.uuid4().hex[:8]}"
+    feed = _feed_id(web_server, "us.j3", "USFJ")
+    _report(web_server, "us.j3", uid=uid, callsign="DELETE ME", lat=34.0, lon=139.0, feed_id=feed)
+    page = login(new_context(), "us.j3")
+    _open_map(web_server, page)
+    page.locator(f'.kyodo-track[data-uid="{uid}"]').wait_for()
+    response = web_server.api("us.j3").delete(f"/api/v1/tracks/{uid}")
+    assert response.status_code == 204, response.text
+    # The stream's track_deleted frame, well before the 30 s reconciliation.
+    page.wait_for_function("uid => !window.kyodoMap.uids().includes(uid)", arg=uid, timeout=5000)
+    assert page.locator(f'.kyodo-track[data-uid="{uid}"]').count() == 0
+    assert page.locator(f'#track-list button[data-uid="{uid}"]').count() == 0
+    assert console_errors(page) == []
+
+
 def test_filters_hide_tracks_by_type_and_feed(
     web_server, new_context, login, screenshot, console_errors
 ):

@@ -16,7 +16,7 @@ from kyodo.api.message_json import message_json
 from kyodo.api.middleware import BodyLimit, NoStoreApi
 from kyodo.api.routes import audit, directory, guard, labels, nets, session, tracks
 from kyodo.api.schemas import Health
-from kyodo.api.track_json import track_frame
+from kyodo.api.track_json import track_deleted_frame, track_frame
 from kyodo.audit_files import CheckpointFile, ensure_key, seal_paths
 from kyodo.errors import Unavailable
 from kyodo.scheme_files import load_registry
@@ -111,6 +111,7 @@ def create_app(settings: Settings | None = None, context: ServiceContext | None 
         max_queue=settings.live_queue,
         render_message=partial(message_json, ctx.registry),
         render_track=partial(track_frame, ctx.registry),
+        render_track_deleted=partial(track_deleted_frame, ctx.registry),
     )
     ctx.bus.subscribe(hub.handle)
     app.state.hub = hub

@@ -4,7 +4,8 @@ Protocol (JSON text frames). Credentials never go in the URL: a browser's same-o
 cookie, an `Authorization: Bearer` header, or the subprotocols `kyodo.v1` and
 `kyodo.token.<token>` (the server answers `kyodo.v1` only). The client sends `{"op": "subscribe",
 "nets": [ids] | null, "after": REV, "tracks": BOOL}` (null = all its nets; REV = the last `rev` it
-saw, 0 for none; with `tracks`, a snapshot of the live tracks it may read, then `track` events);
+saw, 0 for none; with `tracks`, a snapshot of the live tracks it may read, then `track` events
+and `track_deleted` ones, `{"type": "track_deleted", "uid": …}`, for tracks it may read);
 later it may send `{"op": "ping"}` (answered `{"type": "pong"}`). Every frame is validated like a
 request body: a bad one is answered `{"type": "error", "code": "invalid_request", "detail": …}`
 and the socket stays open. The server replays every readable change after REV in order, sends

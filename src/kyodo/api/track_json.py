@@ -45,3 +45,13 @@ def track_frame(registry: SchemeRegistry, track: Track) -> str:
         ensure_ascii=False,
         separators=(",", ":"),
     )
+
+
+def track_deleted_frame(registry: SchemeRegistry, track: Track) -> str:
+    """A stream's `track_deleted` frame: the track left the picture (sent only to watchers who
+    may read it, who may have it on their map)."""
+    return json.dumps(
+        {"type": "track_deleted", "uid": track.uid},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )

@@ -90,4 +90,26 @@ class TrackChanged:
         return self.track.label
 
 
-Event = MessageChanged | MembershipChanged | SubjectChanged | SessionEnded | TrackChanged
+@dataclass(frozen=True, slots=True)
+class TrackDeleted:
+    """A track left the picture (its row and history are kept). `track` is the track as it was
+    when deleted: its label says who may learn of the delete (those who could see it).
+
+    `received` is the delete as its sender's transport parsed it (for CoT, the `t-x-d-d`
+    event), for that transport to pass on as sent; the bus and the services never look into
+    it."""
+
+    track: Track
+    by: str  # the subject id of who deleted it
+    origin: str | None = None  # the connection the delete came in on (not echoed back to it)
+    received: object = field(default=None, compare=False, repr=False)
+
+    @property
+    def label(self) -> Label:
+        """The deleted track's label: who may receive the event."""
+        return self.track.label
+
+
+Event = (
+    MessageChanged | MembershipChanged | SubjectChanged | SessionEnded | TrackChanged | TrackDeleted
+)

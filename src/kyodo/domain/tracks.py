@@ -74,6 +74,9 @@ class Track:
     detail_xml: str = ""
     updated_at: datetime | None = None
     originator: str = ""  # the subject id of whoever first reported the uid
+    # The latest report as its sender's CoT XML, byte for byte (None from the API): replayed,
+    # relabelled, to TAK clients that connect later instead of a track rebuilt from fields.
+    source_xml: bytes | None = None
 
     def live_at(self, moment: datetime) -> bool:
         """Whether the track is still on the live picture (not yet stale)."""
@@ -94,12 +97,19 @@ class TrackReport:
     remarks: str = ""
     how: str = "m-g"
     detail_xml: str = ""
+    source_xml: bytes | None = None  # the CoT XML it was parsed from, if any
 
 
 @dataclass(frozen=True, slots=True)
 class StoredTrack:
-    """What deciding an update needs of a stored track: its label, feed and originator."""
+    """What deciding an update needs of a stored track: its label, feed and originator, and
+    whether it is deleted (off the picture; an allowed update brings it back)."""
 
     label: Label
     feed_id: str
     originator: str
+    deleted_at: datetime | None = None  # when it was deleted, if it is
+
+    @property
+    def deleted(self) -> bool:
+        return self.deleted_at is not None

@@ -1,4 +1,4 @@
-"""Who may update a track: `may_update_track(subject, track, report) -> Decision` (pure)."""
+"""Who may update or delete a track: `may_update_track`, `may_delete_track` (pure)."""
 
 from __future__ import annotations
 
@@ -60,3 +60,10 @@ def may_update_track(subject: Subject, track: TrackFacts, report: TrackFacts) ->
     if not reasons:
         return ALLOW
     return Decision(False, tuple(reasons), tuple(failed))
+
+
+def may_delete_track(subject: Subject, track: TrackFacts) -> Decision:
+    """Whether `subject` may delete the stored `track`: whoever may update it as it is (reads
+    it as stored; its originator or a writer of its feed). A delete changes neither label nor
+    feed, so it is the update that keeps both."""
+    return may_update_track(subject, track, track)

@@ -19,6 +19,7 @@ from kyodo.bus.events import (
     SessionEnded,
     SubjectChanged,
     TrackChanged,
+    TrackDeleted,
 )
 
 if TYPE_CHECKING:
@@ -84,6 +85,7 @@ class LiveHub:
         *,
         render_message: Callable[[Message, str], Mapping[str, Any]],
         render_track: Callable[[Track], str] | None = None,
+        render_track_deleted: Callable[[Track], str] | None = None,
     ) -> None:
         """`render_message(message, author)` gives a message as the frames carry it (the
         transport's JSON form: the hub renders each event once, for every recipient)."""
@@ -92,6 +94,7 @@ class LiveHub:
         self.max_queue = max_queue
         # The transport's form of a track (the hub knows no wire format): made once per event.
         self._render_track = render_track
+        self._render_track_deleted = render_track_deleted
         self._by_net: dict[str, set[LiveConnection]] = {}
         self._by_person: dict[str, set[LiveConnection]] = {}
         self._track_watchers: set[LiveConnection] = set()
@@ -135,6 +138,8 @@ class LiveHub:
                 self._left(event)
         elif isinstance(event, TrackChanged):
             self._track(event)
+        elif isinstance(event, TrackDeleted):
+            self._track_deleted(event)
         elif isinstance(event, SubjectChanged):
             for conn in self._by_person.get(event.subject.id, ()):
                 conn.subject = event.subject
@@ -181,6 +186,19 @@ class LiveHub:
         can_read = self._decisions.can_read
         for conn in tuple(self._track_watchers):
             if can_read(conn.subject, label):
+                if wire is None:
+                    wire = render(event.track)
+                conn.offer(0, wire)
+
+    def _track_deleted(self, event: TrackDeleted) -> None:
+        render = self._render_track_deleted
+        if render is None:
+            return  # the transport shows no deletes
+        wire: str | None = None
+        label = event.label
+        can_read = self._decisions.can_read
+        for conn in tuple(self._track_watchers):
+            if can_read(conn.subject, label):  # only those who could see the track
                 if wire is None:
                     wire = render(event.track)
                 conn.offer(0, wire)

@@ -171,10 +171,13 @@ class FeedStore(Protocol):
 
 
 class TrackStore(Protocol):
-    """Tracks and their bounded history; `reader` filters by label in the query."""
+    """Tracks and their bounded history; `reader` filters by label in the query. A deleted
+    track is off the picture (`get`, `list`) but its row and history stay (`stored`,
+    `history`, `count`), and an upsert of its uid brings it back."""
 
     async def get(self, uid: str) -> Track: ...
     async def stored(self, uids: Sequence[str]) -> dict[str, StoredTrack]: ...
+    async def delete(self, uid: str, by: str, at: datetime) -> bool: ...
     async def upsert_many(
         self, batch: Sequence[Track], history_limit: int, known: set[str] | None = None
     ) -> list[bool]: ...

@@ -64,6 +64,9 @@ async def write_reports(ctx: ServiceContext, batch: Sequence[Report]) -> list[Ou
     async with ctx.db.transaction() as tx:
         stored = await tx.tracks.stored(uids)
         known = set(stored)
+        # A deleted track's first allowed report brings it back: audited like a first sighting.
+        deleted = {uid: row.deleted_at for uid, row in stored.items() if row.deleted_at}
+        revived: list[AuditEntry] = []
         current: dict[str, TrackFacts] = {}
         for uid, row in stored.items():
             current[uid] = TrackFacts(
@@ -77,6 +80,13 @@ async def write_reports(ctx: ServiceContext, batch: Sequence[Report]) -> list[Ou
                 current[uid] = item.facts
                 outcomes.append(Outcome(created=True))
                 allowed.append(item)
+                continue
+            gone = deleted.get(uid)
+            made = item.track.updated_at
+            if gone is not None and made is not None and made <= gone:
+                # Made before the delete (written behind, or waiting, when the delete committed):
+                # the delete is newer, so the track stays deleted.
+                outcomes.append(Outcome())
                 continue
             decision = may_update_track(item.actor.subject, before, item.facts)
             if not decision.allowed:
@@ -99,12 +109,15 @@ async def write_reports(ctx: ServiceContext, batch: Sequence[Report]) -> list[Ou
             current[uid] = TrackFacts(item.facts.label, before.feed, before.originator)
             outcomes.append(Outcome())
             allowed.append(item)
+            if uid in deleted:
+                del deleted[uid]
+                revived.append(item.first_sighting)
         created = await tx.tracks.upsert_many(
             [r.track for r in allowed], ctx.track_history_limit, known
         )
         firsts = [r.first_sighting for r, new in zip(allowed, created, strict=True) if new]
-        if firsts or refusals:
-            await tx.audit.append_many([*firsts, *refusals])
+        if firsts or revived or refusals:
+            await tx.audit.append_many([*firsts, *revived, *refusals])
         for item in allowed:
             if not item.published:
                 tx.publish(item.changed)

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import re
 import uuid
+from functools import partial
 from typing import TYPE_CHECKING
 
-from kyodo.bus.events import TrackChanged
+from kyodo.bus.events import TrackChanged, TrackDeleted
 from kyodo.domain.identity import Role
 from kyodo.domain.symbols import sidc_for
 from kyodo.domain.tracks import Feed, Position, Track, TrackReport
 from kyodo.errors import InvalidInput, NotFound
 from kyodo.labels import join_all, render_marking
 from kyodo.policy import Action, Decision, Resource
-from kyodo.policy.tracks import TrackFacts
+from kyodo.policy.tracks import TrackFacts, may_delete_track
 from kyodo.services.access import audit_entry, enforce, require, require_role
 from kyodo.services.track_writes import Outcome, Report, log_failed_write, write_reports
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from kyodo.labels import Label
     from kyodo.services.actor import Actor
     from kyodo.services.context import ServiceContext
+    from kyodo.services.ports import UnitOfWork
 
 _TYPE = re.compile(r"^[a-zA-Z0-9]+(-[a-zA-Z0-9.]+)*$")
 _UID = re.compile(r"^[\w.:\-@/]{1,200}$")
@@ -169,6 +171,7 @@ async def report_track(
         detail_xml=report.detail_xml,
         updated_at=ctx.clock(),
         originator=actor.subject.id,
+        source_xml=report.source_xml,
     )
     # Positions are not audited one by one (a feed sends many per second); the first sighting
     # and every refusal are.
@@ -211,6 +214,80 @@ async def report_track(
             reported=render_marking(facts.label, ctx.registry),
         )
     return track  # published by the write's transaction, after its commit
+
+
+# What someone who may read a track but not delete it is told (the one rule they can fail).
+DELETE_REFUSED = ("only the track's originator or a writer of its feed may delete it",)
+
+
+async def delete_track(
+    ctx: ServiceContext,
+    actor: Actor,
+    uid: str,
+    *,
+    origin: str | None = None,
+    received: object = None,
+) -> Track:
+    """Take a track off the picture: whoever may update it as stored may delete it
+    (`policy.may_delete_track`: reads it; its originator or a writer of its feed). Its row and
+    history are kept and the delete is audited (`track.delete`); after the commit a
+    `TrackDeleted` goes on the bus, for the transports to tell those who may read the track.
+    A refusal is audited and answered, to someone who may not read the track, exactly as a
+    missing track is (NotFound).
+
+    A deleted uid stays its originator's: a later report for it is checked like any update
+    (`policy.may_update_track` against the row as stored) and, if allowed, brings the track
+    back, as TAK Server shows a deleted marker again when it is sent again; one made before the
+    delete but written after it (written behind) is dropped (`track_writes`).
+
+    `received` is the delete as its transport parsed it (`TrackDeleted.received`)."""
+    missing = f"no track {uid!r}"
+    owners = ctx.track_owners
+    # Nothing for this uid is published before its write while the delete is in flight, and
+    # the next report after it waits for its batch (published after the delete's commit).
+    owners.unsettle(uid)
+    try:
+        async with ctx.db.transaction() as tx:
+            row = (await tx.tracks.stored([uid])).get(uid)
+            if row is None or row.deleted:
+                raise NotFound(missing)
+            track = await tx.tracks.get(uid)
+            feed = await _feed_in(ctx, tx, row.feed_id)
+            facts = TrackFacts(row.label, feed.container(), row.originator)
+            decision = may_delete_track(actor.subject, facts)
+            if decision.allowed:
+                await tx.tracks.delete(uid, actor.subject.id, ctx.clock())
+                await tx.audit.append(
+                    audit_entry(ctx, actor, "track.delete", "track", uid, row.label, feed=feed.name)
+                )
+                tx.publish(TrackDeleted(track, actor.subject.id, origin, received))
+                tx.after_commit(partial(owners.forget, uid))
+    finally:
+        owners.settle(uid)
+    if not decision.allowed:
+        # Audited in its own transaction, once the one above has ended.
+        await enforce(
+            ctx,
+            actor,
+            decision,
+            audit_action="track.delete",
+            object_type="track",
+            object_id=uid,
+            label=row.label,
+            hide=not ctx.decisions.can_read(actor.subject, row.label),
+            not_found=missing,
+            answer=DELETE_REFUSED,
+            message=f"track {uid} may not be deleted",
+            feed=feed.name,
+        )
+    return track
+
+
+async def _feed_in(ctx: ServiceContext, tx: UnitOfWork, feed_id: str) -> Feed:
+    cached = ctx.reads.feeds.get(feed_id)
+    if isinstance(cached, Feed):
+        return cached
+    return await tx.feeds.get(feed_id)
 
 
 async def _feed(ctx: ServiceContext, feed_id: str) -> Feed:

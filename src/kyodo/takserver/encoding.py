@@ -15,8 +15,10 @@ from kyodo.cot import (
     apply_label,
     event_to_message,
     frame_stream,
+    parse_event,
     serialise_event,
 )
+from kyodo.cot.errors import CotError
 from kyodo.cot.passthrough import relabelled_xml
 
 if TYPE_CHECKING:
@@ -48,6 +50,19 @@ def track_event(track: Track) -> Event:
         point=Point(p.lat, p.lon, p.hae, p.ce, p.le),
         detail=detail,
     )
+
+
+def snapshot_event(track: Track) -> Event:
+    """What a client that connects is sent of a stored track: the latest report as its sender
+    wrote it (its bytes parsed again, so `Encoded` passes them on relabelled, as the live
+    fan-out does), or, for a track from the API, the track written from its fields."""
+    source = track.source_xml
+    if source is not None:
+        try:
+            return parse_event(source, max_bytes=max(len(source), 1))
+        except CotError:
+            pass  # stored by an older parser that was less strict: written from the fields
+    return track_event(track)
 
 
 class Encoded:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from kyodo.bus.events import MessageChanged, SubjectChanged, TrackChanged
+from kyodo.bus.events import MessageChanged, SubjectChanged, TrackChanged, TrackDeleted
 from kyodo.cot import (
     CotError,
     Credentials,
@@ -40,6 +40,7 @@ from kyodo.cot import (
     requested_version,
     serialise_event,
 )
+from kyodo.cot.delete import DELETE_TYPE, delete_event, deleted_uid
 from kyodo.cot.keepalive import PING_TYPE, pong
 from kyodo.cot.labelling import LABEL_TAG
 from kyodo.cot.negotiation import REQUEST_TYPE
@@ -51,7 +52,7 @@ from kyodo.services import auth, tracks
 from kyodo.services.access import CountedRefusals
 from kyodo.services.actor import Actor, operator_actor
 from kyodo.takserver.client import CotClient
-from kyodo.takserver.encoding import Encoded, track_event
+from kyodo.takserver.encoding import Encoded, snapshot_event, track_event
 from kyodo.takserver.geochat import GeoChatBridge
 
 if TYPE_CHECKING:
@@ -361,13 +362,28 @@ class TakServer:
     async def _control(self, client: CotClient, event: Event) -> None:
         """TAK's control events (`t-…`), never stored nor relayed: a ping is answered (at most
         once a second: a client that pings faster gains nothing), the others are dropped, as
-        TAK Server drops those it does not act on. (A delete, `t-x-d-d`, is a branch of its
-        own here.)"""
-        if event.type == PING_TYPE:
+        TAK Server drops those it does not act on; a delete (`t-x-d-d`) deletes."""
+        if event.type == DELETE_TYPE:
+            await self._delete(client, event)
+        elif event.type == PING_TYPE:
             now = asyncio.get_running_loop().time()
             if now - client.last_pong >= PONG_INTERVAL:
                 client.last_pong = now
                 self._offer_event(client, pong(self.ctx.clock()))
+
+    async def _delete(self, client: CotClient, event: Event) -> None:
+        """A TAK delete: the item leaves the picture if the client's person may delete it;
+        the delete reaches the others through the bus (`_track_deleted`)."""
+        uid = deleted_uid(event)
+        if uid is None:
+            client.refuse(event.uid, "a delete (t-x-d-d) names its item in <link uid>")
+            return
+        try:
+            await tracks.delete_track(self.ctx, client.actor, uid, origin=client.id, received=event)
+        except NotFound:
+            # Clients delete items Kyodo never kept (or that are gone): nothing to do, and no
+            # misbehaviour to count. A hidden track's refusal was audited by the service.
+            log.debug("cot delete of an unknown item", peer=client.peer, uid=uid)
 
     def _offer_event(self, client: CotClient, event: Event) -> None:
         """A server-made event, in the client's format."""
@@ -385,7 +401,8 @@ class TakServer:
     def _offer_snapshot(self, client: CotClient, snapshot: list[Track]) -> None:
         registry = self.ctx.registry
         for track in snapshot:
-            client.offer(Encoded(track_event(track), track.label, registry).bytes_for(client))
+            # Replayed as received (relabelled), like the live fan-out.
+            client.offer(Encoded(snapshot_event(track), track.label, registry).bytes_for(client))
 
     async def _send_snapshot(self, client: CotClient) -> None:
         snapshot = await self._snapshot(client)
@@ -434,6 +451,8 @@ class TakServer:
             remarks=event.remarks or "",
             how=event.how,
             detail_xml=detail.xml,
+            # Kept so that a client connecting later is sent the event as it was received.
+            source_xml=event.source.parsed.data if event.source is not None else None,
         )
         # The fan-out passes on this event as received rather than rebuild it from the track.
         await tracks.report_track(
@@ -451,6 +470,8 @@ class TakServer:
         clearance to their clients; posted messages to the GeoChat bridge."""
         if isinstance(event, TrackChanged):
             self._track_changed(event)
+        elif isinstance(event, TrackDeleted):
+            self._track_deleted(event)
         elif isinstance(event, SubjectChanged):
             # A lowered clearance (or a deactivated person) holds from the next event on, not
             # from the next connection.
@@ -472,6 +493,26 @@ class TakServer:
         can_read = self.ctx.decisions.can_read
         for client in tuple(self.clients):
             if client.id != origin and can_read(client.actor.subject, label):
+                client.offer(encoded.bytes_for(client))
+
+    def _track_deleted(self, event: TrackDeleted) -> None:
+        if not self.clients:
+            return
+        # A delete from a TAK client is passed on as it came (relabelled with the deleted
+        # item's label); one from the API is written as TAK clients write theirs.
+        # One that names more than the item deleted here is written anew: its other links
+        # would delete, on the receivers' maps, items the sender was not allowed to delete.
+        received = event.received
+        track = event.track
+        cot = (
+            received
+            if isinstance(received, Event) and len(received.detail.findall("link")) == 1
+            else delete_event(track.uid, track.type, self.ctx.clock())
+        )
+        encoded = Encoded(cot, event.label, self.ctx.registry)
+        can_read = self.ctx.decisions.can_read
+        for client in tuple(self.clients):
+            if client.id != event.origin and can_read(client.actor.subject, event.label):
                 client.offer(encoded.bytes_for(client))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from kyodo.api.deps import Context, CurrentActor
 from kyodo.api.labels_in import optional_label, to_label
@@ -120,6 +120,15 @@ async def report_track(body: TrackIn, actor: CurrentActor, ctx: Context) -> Trac
     )
     track = await tracks.report_track(ctx, actor, body.feed_id, report)
     return TrackOut.model_validate(track_json(track, ctx.registry))
+
+
+@router.delete("/tracks/{uid}", status_code=204)
+async def delete_track(
+    uid: Annotated[str, Path(max_length=200)], actor: CurrentActor, ctx: Context
+) -> None:
+    """Take a track off the picture (its originator or a writer of its feed; 404 if you may
+    not read it). Its history is kept; a new report for its uid brings it back."""
+    await tracks.delete_track(ctx, actor, uid)
 
 
 @router.get("/tracks/{uid}/history", response_model=TrackHistoryOut)

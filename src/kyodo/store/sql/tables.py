@@ -10,6 +10,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -227,6 +228,13 @@ tracks = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     # The subject id of the first reporter, never changed by an update ("" if unknown).
     Column("originator", String(200), nullable=False, server_default=""),
+    # The latest report as its sender's CoT XML, byte for byte: what the connect snapshot
+    # replays (relabelled). NULL when the latest report came from the API.
+    Column("source_xml", LargeBinary),
+    # A deleted track leaves the picture but keeps its row and history (for the record, and
+    # so its uid stays its originator's); a new report allowed to update it brings it back.
+    Column("deleted_at", DateTime(timezone=True)),
+    Column("deleted_by", String(200)),
 )
 Index("ix_tracks_stale", tracks.c.stale)
 Index("ix_tracks_lat_lon", tracks.c.lat, tracks.c.lon)

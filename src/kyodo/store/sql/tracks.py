@@ -47,11 +47,20 @@ def _track_values(track: Track, label_id: int) -> dict[str, Any]:
         "feed_id": track.feed_id,
         "updated_at": track.updated_at or p.time,
         "originator": track.originator,
+        "source_xml": track.source_xml,
+        # A report allowed to update a deleted track brings it back (in the same statement).
+        "deleted_at": None,
+        "deleted_by": None,
     }
 
 
 def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _bytes(value: bytes | memoryview | None) -> bytes | None:
+    # Some drivers hand a binary column back as a memoryview.
+    return bytes(value) if isinstance(value, memoryview) else value
 
 
 class SqlFeedStore:
@@ -146,24 +155,42 @@ class SqlTrackStore:
             detail_xml=m["detail_xml"],
             updated_at=_utc(m["updated_at"]),
             originator=m["originator"],
+            source_xml=_bytes(m["source_xml"]),
         )
 
     async def get(self, uid: str) -> Track:
-        row = (await self._conn.execute(self._select().where(tracks.c.uid == uid))).first()
+        """A track on the picture (a deleted one is NotFound, though its row is kept)."""
+        row = (
+            await self._conn.execute(
+                self._select().where(and_(tracks.c.uid == uid, tracks.c.deleted_at.is_(None)))
+            )
+        ).first()
         if row is None:
             raise NotFound(f"no track {uid!r}")
         return self._track(row)
 
+    async def delete(self, uid: str, by: str, at: datetime) -> bool:
+        """Take a track off the picture, keeping its row and history; False if it is not
+        there (never stored, or deleted already)."""
+        done = await self._conn.execute(
+            update(tracks)
+            .where(and_(tracks.c.uid == uid, tracks.c.deleted_at.is_(None)))
+            .values(deleted_at=at, deleted_by=by)
+        )
+        return bool(done.rowcount)
+
     async def stored(self, uids: Sequence[str]) -> dict[str, StoredTrack]:
-        """Label, feed and originator of those of `uids` that are stored, their rows locked
-        until the transaction ends (PostgreSQL; SQLite's writer holds the whole database), so
-        what an update is checked against is still what it replaces."""
+        """Label, feed and originator of those of `uids` that are stored (deleted ones too:
+        their uid is still their originator's), their rows locked until the transaction ends
+        (PostgreSQL; SQLite's writer holds the whole database), so what an update is checked
+        against is still what it replaces."""
         rows = await self._conn.execute(
             select(
                 tracks.c.uid,
                 tracks.c.feed_id,
                 tracks.c.originator,
                 tracks.c.label_id,
+                tracks.c.deleted_at,
                 labels.c.body,
             )
             .join(labels, labels.c.id == tracks.c.label_id)
@@ -172,7 +199,10 @@ class SqlTrackStore:
         )
         return {
             m["uid"]: StoredTrack(
-                self._labels.label(m["label_id"], m["body"]), m["feed_id"], m["originator"]
+                self._labels.label(m["label_id"], m["body"]),
+                m["feed_id"],
+                m["originator"],
+                None if m["deleted_at"] is None else _utc(m["deleted_at"]),
             )
             for m in (r._mapping for r in rows)
         }
@@ -263,8 +293,10 @@ class SqlTrackStore:
         since: datetime | None = None,
         limit: int = 1000,
     ) -> Sequence[Track]:
-        """Tracks the reader may read, filtered in the query."""
-        query = self._select().where(readable_by(reader, tracks.c.label_id))
+        """Tracks on the picture (not deleted) the reader may read, filtered in the query."""
+        query = self._select().where(
+            and_(tracks.c.deleted_at.is_(None), readable_by(reader, tracks.c.label_id))
+        )
         if not include_stale:
             query = query.where(tracks.c.stale > now)
         if bbox is not None:

@@ -481,6 +481,10 @@ function connect() {
     if (data.type === "track") {
       seenSinceOpen?.add(data.track.uid);
       upsert(data.track);
+    } else if (data.type === "track_deleted") {
+      // Deleted by its originator or a writer of its feed: off the map at once.
+      seenSinceOpen?.delete(data.uid);
+      remove(data.uid);
     } else if (data.type === "subscribed") {
       // The snapshot is complete: drop what this connection's snapshot no longer has.
       for (const uid of [...tracks.keys()]) if (!seenSinceOpen.has(uid)) remove(uid);
