@@ -194,14 +194,17 @@ async def _gone(ctx: ServiceContext, operator: Actor, uid: str) -> bool:
 
 
 async def _raw_event(peer: Peer, wait: float = 5.0) -> bytes:
-    """The bytes of the next event the server sends (what `ready` left over first)."""
+    """The bytes of the next event the server sends (what `ready` left over first), from its
+    `<event` on: every XML event is preceded by a declaration, and `ready` leaves those of the
+    negotiation events it drops."""
     data = b""
     async with asyncio.timeout(wait):
         while b"</event>" not in data:
             chunk = await peer.read()
             assert chunk, "connection closed"
             data += chunk
-    return data
+    assert data.rstrip().endswith(b"</event>")
+    return data[data.index(b"<event") :]
 
 
 async def test_the_snapshot_replays_the_received_bytes_but_for_the_label(
