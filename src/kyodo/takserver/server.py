@@ -66,7 +66,7 @@ class TakServer:
         self._tasks: set[asyncio.Task[None]] = set()
         self.feed_id = ""
         self.ports: dict[str, int] = {}
-        self.geochat = GeoChatBridge(ctx, self.clients)
+        self.geochat = GeoChatBridge(ctx, self.clients, settings)
 
     async def start(self) -> None:
         """Ensure the CoT feed exists, open the listeners, and join the bus."""
@@ -277,6 +277,7 @@ class TakServer:
         clearance to their clients; posted messages to the GeoChat bridge."""
         if isinstance(event, TrackChanged):
             self._track_changed(event)
+            self.geochat.track_seen(event)  # a client's own position names it for chat
         elif isinstance(event, SubjectChanged):
             # A lowered clearance (or a deactivated person) holds from the next event on, not
             # from the next connection.
