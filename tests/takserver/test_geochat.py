@@ -330,3 +330,51 @@ async def test_answers_speak_the_senders_language(ctx: ServiceContext) -> None:
     for key, texts in ANSWERS.items():
         assert set(texts) == {"en", "ja"}, key
     assert answer_text("no_net", "ja", room="Red").startswith("未配信")
+
+
+async def test_a_group_chat_reaches_its_addressees_only(
+    tak: TakServer, ctx: ServiceContext, operator: Actor, tmp_path: Path
+) -> None:
+    people = [await add_person(ctx, operator, f"grp.{n}") for n in ("a", "b", "c", "d")]
+    a, b, c, d = [await tls(tak, tmp_path, p.username, ctx, operator) for p in people]
+    b.send(presence("ANDROID-B", "BRAVO"))
+    c.send(presence("ANDROID-C", "CHARLIE"))
+    d.send(presence("ANDROID-D", "DELTA"))
+    await a.expect(3)
+    await d.expect(2)
+    # An ATAK user group: its own room name, a <dest> per member.
+    a.send(chat("ANDROID-A", "ALPHA", "Squad", "form up", dests=("BRAVO", "CHARLIE")))
+    assert _chat_of((await b.expect(3))[-1]).chat.text == "form up"  # type: ignore[union-attr]
+    assert _chat_of((await c.expect(3))[-1]).chat.text == "form up"  # type: ignore[union-attr]
+    await d.quiet()
+    # One direct conversation of the three, named after them all.
+    name = direct_net_name(p.username for p in people[:3])
+    net = await nets.find_net(ctx, person_actor(people[0], "api"), name)
+    members = await nets.list_members(ctx, person_actor(people[0], "api"), net.id)
+    assert {m.person_id for m in members} == {p.id for p in people[:3]}
+    for peer in (a, b, c, d):
+        peer.close()
+
+
+async def test_a_callsign_two_people_claim_is_refused_not_guessed(
+    tak: TakServer, ctx: ServiceContext, operator: Actor, tmp_path: Path
+) -> None:
+    await add_person(ctx, operator, "amb.sender")
+    await add_person(ctx, operator, "amb.real")
+    await add_person(ctx, operator, "amb.spoof")
+    sender = await tls(tak, tmp_path, "amb.sender", ctx, operator)
+    real = await tls(tak, tmp_path, "amb.real", ctx, operator)
+    spoof = await tls(tak, tmp_path, "amb.spoof", ctx, operator)
+    real.send(presence("ANDROID-R", "ROMEO"))
+    spoof.send(presence("ANDROID-S", "ROMEO"))
+    await sender.expect(2)
+    sender.send(chat("ANDROID-X", "XRAY", "ROMEO", "for romeo", dests=("ROMEO",)))
+    answer = _chat_of((await sender.expect(3))[-1])
+    assert answer.chat is not None and answer.chat.sender_callsign == "Kyodo"
+    assert "ROMEO" in answer.chat.text
+    await real.expect(1)  # spoof's position only
+    await spoof.expect(1)
+    await real.quiet()
+    await spoof.quiet()
+    for peer in (sender, real, spoof):
+        peer.close()

@@ -322,18 +322,21 @@ class GeoChatBridge:
             clients = self._clients_named(
                 [name] if is_callsign else [], [] if is_callsign else [name]
             )
-            people = {c.actor.person.id: c.actor.person for c in clients if c.actor.person}
+            usernames = {c.actor.person.username for c in clients if c.actor.person}
             if is_callsign:
+                usernames.add(name)
+            people = {}
+            for username in usernames:
+                # As stored now: a connection's record of its person may predate a change.
                 try:
-                    person = await identity.find_person(self.ctx, name)
+                    person = await identity.find_person(self.ctx, username)
                 except NotFound:
-                    pass
-                else:
-                    # One answer for a person the sender may not know of and for none at all.
-                    if person.active and self.ctx.decisions.can_read(
-                        client.actor.subject, person.label
-                    ):
-                        people[person.id] = person
+                    continue
+                # One answer for a person the sender may not know of and for none at all.
+                if person.active and self.ctx.decisions.can_read(
+                    client.actor.subject, person.label
+                ):
+                    people[person.id] = person
             if len(people) > 1:
                 # A callsign two people use (or one a device uses and a username is): nobody is
                 # sent what may be for the other.
