@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from kyodo.audit.chain import AuditRecord
 from kyodo.cot import Detail, Event
 from kyodo.cot.chat import read_geochat
 from kyodo.domain.identity import Person
@@ -171,7 +172,20 @@ async def test_a_refused_chat_is_answered_in_the_senders_language(
     assert event.chat is not None
     assert (event.chat.room, event.chat.sender_callsign) == ("Cyan", "Kyodo")
     assert event.chat.text.startswith("未配信") and "Cyan" in event.chat.text
+    # Answered, and still audited (the first refusal of each connection in full).
+    records = await wait_for(lambda: _denied(ctx, "chat.post"))
+    assert {r.entry.actor for r in records} == {"gc.en", "gc.ja"}
     en.close(), ja.close()
+
+
+async def _denied(ctx: ServiceContext, action: str) -> list[AuditRecord]:
+    async with ctx.db.transaction(write=False) as tx:
+        found = [
+            r
+            async for r in tx.audit.walk()
+            if r.entry.action == action and r.entry.decision == "deny"
+        ]
+    return found if len(found) >= 2 else []
 
 
 async def test_a_direct_message_reaches_only_its_addressee_and_the_web(

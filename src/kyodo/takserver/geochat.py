@@ -18,9 +18,9 @@ from kyodo.cot.event import format_time
 from kyodo.domain.nets import NetRole
 from kyodo.errors import Conflict, GuardRefused, KyodoError, NotFound, PermissionDenied
 from kyodo.labels import parse_marking, render_marking
-from kyodo.policy import Action, Resource
+from kyodo.policy import Action, Decision, Resource
 from kyodo.services import identity, messages, nets
-from kyodo.services.access import require
+from kyodo.services.access import audit_refusal, refusal_entry, require
 from kyodo.takserver.encoding import Encoded
 
 if TYPE_CHECKING:
@@ -189,7 +189,27 @@ class GeoChatBridge:
             key, values = (exc.key, exc.values) if isinstance(exc, ChatRefused) else _refusal(exc)
             language = language_of(client.actor.person)
             self.answer(client, chat, answer_text(key, language, **values))
+            if isinstance(exc, ChatRefused):
+                # The services audit what they refuse; this refusal is the bridge's own.
+                await self._audit(client, event, exc)
             raise
+
+    async def _audit(self, client: CotClient, event: Event, exc: ChatRefused) -> None:
+        try:
+            label = read_label(event, self.ctx.registry).label
+        except CotError:
+            label = None
+        actor = client.actor
+        entry = refusal_entry(
+            self.ctx,
+            actor,
+            Decision(False, (exc.message,)),
+            audit_action="chat.post",
+            object_type="chat",
+            object_id=event.uid,
+            label=label,
+        )
+        await audit_refusal(self.ctx, actor, entry)
 
     async def _post(self, client: CotClient, person: Person, event: Event, chat: GeoChat) -> None:
         actor = client.actor
