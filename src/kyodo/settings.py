@@ -124,6 +124,18 @@ class Settings(BaseSettings):
         description="A CoT connection's refusals are audited as the first one and one count "
         "per this many seconds.",
     )
+    cot_chat_rooms: dict[str, str] = Field(
+        default_factory=dict,
+        description="GeoChat room → Kyodo net (name or id) its messages are posted in, e.g. "
+        '{"Red": "Harbor"} for a team colour or {"All Chat Rooms": "HQ"}. A room not listed '
+        "goes to the net of its name.",
+    )
+    cot_chat_default_nets: dict[str, str] = Field(
+        default_factory=dict,
+        description='Where "All Chat Rooms" goes when cot_chat_rooms does not name it: the net '
+        'for the sender\'s username, else for "nation:<ISO code>", else for "*"; with none, '
+        "the sender is answered that the room has no net.",
+    )
     map_tile_url: str | None = Field(
         default=None,
         description="Tile server URL template ({z}/{x}/{y}) replacing the shipped offline basemap.",

@@ -53,12 +53,23 @@ def test_the_uid_supplies_what_the_chat_element_lacks() -> None:
     [
         ("<remarks>hi</remarks>", "no <__chat>"),
         ('<__chat senderCallsign="A" messageId="1"/>', "no chatroom"),
-        ('<__chat chatroom="R" messageId="1"/>', "no senderCallsign"),
     ],
 )
 def test_a_geochat_without_its_parts_is_refused(detail: str, reason: str) -> None:
     with pytest.raises(CotError, match=reason):
         _chat(detail)
+
+
+def test_a_geochat_before_2022_has_no_sender_callsign() -> None:
+    # ATAK wrote no senderCallsign then: the event's contact names the sender, else its uid.
+    chat = _chat(
+        '<__chat chatroom="R" messageId="1"/><contact callsign="HAWK"/>',
+        uid="GeoChat.ANDROID-9.R.1",
+    )
+    assert chat.sender_callsign == "HAWK"
+    assert _chat('<__chat chatroom="R" messageId="1"/>', uid="GeoChat.A-1.R.1").sender_callsign == (
+        "A-1"
+    )
 
 
 def test_a_geochat_with_no_message_id_anywhere_is_refused() -> None:

@@ -272,7 +272,8 @@ async def test_geochat_from_a_member_reaches_other_members_but_not_back(
         ).encode()
     )
     (got,) = await receiver.expect(1)
-    assert _chat_of(got, ctx) == ("Harbor", "chat.sender", "Radio check", "UNCLASSIFIED")
+    # Passed on as sent: the sender's own callsign, not its Kyodo username.
+    assert _chat_of(got, ctx) == ("Harbor", "SENDER", "Radio check", "UNCLASSIFIED")
     await sender.quiet()
     sender.close(), receiver.close()
 

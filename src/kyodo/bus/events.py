@@ -18,7 +18,9 @@ class MessageChanged:
 
     `message` is the stored message (a deleted one still holds its text: each transport renders
     it as members see it, once per event); the live hub decides per recipient whether to
-    deliver it.
+    deliver it. `received` is the post as its sender's transport parsed it (for GeoChat, the CoT
+    event), for a transport that passes it on as sent; the bus and the services never look
+    into it.
     """
 
     kind: str  # "posted", "edited", "deleted"
@@ -26,6 +28,7 @@ class MessageChanged:
     author: str  # the author's username (their id if their record is gone)
     previous: Label | None = None
     origin: str | None = None  # the connection it came in on, e.g. a TAK client (not echoed)
+    received: object = field(default=None, compare=False, repr=False)
 
     @property
     def net_id(self) -> str:

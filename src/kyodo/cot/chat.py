@@ -3,7 +3,9 @@
 A GeoChat event has the uid `GeoChat.<senderUid>.<room>.<messageId>` and, in `<detail>`:
 `<__chat chatroom id senderCallsign messageId><chatgrp uid0 uid1 id/></__chat>`,
 `<link uid relation="p-p"/>` (the sender), `<remarks source to time>text</remarks>`, and
-`<marti><dest callsign/></marti>` for each addressee of a direct message.
+`<marti><dest callsign/></marti>` (ATAK, WinTAK) or `<dest uid/>` (iTAK, CloudTAK) for each
+addressee of a direct message. A direct message's room is the addressee's callsign and its id
+their uid; ATAK before 2022 wrote no `senderCallsign` (the `<contact>`, else the uid, stands in).
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ _PREFIX = "GeoChat."
 @dataclass(frozen=True, slots=True)
 class GeoChat:
     """One chat message: `room` is the chat room's name (`All Chat Rooms`, a group, or a
-    callsign for a direct message), `room_id` its id, `recipients` the `marti` addressees."""
+    callsign for a direct message), `room_id` its id, `recipients` the callsigns and
+    `recipient_uids` the uids of the `marti` addressees."""
 
     room: str
     room_id: str
@@ -34,6 +37,12 @@ class GeoChat:
     message_id: str
     text: str
     recipients: tuple[str, ...] = ()
+    recipient_uids: tuple[str, ...] = ()
+
+    @property
+    def addressed(self) -> bool:
+        """Whether the message names its addressees (`<marti><dest>`)."""
+        return bool(self.recipients or self.recipient_uids)
 
 
 def read_geochat(uid: str, detail: Detail) -> GeoChat:
@@ -44,9 +53,6 @@ def read_geochat(uid: str, detail: Detail) -> GeoChat:
     room = chat.get("chatroom")
     if not room:
         raise CotError(f"GeoChat event {uid!r}: <__chat> has no chatroom")
-    sender_callsign = chat.get("senderCallsign")
-    if not sender_callsign:
-        raise CotError(f"GeoChat event {uid!r}: <__chat> has no senderCallsign")
     from_uid = _uid_parts(uid)
     message_id = chat.get("messageId") or (from_uid[1] if from_uid else None)
     if not message_id:
@@ -54,6 +60,8 @@ def read_geochat(uid: str, detail: Detail) -> GeoChat:
     sender_uid = _sender_uid(detail, chat) or (from_uid[0] if from_uid else None)
     if not sender_uid:
         raise CotError(f"GeoChat event {uid!r}: no sender uid (<link>, <chatgrp uid0> or uid)")
+    # Older clients name the sender only in the event's <contact>, if at all.
+    sender_callsign = chat.get("senderCallsign") or detail.callsign or sender_uid
     return GeoChat(
         room=room,
         room_id=chat.get("id") or room,
@@ -62,6 +70,13 @@ def read_geochat(uid: str, detail: Detail) -> GeoChat:
         message_id=message_id,
         text=detail.remarks or "",
         recipients=detail.recipients,
+        recipient_uids=tuple(
+            dest_uid
+            for marti in detail.findall("marti")
+            for dest in marti.iter("dest")
+            # iTAK also names itself in <dest uid> on what it sends to a mission.
+            if (dest_uid := dest.get("uid")) and not dest.get("callsign") and dest_uid != sender_uid
+        ),
     )
 
 

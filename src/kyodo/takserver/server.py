@@ -84,7 +84,7 @@ class TakServer:
         self._tasks: set[asyncio.Task[None]] = set()
         self.feed_id = ""
         self.ports: dict[str, int] = {}
-        self.geochat = GeoChatBridge(ctx, self.clients)
+        self.geochat = GeoChatBridge(ctx, self.clients, settings)
         self.negotiation_seconds = NEGOTIATION_SECONDS
         self.credentials_seconds = CREDENTIALS_SECONDS
 
@@ -470,6 +470,7 @@ class TakServer:
         clearance to their clients; posted messages to the GeoChat bridge."""
         if isinstance(event, TrackChanged):
             self._track_changed(event)
+            self.geochat.track_seen(event)  # a client's own position names it for chat
         elif isinstance(event, TrackDeleted):
             self._track_deleted(event)
         elif isinstance(event, SubjectChanged):

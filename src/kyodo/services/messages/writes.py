@@ -68,10 +68,12 @@ async def post_message(
     reply_to: int | None = None,
     override_justification: str | None = None,
     origin: str | None = None,
+    received: object = None,
 ) -> Posted:
     """Post to a net: the author reads the label, the ceiling dominates it, the guard agrees (or
     an allowed override is justified and audited); stored and audited, then published (with
-    `origin`, the connection it came from, so that transport is not sent it back)."""
+    `origin`, the connection it came from, so that transport is not sent it back, and
+    `received`, what that transport parsed, for it to pass on as sent)."""
     net, member = await net_for(ctx, actor, net_id, cached=True)
     await net_rule(
         ctx, actor, net_rules.may_post(actor.subject, net_view(net, member)), net, "message.post"
@@ -122,7 +124,7 @@ async def post_message(
         return await _write_posts(ctx, batch)
 
     stored = await ctx.group_commit.submit(
-        "message.post", write, _NewPost(draft, entry, author, origin)
+        "message.post", write, _NewPost(draft, entry, author, origin, received)
     )
     return Posted(stored, author, findings)
 
@@ -133,6 +135,7 @@ class _NewPost:
     entry: AuditEntry  # object_id filled in once the message has its seq
     author: str
     origin: str | None = None
+    received: object = None
 
 
 async def _write_posts(ctx: ServiceContext, batch: Sequence[_NewPost]) -> list[Message]:
@@ -153,7 +156,11 @@ async def _write_posts(ctx: ServiceContext, batch: Sequence[_NewPost]) -> list[M
         if [r.seq for r in records] != [m.rev for m in stored]:
             raise RuntimeError("the audit chain moved while it was locked")  # cannot happen
         for post, message in zip(batch, stored, strict=True):
-            tx.publish(MessageChanged("posted", message, post.author, origin=post.origin))
+            tx.publish(
+                MessageChanged(
+                    "posted", message, post.author, origin=post.origin, received=post.received
+                )
+            )
     return stored
 
 
