@@ -31,6 +31,7 @@ from kyodo.cot import (
     requested_version,
     serialise_event,
 )
+from kyodo.cot.event import UNKNOWN, unknown
 from kyodo.cot.labelling import LABEL_TAG
 from kyodo.cot.negotiation import REQUEST_TYPE
 from kyodo.domain.tracks import Position, TrackReport
@@ -248,9 +249,11 @@ class TakServer:
                 point.lat,
                 point.lon,
                 event.time,
-                point.hae,
-                point.ce,
-                point.le,
+                # NaN (TAK's "unknown": file shares, acks) is stored as CoT's other unknown;
+                # the event itself goes on as sent.
+                UNKNOWN if unknown(point.hae) else point.hae,
+                UNKNOWN if unknown(point.ce) else point.ce,
+                UNKNOWN if unknown(point.le) else point.le,
                 _bounded(event.course, 360.0),
                 _bounded(event.speed, None),
             ),
