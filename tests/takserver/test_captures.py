@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from kyodo.services.context import ServiceContext
 from kyodo.takserver.server import TakServer
 
 from tests.support.factories import add_person
+from tests.support.live import free_port
 from tests.takserver.test_passthrough_and_chat import RawPeer
 from tests.takserver.test_tak_server import cot, plain, tak, tls
 
@@ -88,9 +90,29 @@ async def test_a_capture_is_relayed_unchanged_but_for_its_label(
     sender.close(), reader.peer.close()
 
 
+@pytest.fixture
+async def us_tak(tak: TakServer, ctx: ServiceContext) -> AsyncIterator[TakServer]:
+    """A second server whose CoT feed may hold US-only tracks (the default CoT feed's ceiling,
+    SECRET//REL TO USA, JPN, would refuse them); it shares `tak`'s certificate authority."""
+    settings = tak.settings.model_copy(
+        update={
+            "cot_port": free_port(),
+            "cot_tls_port": free_port(),
+            "cot_feed": "CoT USFJ",
+            "cot_feed_ceiling": "SECRET//NOFORN",
+        }
+    )
+    server = TakServer(ctx, settings)
+    server.ca = tak.ca  # type: ignore[attr-defined]
+    await server.start()
+    yield server
+    await server.stop()
+
+
 async def test_a_noforn_capture_never_reaches_a_japanese_client(
-    tak: TakServer, ctx: ServiceContext, operator: Actor, tmp_path: Path
+    us_tak: TakServer, ctx: ServiceContext, operator: Actor, tmp_path: Path
 ) -> None:
+    tak = us_tak
     await add_person(ctx, operator, "us.sender", clearance="SECRET")
     await add_person(ctx, operator, "us.reader", clearance="SECRET")
     await add_person(ctx, operator, "jp.reader", nation="JPN", clearance="GOKUHI")
@@ -117,3 +139,17 @@ async def test_a_noforn_capture_never_reaches_a_japanese_client(
     assert parse_event(first).uid == "shared"
     assert all(b"NOFORN" not in e and b'releasableTo="USA"' not in e for e in jp_reader.got)
     us.close(), us_reader.peer.close(), jp_reader.peer.close()
+
+
+async def test_a_uas_tool_sending_every_few_seconds_is_not_cut_off(tak: TakServer) -> None:
+    # DJI's UAS Tool writes no `how`: refused before, each report counted toward
+    # cot_max_refusals (5 here), and the drone's feed dropped within a minute.
+    capture = _event_bytes(CAPTURES["node-cot_cot-uas-tool-0.cot"])
+    sender, reader = await plain(tak), RawPeer(await plain(tak))
+    reports = 3 * tak.settings.cot_max_refusals
+    for _ in range(reports):
+        sender.send(capture)
+    got = await reader.expect(reports)
+    assert all(_without_label(e) == _without_label(capture) for e in got)
+    assert [client.refused for client in tak.clients] == [0, 0]
+    sender.close(), reader.peer.close()
