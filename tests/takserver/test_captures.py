@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,7 +20,7 @@ from kyodo.takserver.server import TakServer
 from tests.support.factories import add_person
 from tests.support.live import free_port
 from tests.takserver.test_passthrough_and_chat import RawPeer
-from tests.takserver.test_tak_server import cot, plain, tak, tls
+from tests.takserver.test_tak_server import Peer, cot, plain, tak, tls
 
 __all__ = ["tak"]
 FOLDER = Path(__file__).parents[1] / "cot" / "captures"
@@ -49,6 +51,17 @@ def _without_label(event: bytes) -> bytes:
     return _LABEL_ATTRIBUTE.sub(b"", tag.group(0)) + rest
 
 
+async def _close(*peers: Peer) -> None:
+    """Close the test's connections and wait until they are: a socket left to close after the
+    test's event loop has ended is reported (ResourceWarning) in whatever test runs next."""
+    for peer in peers:
+        peer.writer.close()
+    for peer in peers:
+        with contextlib.suppress(ConnectionError, OSError, TimeoutError):
+            async with asyncio.timeout(2):
+                await peer.writer.wait_closed()
+
+
 def _capture(name: str) -> object:
     kind = parse_event(_event_bytes(CAPTURES[name])).type
     marks = []
@@ -75,19 +88,21 @@ async def test_a_capture_is_relayed_unchanged_but_for_its_label(
     sent = _event_bytes(capture)
     event = parse_event(sent)
     sender, reader = await plain(tak), RawPeer(await plain(tak))
-    sender.send(capture)  # as the client wrote it, XML declaration and all
-    # A marker after it: once it is through, the capture has been dealt with.
-    sender.send(cot("after-the-capture"))
-    got = await reader.expect(1)
-    while parse_event(got[-1]).uid != "after-the-capture":
-        got = await reader.expect(len(got) + 1)
-    if not event.type.startswith("t-"):  # control events (pings, deletes) are not positions
-        (relayed,) = [e for e in got if parse_event(e).uid == event.uid]
-        assert _without_label(relayed) == _without_label(sent)
-        unclassified = parse_marking("UNCLASSIFIED", ctx.registry)
-        assert read_label(parse_event(relayed), ctx.registry).label == unclassified
-    assert [client.refused for client in tak.clients] == [0, 0]
-    sender.close(), reader.peer.close()
+    try:
+        sender.send(capture)  # as the client wrote it, XML declaration and all
+        # A marker after it: once it is through, the capture has been dealt with.
+        sender.send(cot("after-the-capture"))
+        got = await reader.expect(1)
+        while parse_event(got[-1]).uid != "after-the-capture":
+            got = await reader.expect(len(got) + 1)
+        if not event.type.startswith("t-"):  # control events (pings, deletes) are not positions
+            (relayed,) = [e for e in got if parse_event(e).uid == event.uid]
+            assert _without_label(relayed) == _without_label(sent)
+            unclassified = parse_marking("UNCLASSIFIED", ctx.registry)
+            assert read_label(parse_event(relayed), ctx.registry).label == unclassified
+        assert [client.refused for client in tak.clients] == [0, 0]
+    finally:  # a test that fails (or is expected to) closes its connections as well
+        await _close(sender, reader.peer)
 
 
 @pytest.fixture
@@ -119,26 +134,28 @@ async def test_a_noforn_capture_never_reaches_a_japanese_client(
     us = await tls(tak, tmp_path, "us.sender", ctx, operator)
     us_reader = RawPeer(await tls(tak, tmp_path, "us.reader", ctx, operator))
     jp_reader = RawPeer(await tls(tak, tmp_path, "jp.reader", ctx, operator))
-    for name in ("libcotshrink_complex-shape.cot", "node-cot_cot-uas-tool-0.cot"):
-        capture = _event_bytes(CAPTURES[name])
-        tag = _START_TAG.match(capture)
-        assert tag is not None
-        # The capture as a US client would label it: SECRET//NOFORN.
-        noforn = (
-            capture[: tag.end() - 1].rstrip(b" ")
-            + b' access="SECRET" caveat="NOFORN"'
-            + capture[tag.end() - 1 :]
-        )
-        us.send(noforn)
-    got = await us_reader.expect(2)
-    noforn_label = parse_marking("SECRET//NOFORN", ctx.registry)
-    assert all(read_label(parse_event(e), ctx.registry).label == noforn_label for e in got)
-    # Then something the Japanese reader may read: it is the first thing that reader gets.
-    us.send(cot("shared", access="SECRET", relto="USA JPN"))
-    (first, *_) = await jp_reader.expect(1)
-    assert parse_event(first).uid == "shared"
-    assert all(b"NOFORN" not in e and b'releasableTo="USA"' not in e for e in jp_reader.got)
-    us.close(), us_reader.peer.close(), jp_reader.peer.close()
+    try:
+        for name in ("libcotshrink_complex-shape.cot", "node-cot_cot-uas-tool-0.cot"):
+            capture = _event_bytes(CAPTURES[name])
+            tag = _START_TAG.match(capture)
+            assert tag is not None
+            # The capture as a US client would label it: SECRET//NOFORN.
+            noforn = (
+                capture[: tag.end() - 1].rstrip(b" ")
+                + b' access="SECRET" caveat="NOFORN"'
+                + capture[tag.end() - 1 :]
+            )
+            us.send(noforn)
+        got = await us_reader.expect(2)
+        noforn_label = parse_marking("SECRET//NOFORN", ctx.registry)
+        assert all(read_label(parse_event(e), ctx.registry).label == noforn_label for e in got)
+        # Then something the Japanese reader may read: it is the first thing that reader gets.
+        us.send(cot("shared", access="SECRET", relto="USA JPN"))
+        (first, *_) = await jp_reader.expect(1)
+        assert parse_event(first).uid == "shared"
+        assert all(b"NOFORN" not in e and b'releasableTo="USA"' not in e for e in jp_reader.got)
+    finally:
+        await _close(us, us_reader.peer, jp_reader.peer)
 
 
 async def test_a_uas_tool_sending_every_few_seconds_is_not_cut_off(tak: TakServer) -> None:
@@ -146,10 +163,12 @@ async def test_a_uas_tool_sending_every_few_seconds_is_not_cut_off(tak: TakServe
     # cot_max_refusals (5 here), and the drone's feed dropped within a minute.
     capture = _event_bytes(CAPTURES["node-cot_cot-uas-tool-0.cot"])
     sender, reader = await plain(tak), RawPeer(await plain(tak))
-    reports = 3 * tak.settings.cot_max_refusals
-    for _ in range(reports):
-        sender.send(capture)
-    got = await reader.expect(reports)
-    assert all(_without_label(e) == _without_label(capture) for e in got)
-    assert [client.refused for client in tak.clients] == [0, 0]
-    sender.close(), reader.peer.close()
+    try:
+        reports = 3 * tak.settings.cot_max_refusals
+        for _ in range(reports):
+            sender.send(capture)
+        got = await reader.expect(reports)
+        assert all(_without_label(e) == _without_label(capture) for e in got)
+        assert [client.refused for client in tak.clients] == [0, 0]
+    finally:
+        await _close(sender, reader.peer)
