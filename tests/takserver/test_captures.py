@@ -10,15 +10,19 @@ from pathlib import Path
 
 import pytest
 
-from kyodo.cot import EventSplitter, parse_event, read_label
+from kyodo.cot import EventSplitter, parse_event, read_label, serialise_event
 from kyodo.cot.chat import GEOCHAT_TYPE
+from kyodo.domain.tracks import UNKNOWN, Track
 from kyodo.labels import parse_marking
+from kyodo.services import tracks
 from kyodo.services.actor import Actor
 from kyodo.services.context import ServiceContext
+from kyodo.takserver.encoding import track_event
 from kyodo.takserver.server import TakServer
 
 from tests.support.factories import add_person
 from tests.support.live import free_port
+from tests.support.wait import wait_for
 from tests.takserver.test_passthrough_and_chat import RawPeer
 from tests.takserver.test_tak_server import Peer, cot, plain, tak, tls
 
@@ -170,5 +174,40 @@ async def test_a_uas_tool_sending_every_few_seconds_is_not_cut_off(tak: TakServe
         got = await reader.expect(reports)
         assert all(_without_label(e) == _without_label(capture) for e in got)
         assert [client.refused for client in tak.clients] == [0, 0]
+    finally:
+        await _close(sender, reader.peer)
+
+
+async def test_events_refused_before_are_kept_as_what_they_are(
+    tak: TakServer, ctx: ServiceContext, operator: Actor
+) -> None:
+    # The three captures refused before issue #13: stored (their times are old: stale ones
+    # too), NaN as CoT's other unknown, no `how` as none, the type as sent.
+    sender, reader = await plain(tak), RawPeer(await plain(tak))
+    names = ("libcotshrink_complex-shape", "node-cot_cot-uas-tool-0", "node-cot_validation-3")
+    try:
+        for name in names:
+            sender.send(CAPTURES[f"{name}.cot"])
+        await reader.expect(len(names))
+
+        async def stored() -> dict[str, Track]:
+            found = await tracks.list_tracks(ctx, operator, include_stale=True)
+            return {track.uid: track for track in found} if len(found) == len(names) else {}
+
+        found = await wait_for(stored, timeout=5)
+        marker, drone, ack = (
+            found[parse_event(_event_bytes(CAPTURES[f"{n}.cot"])).uid] for n in names
+        )
+        assert marker.type == "overhead_marker" and marker.how == "h-e"
+        assert drone.how == "" and drone.position.hae == 1381.333
+        assert (ack.type, ack.position.hae, ack.position.ce, ack.position.le) == (
+            "b-f-t-a",
+            UNKNOWN,
+            UNKNOWN,
+            UNKNOWN,
+        )
+        # Written from the stored tracks (a snapshot), each is a valid event again.
+        for track in found.values():
+            assert parse_event(serialise_event(track_event(track))).type == track.type
     finally:
         await _close(sender, reader.peer)
