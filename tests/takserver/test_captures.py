@@ -7,8 +7,10 @@ import contextlib
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from structlog.testing import capture_logs
 
 from kyodo.cot import EventSplitter, parse_event, read_label, serialise_event
 from kyodo.cot.chat import GEOCHAT_TYPE
@@ -211,3 +213,23 @@ async def test_events_refused_before_are_kept_as_what_they_are(
             assert parse_event(serialise_event(track_event(track))).type == track.type
     finally:
         await _close(sender, reader.peer)
+
+
+def _refusals(logs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [entry for entry in logs if entry["event"] == "cot event refused"]
+
+
+async def test_what_is_refused_is_logged_with_its_reason_never_its_bytes(tak: TakServer) -> None:
+    garbage = b"<hello password='hunter2'/>"
+    malformed = cot("bad-1").replace(b"<detail>", b"<detail><x secret='hunter2'>")
+    sender = await plain(tak)
+    try:
+        with capture_logs() as logs:
+            sender.send(garbage + malformed)
+            await wait_for(lambda: len(_refusals(logs)) == 2, timeout=5)
+    finally:
+        await _close(sender)
+    garbage_line, malformed_line = (entry["reason"] for entry in _refusals(logs))
+    assert garbage_line == f"bytes between events that are not an event ({len(garbage)} bytes)"
+    assert malformed_line.startswith("XML is malformed: mismatched tag")
+    assert all("hunter2" not in str(entry) for entry in logs)
