@@ -87,7 +87,10 @@ NAMES = st.text(
     max_size=24,
 )
 TYPES = st.sampled_from(
-    ["a-f-G-U-C", "a-h-A-M-F", "a-f-S-C-L-CC", "a-n-G", "b-m-p-s-p-i", "t-x-d-d", "u-d-f"]
+    [
+        *("a-f-G-U-C", "a-h-A-M-F", "a-f-S-C-L-CC", "a-n-G", "b-m-p-s-p-i", "t-x-d-d", "u-d-f"),
+        "overhead_marker",  # ATAK 4.0's, outside the atom grammar
+    ]
 )
 TIMES = st.datetimes(
     min_value=datetime(1971, 1, 1),  # noqa: DTZ001 - made aware by `timezones`
@@ -95,13 +98,14 @@ TIMES = st.datetimes(
     timezones=st.just(UTC),
 )
 FLOATS = st.floats(min_value=-1e6, max_value=1e7, allow_nan=False, allow_infinity=False)
+NAN = st.just(float("nan"))  # TAK's "unknown" (b-f-t-a, b-f-t-r)
 POINTS = st.builds(
     Point,
     lat=st.floats(min_value=-90, max_value=90),
     lon=st.floats(min_value=-180, max_value=180),
-    hae=FLOATS,
-    ce=st.floats(min_value=0, max_value=1e7),
-    le=st.floats(min_value=0, max_value=1e7),
+    hae=FLOATS | NAN,
+    ce=st.floats(min_value=0, max_value=1e7) | NAN,
+    le=st.floats(min_value=0, max_value=1e7) | NAN,
 )
 DETAILS = st.builds(
     Detail.build,
@@ -125,7 +129,7 @@ def events(draw: st.DrawFn) -> Event:
     return Event(
         uid=draw(NAMES),
         type=kind,
-        how=draw(st.sampled_from(["m-g", "h-e", "h-g-i-g-o", "m-f"])),
+        how=draw(st.sampled_from(["m-g", "h-e", "h-g-i-g-o", "m-f", ""])),  # "": none (UAS Tool)
         time=draw(TIMES),
         start=start,
         stale=start + draw(st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=30))),

@@ -85,7 +85,9 @@ def test_unknown_is_the_default_error_and_height() -> None:
         ({"uid": "x" * 1001}, "longer than 1000"),
         ({"type": "a f G"}, "not a CoT type"),
         ({"type": ""}, "not a CoT type"),
-        ({"how": ""}, "not a CoT how"),
+        ({"how": "m g"}, "not a CoT how"),
+        ({"type": "a-f-G\n"}, "not a CoT type"),
+        ({"type": "x" * 101}, "not a CoT type"),
         ({"stale": T0 - timedelta(seconds=1)}, "is before start"),
         ({"time": datetime(2024, 1, 1)}, "time must be a UTC datetime"),  # noqa: DTZ001
         (

@@ -156,7 +156,7 @@ def test_events_that_do_not_parse_are_refused_with_the_reason() -> None:
     )
     assert [e.uid for e in batch.items] == ["JMSDF-DDH-183"]
     assert sorted(r.reason.split(":")[0] for r in batch.refusals) == [
-        "<event> lacks type, how, time, start, stale",
+        "<event> lacks type, time, start, stale",
         "XML is malformed",  # </detial>
         "XML is malformed",  # &a; is no entity once the DOCTYPE is gone
         "bytes between events that are not an event",  # the DOCTYPE

@@ -7,8 +7,10 @@ from datetime import UTC, datetime
 import pytest
 from hypothesis import given, settings
 
-from kyodo.cot import CotError, Event, Point, parse_event, serialise_event
+from kyodo.cot import UNKNOWN, CotError, Event, Point, parse_event, serialise_event
+from kyodo.cot.event import unknown
 from kyodo.cot.xml import DECLARATION
+from kyodo.domain.symbols import sidc_for
 
 from tests.cot.samples import ATAK_SA, SHIP, events
 
@@ -130,7 +132,7 @@ def test_missing_hae_ce_le_are_unknown() -> None:
     ("data", "reason"),
     [
         (b"<evnt/>", "root element is <evnt>, not <event>"),
-        (b'<event uid="x" type="a-f-G"/>', "lacks how, time, start, stale"),
+        (b'<event uid="x" type="a-f-G"/>', "lacks time, start, stale"),
         (HEAD + b"><point lat='1'/></event>", "<point> lacks lon"),
         (HEAD + b"><point lat='north' lon='1'/></event>", "lat 'north' is not a number"),
         (HEAD + b"><point lat='95' lon='1'/></event>", "latitude 95.0 is outside"),
@@ -170,3 +172,68 @@ def test_parse_serialise_parse_is_stable(event: Event) -> None:
     once = serialise_event(event, declaration=True)
     again = serialise_event(parse_event(once), declaration=True)
     assert again == once
+
+
+# What TAK Server accepts (issue #13 item 4): refused before, accepted now -------------------
+
+TAK_HEAD = (
+    b'<event version="2.0" uid="ANDROID-7514a125ae2c2e8f" type="b-f-t-a" how="m-g"'
+    b' time="2026-07-07T21:28:06Z" start="2026-07-07T21:28:06Z" stale="2026-07-07T21:28:16Z"'
+)
+
+
+@pytest.mark.parametrize("nan", [b"NaN", b"nan", b"NAN"])
+def test_nan_is_an_unknown_number_kept_and_written_as_tak_writes_it(nan: bytes) -> None:
+    data = TAK_HEAD + b'><point lat="0.0" lon="0.0" hae="' + nan + b'" ce="NaN" le="NaN"/></event>'
+    event = parse_event(data)
+    assert event.point is not None
+    assert all(unknown(v) for v in (event.point.hae, event.point.ce, event.point.le))
+    assert event.point == Point(0.0, 0.0, float("nan"), float("nan"), float("nan"))
+    out = serialise_event(event)
+    assert b'hae="NaN" ce="NaN" le="NaN"' in out
+    assert parse_event(out) == event
+
+
+def test_unknown_is_9999999_or_nan() -> None:
+    assert unknown(UNKNOWN) and unknown(float("nan"))
+    assert not unknown(0.0) and not unknown(-4919.1)
+
+
+@pytest.mark.parametrize(("name", "value"), [("lat", b"NaN"), ("lon", b"nan"), ("hae", b"inf")])
+def test_a_position_must_still_be_a_number(name: str, value: bytes) -> None:
+    values = {"lat": b"1", "lon": b"2", "hae": b"0"} | {name: value}
+    point = b" ".join(k.encode() + b'="' + v + b'"' for k, v in values.items())
+    with pytest.raises(CotError, match=f"point {name} must be a finite number"):
+        parse_event(HEAD + b"><point " + point + b"/></event>")
+
+
+def test_an_event_without_how_is_read_and_written_without_one() -> None:
+    # DJI's UAS Tool (node-CoT's test fixture): version="2", no how, the point after the detail.
+    data = (
+        b'<event version="2" uid="2983J8B001V013" type="a-f-A-M-H-Q"'
+        b' time="2024-04-24T16:37:38.002Z" start="2024-04-24T16:37:38.002Z"'
+        b' stale="2024-04-24T16:37:41.502Z" > <detail> <track course="140.8" slope="0"'
+        b' speed="0" > </track> </detail> <point lat="39.1" lon="-108.6" ce="0"'
+        b' hae="1381.333" le="0" > </point></event>'
+    )
+    event = parse_event(data)
+    assert (event.how, event.version, event.course) == ("", "2", 140.8)
+    out = serialise_event(event)
+    assert b" how=" not in out
+    assert parse_event(out) == event
+
+
+def test_a_type_outside_the_atom_grammar_is_kept() -> None:
+    event = parse_event(
+        HEAD.replace(b'"a-f-G"', b'"overhead_marker"') + b"><point lat='1' lon='2'/></event>"
+    )
+    assert event.type == "overhead_marker"
+    assert event.sidc == sidc_for("x-unknown")  # the unknown symbol
+    assert parse_event(serialise_event(event)) == event
+
+
+def test_a_refusal_quotes_the_senders_value_short() -> None:
+    long = b"x" * 5000
+    with pytest.raises(CotError) as refused:
+        parse_event(HEAD.replace(b'time="2024-01-01T00:00:00Z"', b'time="' + long + b'"') + b"/>")
+    assert len(refused.value.message) < 200 and "5000 characters" in refused.value.message

@@ -12,7 +12,9 @@ from kyodo.cot import xmltext
 from kyodo.cot.chat import GEOCHAT_TYPE, GeoChat, read_geochat
 from kyodo.cot.detail import EMPTY, Detail
 from kyodo.cot.errors import CotError
+from kyodo.cot.refusal import printable
 from kyodo.domain.symbols import sidc_for
+from kyodo.domain.tracks import valid_type
 
 if TYPE_CHECKING:
     import xml.etree.ElementTree as ET
@@ -20,7 +22,10 @@ if TYPE_CHECKING:
     from kyodo.cot.safexml import Parsed
 
 UNKNOWN = 9999999.0  # CoT's value for an unknown hae, ce or le
-_TYPE = re.compile(r"[a-zA-Z0-9]+(?:-[a-zA-Z0-9.]+)*")
+# TAK's other notation for an unknown hae, ce or le (`hae="NaN"`, Java's Double.toString). One
+# object for every NaN a Point holds: a tuple compares items by identity first, so two points
+# with unknown altitude are equal (NaN == NaN is false) and hash alike.
+NAN = float("nan")
 _TIME = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d+))?Z")
 _NAME = re.compile(r"(?:xml:)?[A-Za-z_][\w.\-]*")
 # Attributes the model holds in fields; `extra` holds the others (qos, opex…) in order.
@@ -38,14 +43,16 @@ def parse_time(value: str, name: str = "time") -> datetime:
     microsecond are dropped. CotError says what is wrong."""
     found = _TIME.fullmatch(value)
     if found is None:
-        raise CotError(f"{name} {value!r} is not an ISO-8601 UTC time like 2024-05-01T03:04:05Z")
+        raise CotError(
+            f"{name} {printable(value)} is not an ISO-8601 UTC time like 2024-05-01T03:04:05Z"
+        )
     year, month, day, hour, minute, second, fraction = found.groups()
     try:
         moment = datetime(
             int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=UTC
         )
     except ValueError as exc:
-        raise CotError(f"{name} {value!r} is not a valid date and time: {exc}") from None
+        raise CotError(f"{name} {printable(value)} is not a valid date and time: {exc}") from None
     if fraction:
         moment += timedelta(microseconds=int(fraction[:6].ljust(6, "0")))
     return moment
@@ -61,10 +68,16 @@ def format_time(moment: datetime) -> str:
     return f"{text}.{micro // 1000:03d}Z"
 
 
+def unknown(value: float) -> bool:
+    """Whether a `hae`, `ce` or `le` is unknown: 9999999.0 or NaN, both of which TAK writes."""
+    return math.isnan(value) or value >= UNKNOWN
+
+
 @dataclass(frozen=True, slots=True)
 class Point:
     """A WGS 84 position: degrees, metres above the ellipsoid (`hae`), circular and linear
-    error (`ce`, `le`, metres); 9999999.0 means unknown."""
+    error (`ce`, `le`, metres); 9999999.0 means unknown, and so does NaN (`NAN`), which is kept
+    as such so that the event is written back as its sender wrote it (`unknown` tells)."""
 
     lat: float
     lon: float
@@ -77,7 +90,9 @@ class Point:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise CotError(f"point {name} must be a number, not {value!r}")
-            if not math.isfinite(value):
+            if math.isnan(value) and name not in ("lat", "lon"):
+                object.__setattr__(self, name, NAN)
+            elif not math.isfinite(value):
                 raise CotError(f"point {name} must be a finite number, not {value!r}")
         if not -90.0 <= self.lat <= 90.0:
             raise CotError(f"latitude {self.lat} is outside -90..90")
@@ -104,7 +119,9 @@ class Event:
     `access`, `caveat` and `releasable_to` are the label attributes of `<event>` as text (their
     meaning as a Kyodo label is `kyodo.cot.labelling`'s business); `extra` keeps any other
     attribute (`qos`, `opex`…) in order so that an event passes through unchanged. `point` may
-    be absent only on `t-…` (tasking and control) events such as pings.
+    be absent only on `t-…` (tasking and control) events such as pings. `how` is "" where the
+    sender wrote none (DJI's UAS Tool does not); `type` need not follow the atom grammar
+    (ATAK's `overhead_marker`): TAK Server relays both, and so does Kyodo.
 
     `source` is set by `parse_event` only: the bytes the event was read from, so that it can be
     passed on as received (`kyodo.cot.passthrough`). It is not an init field, so a copy made
@@ -132,10 +149,10 @@ class Event:
             raise CotError("event has an empty uid")
         if len(self.uid) > MAX_UID:
             raise CotError(f"event uid is longer than {MAX_UID} characters")
-        if not _TYPE.fullmatch(self.type) or len(self.type) > 100:
-            raise CotError(f"{self.type!r} is not a CoT type (e.g. a-f-S-C-L-CC)")
-        if not self.how.strip() or any(c.isspace() for c in self.how):
-            raise CotError(f"{self.how!r} is not a CoT how (e.g. m-g, h-e)")
+        if not valid_type(self.type):
+            raise CotError(f"{printable(self.type)} is not a CoT type (e.g. a-f-S-C-L-CC)")
+        if any(c.isspace() or not c.isprintable() for c in self.how) or len(self.how) > 100:
+            raise CotError(f"{printable(self.how)} is not a CoT how (e.g. m-g, h-e)")
         for name in ("time", "start", "stale"):
             moment: datetime = getattr(self, name)
             if moment.tzinfo is None or moment.utcoffset() != timedelta(0):
@@ -153,7 +170,7 @@ class Event:
             raise CotError("an attribute of <event> holds characters XML cannot carry")
         for name, _ in self.extra:
             if not _NAME.fullmatch(name) or name in MODEL_ATTRIBUTES or name in RELEASABLE_TO_NAMES:
-                raise CotError(f"{name!r} cannot be an extra attribute of <event>")
+                raise CotError(f"{printable(name)} cannot be an extra attribute of <event>")
         if len({name for name, _ in self.extra}) != len(self.extra):
             raise CotError("an extra attribute of <event> is given twice")
         if self.type == GEOCHAT_TYPE:
@@ -165,7 +182,7 @@ class Event:
             ("version", self.version),
             ("uid", self.uid),
             ("type", self.type),
-            ("how", self.how),
+            *((("how", self.how),) if self.how else ()),
             ("time", format_time(self.time)),
             ("start", format_time(self.start)),
             ("stale", format_time(self.stale)),

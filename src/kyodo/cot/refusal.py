@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
+QUOTED_CHARS = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +26,14 @@ class Refusal:
     def __str__(self) -> str:
         where = f" at byte {self.at}" if self.at is not None else ""
         return f"{self.reason} ({self.size} bytes{where})"
+
+
+def printable(text: str) -> str:
+    """A value a sender wrote, quoted for a refusal's reason: its first characters, escaped
+    (`repr`), so that a log line stays one short line whatever was sent."""
+    if len(text) <= QUOTED_CHARS:
+        return repr(text)
+    return repr(text[:QUOTED_CHARS]) + f"… ({len(text)} characters)"
 
 
 def refusal(reason: str, data: bytes | bytearray | memoryview, at: int | None = None) -> Refusal:

@@ -5,19 +5,24 @@ What passes through unchanged: the content of `<detail>` byte for byte, every at
 (attributes in Kyodo's order, times as `…T…Z` with milliseconds, or microseconds where the
 sender gave them; finer fractions are cut), the `<point>` numbers (shortest exact form, so
 `10` becomes `10.0`), and the releasability attribute (read from `releasableTo`,
-`releaseableTo` or `rel_to`, written as `releasableTo`). Parse, write and parse again gives
-the same `Event`. A parsed event also keeps the bytes it was read from (`Event.source`), so
-that `kyodo.cot.passthrough` can pass it on exactly as received, but for its label.
+`releaseableTo` or `rel_to`, written as `releasableTo`). What TAK Server accepts is accepted:
+`NaN` in `hae`, `ce` or `le` (TAK's notation for unknown; kept, and written `NaN`), an event
+without `how` (written without one), a type outside the atom grammar. Parse, write and parse
+again gives the same `Event`. A parsed event also keeps the bytes it was read from
+(`Event.source`), so that `kyodo.cot.passthrough` can pass it on exactly as received, but for its
+label.
 """
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from kyodo.cot import xmltext
 from kyodo.cot.detail import EMPTY, Detail
 from kyodo.cot.errors import CotError
 from kyodo.cot.event import RELEASABLE_TO_NAMES, UNKNOWN, Event, Point, Source, parse_time
+from kyodo.cot.refusal import printable
 from kyodo.cot.safexml import parse_xml
 
 if TYPE_CHECKING:
@@ -28,8 +33,9 @@ if TYPE_CHECKING:
 DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 MAX_EVENT_BYTES = 64 * 1024
 _XML_NS = "{http://www.w3.org/XML/1998/namespace}"
-_REQUIRED = ("uid", "type", "how", "time", "start", "stale")
-_HANDLED = frozenset({*_REQUIRED, "version", "access", "caveat", *RELEASABLE_TO_NAMES})
+_REQUIRED = ("uid", "type", "time", "start", "stale")
+_HANDLED = frozenset({*_REQUIRED, "how", "version", "access", "caveat", *RELEASABLE_TO_NAMES})
+_NAN = "NaN"  # how TAK (Java) writes an unknown number
 
 
 def parse_event(data: bytes, *, max_bytes: int = MAX_EVENT_BYTES) -> Event:
@@ -43,7 +49,8 @@ def parse_event(data: bytes, *, max_bytes: int = MAX_EVENT_BYTES) -> Event:
     parsed = parse_xml(data, mark_depth=2, namespaces_from=2)
     root = parsed.root
     if root.tag != "event":
-        raise CotError(f"the root element is <{root.tag}>, not <event>")
+        # An XML name (no quotes or line breaks in it), cut short for the log.
+        raise CotError(f"the root element is <{root.tag[:40]}>, not <event>")
     attributes = root.attrib
     missing = [name for name in _REQUIRED if not attributes.get(name)]
     if missing:
@@ -58,7 +65,7 @@ def parse_event(data: bytes, *, max_bytes: int = MAX_EVENT_BYTES) -> Event:
             detail_element = child
             detail = _detail(parsed, child)
         else:
-            raise CotError(f"<event> may hold one <point> and one <detail>, not <{child.tag}>")
+            raise CotError(f"<event> may hold one <point> and one <detail>, not <{child.tag[:40]}>")
     time = parse_time(attributes["time"], "time")
     start = (
         time
@@ -68,7 +75,7 @@ def parse_event(data: bytes, *, max_bytes: int = MAX_EVENT_BYTES) -> Event:
     event = Event(
         uid=attributes["uid"],
         type=attributes["type"],
-        how=attributes["how"],
+        how=attributes.get("how", ""),
         time=time,
         start=start,
         stale=parse_time(attributes["stale"], "stale"),
@@ -96,14 +103,17 @@ def serialise_event(event: Event, *, declaration: bool = False) -> bytes:
         p = event.point
         point = (
             f'<point lat="{xmltext.number(p.lat)}" lon="{xmltext.number(p.lon)}" '
-            f'hae="{xmltext.number(p.hae)}" ce="{xmltext.number(p.ce)}" '
-            f'le="{xmltext.number(p.le)}"/>'
+            f'hae="{_number(p.hae)}" ce="{_number(p.ce)}" le="{_number(p.le)}"/>'
         )
     # Never markup a naive splitter would cut the event at (CDATA holding "</event>"…).
     xml = event.detail.escaped().xml
     detail = f"<detail>{xml}</detail>" if xml else "<detail/>"
     body = f"<event{attributes}>{point}{detail}</event>".encode()
     return DECLARATION + body if declaration else body
+
+
+def _number(value: float) -> str:
+    return _NAN if math.isnan(value) else xmltext.number(value)
 
 
 def _releasability(attributes: dict[str, str]) -> str | None:
@@ -125,7 +135,8 @@ def _point(element: ET.Element) -> Point:
         try:
             values[name] = float(text)
         except ValueError:
-            raise CotError(f"<point> {name} {text!r} is not a number") from None
+            # The value is the sender's: quoted shortened and printable, never raw, in the log.
+            raise CotError(f"<point> {name} {printable(text)} is not a number") from None
     return Point(**values)
 
 

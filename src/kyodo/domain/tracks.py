@@ -13,6 +13,16 @@ if TYPE_CHECKING:
     from kyodo.labels import Label
 
 UNKNOWN = 9999999.0  # CoT's value for an unknown hae, ce or le
+MAX_TYPE = 100
+
+
+def valid_type(cot_type: str) -> bool:
+    """Whether a text can be a CoT type: 1-100 printable characters without white space. Not
+    only the atom grammar (`a-f-G-U-C`): TAK clients send others (ATAK's `overhead_marker`)
+    and TAK Server relays them; what a type means is read where it matters (the symbol)."""
+    return 0 < len(cot_type) <= MAX_TYPE and all(
+        c.isprintable() and not c.isspace() for c in cot_type
+    )
 
 
 @dataclass(frozen=True, slots=True)

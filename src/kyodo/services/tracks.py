@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from kyodo.bus.events import TrackChanged, TrackDeleted
 from kyodo.domain.identity import Role
 from kyodo.domain.symbols import sidc_for
-from kyodo.domain.tracks import Feed, Position, Track, TrackReport
+from kyodo.domain.tracks import Feed, Position, Track, TrackReport, valid_type
 from kyodo.errors import InvalidInput, NotFound
 from kyodo.labels import join_all, render_marking
 from kyodo.policy import Action, Decision, Resource
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from kyodo.services.context import ServiceContext
     from kyodo.services.ports import UnitOfWork
 
-_TYPE = re.compile(r"^[a-zA-Z0-9]+(-[a-zA-Z0-9.]+)*$")
 _UID = re.compile(r"^[\w.:\-@/]{1,200}$")
 
 
@@ -122,7 +121,7 @@ async def report_track(
     that transport to pass on as sent (`bus.events.TrackChanged`)."""
     if not _UID.match(report.uid):
         raise InvalidInput("a track uid is 1-200 letters, digits or . : - _ @ /")
-    if not _TYPE.match(report.type) or len(report.type) > 100:
+    if not valid_type(report.type):
         raise InvalidInput(f"{report.type!r} is not a CoT type (e.g. a-f-S-C-L-CC)")
     if report.stale < report.start:
         raise InvalidInput("stale must not be before start")

@@ -41,6 +41,7 @@ from kyodo.cot import (
     serialise_event,
 )
 from kyodo.cot.delete import DELETE_TYPE, delete_event, deleted_uid
+from kyodo.cot.event import UNKNOWN, unknown
 from kyodo.cot.keepalive import PING_TYPE, pong
 from kyodo.cot.labelling import LABEL_TAG
 from kyodo.cot.negotiation import REQUEST_TYPE
@@ -376,7 +377,8 @@ class TakServer:
         the delete reaches the others through the bus (`_track_deleted`)."""
         uid = deleted_uid(event)
         if uid is None:
-            client.refuse(event.uid, "a delete (t-x-d-d) names its item in <link uid>")
+            # pytak greets with a bare t-x-d-d: nothing to delete, and no misbehaviour to count.
+            log.debug("cot delete naming no item", peer=client.peer)
             return
         try:
             await tracks.delete_track(self.ctx, client.actor, uid, origin=client.id, received=event)
@@ -439,9 +441,11 @@ class TakServer:
                 point.lat,
                 point.lon,
                 event.time,
-                point.hae,
-                point.ce,
-                point.le,
+                # NaN (TAK's "unknown": file shares, acks) is stored as CoT's other unknown;
+                # the event itself goes on as sent.
+                UNKNOWN if unknown(point.hae) else point.hae,
+                UNKNOWN if unknown(point.ce) else point.ce,
+                UNKNOWN if unknown(point.le) else point.le,
                 _bounded(event.course, 360.0),
                 _bounded(event.speed, None),
             ),
