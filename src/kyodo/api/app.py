@@ -14,7 +14,7 @@ from kyodo import __version__, web
 from kyodo.api import fast_post, problems, stream
 from kyodo.api.message_json import message_json
 from kyodo.api.middleware import BodyLimit, NoStoreApi
-from kyodo.api.routes import audit, directory, guard, labels, nets, session, tracks
+from kyodo.api.routes import audit, directory, guard, labels, marti, nets, session, tracks
 from kyodo.api.schemas import Health
 from kyodo.api.track_json import track_deleted_frame, track_frame
 from kyodo.audit_files import CheckpointFile, ensure_key, seal_paths
@@ -78,6 +78,7 @@ def create_app(settings: Settings | None = None, context: ServiceContext | None 
         tak = TakServer(ctx, settings)
         await tak.start()
         app.state.tak = tak
+        app.state.tak_clients = tak  # what /Marti/api/clientEndPoints lists
         yield
         await tak.stop()
         await ctx.group_commit.flush()  # anything still queued to be written
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None, context: ServiceContext | None 
     # First, so a chat message skips FastAPI's dependency solving (see fast_post's docstring).
     app.router.routes.insert(0, fast_post.route(ctx))
     app.include_router(stream.router)
+    app.include_router(marti.router)
     hub = LiveHub(
         ctx.decisions,
         max_queue=settings.live_queue,
