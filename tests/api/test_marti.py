@@ -84,8 +84,17 @@ async def test_client_end_points_shows_a_japanese_reader_only_what_they_may_read
     http, clients = marti
     smith = await add_person(ctx, operator, "smith", clearance="TOP SECRET")
     jones = await add_person(ctx, operator, "jones", clearance="TOP SECRET")
+    hidden = await add_person(
+        ctx,
+        operator,
+        "hidden.person",
+        clearance="TOP SECRET",
+        label=parse_marking("SECRET//NOFORN", ctx.registry),
+    )
     await add_person(ctx, operator, "sato", nation="JPN", clearance="KIMITSU")
     clients.clients = [
+        # Its report is releasable, but the Japanese reader may not read its person.
+        _client(ctx, hidden, "ANDROID-hp", "UNCLASSIFIED"),
         _client(ctx, smith, "ANDROID-rel", "SECRET//REL TO USA, JPN"),
         _client(ctx, jones, "ANDROID-nf", "SECRET//NOFORN"),
         _client(ctx, None, "PLAIN-1", "UNCLASSIFIED"),
@@ -113,9 +122,10 @@ async def test_client_end_points_shows_a_japanese_reader_only_what_they_may_read
         },
     ]
     assert "ANDROID-nf" not in answer.text and "jones" not in answer.text
+    assert "ANDROID-hp" not in answer.text and "hidden" not in answer.text
     # A US reader cleared for it sees the NOFORN client too.
     us = await bearer(http, "smith")
     uids = [
         c["uid"] for c in (await http.get("/Marti/api/clientEndPoints", headers=us)).json()["data"]
     ]
-    assert uids == ["ANDROID-nf", "ANDROID-rel", "PLAIN-1"]
+    assert uids == ["ANDROID-hp", "ANDROID-nf", "ANDROID-rel", "PLAIN-1"]

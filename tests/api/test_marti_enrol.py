@@ -45,6 +45,17 @@ def _csr(
     return x509.CertificateSigningRequestBuilder().subject_name(name).sign(key, hashes.SHA256())
 
 
+def _event(uid: str, kind: str, contact: str) -> bytes:
+    now = datetime.now(UTC)
+    fmt = "%Y-%m-%dT%H:%M:%S.%fZ"
+    return (
+        f'<event version="2.0" uid="{uid}" type="{kind}" how="h-e"'
+        f' time="{now.strftime(fmt)}" start="{now.strftime(fmt)}"'
+        f' stale="{(now + timedelta(minutes=5)).strftime(fmt)}">'
+        f'<point lat="35.7" lon="139.3" hae="0" ce="10" le="10"/><detail>{contact}</detail></event>'
+    ).encode()
+
+
 def _der_b64(csr: x509.CertificateSigningRequest) -> bytes:
     """What ATAK sends: bare base64 DER."""
     return base64.b64encode(csr.public_bytes(serialization.Encoding.DER))
@@ -243,19 +254,16 @@ async def test_an_enrolled_certificate_connects_to_cot_over_tls_as_the_person(
         reader, writer = await asyncio.open_connection(
             "127.0.0.1", tak.ports["tls"], ssl=context, server_hostname="127.0.0.1"
         )
-        now = datetime.now(UTC)
-        fmt = "%Y-%m-%dT%H:%M:%S.%fZ"
+        # A marker first, then its own report (with a contact endpoint, as ATAK sends it).
+        writer.write(_event("marker-1", "a-h-G", '<contact callsign="HOSTILE 1"/>'))
         writer.write(
-            f'<event version="2.0" uid="ANDROID-0123" type="a-f-G-U-C" how="h-e"'
-            f' time="{now.strftime(fmt)}" start="{now.strftime(fmt)}"'
-            f' stale="{(now + timedelta(minutes=5)).strftime(fmt)}">'
-            '<point lat="35.7" lon="139.3" hae="0" ce="10" le="10"/>'
-            '<detail><contact callsign="TANAKA"/></detail></event>'.encode()
+            _event("ANDROID-0123", "a-f-G-U-C", '<contact callsign="TANAKA" endpoint="*:-1:stcp"/>')
         )
         await writer.drain()
         clients = await wait_for(
             lambda: [c for c in tak.connected_clients() if c.uid == "ANDROID-0123"]
         )
+        assert len(tak.connected_clients()) == 1
         assert clients[0].person is not None and clients[0].person.username == "tanaka.k"
         assert clients[0].callsign == "TANAKA"
         writer.close()

@@ -67,8 +67,9 @@ class CotClient:
         self.refused_events = 0  # events refused after parsing (by policy, label, feed…)
         self._dropped = False
         self.closed: str | None = None
-        # Its own position report (the first uid it reports, as ATAK sends its own first): what
-        # /Marti/api/clientEndPoints shows of it, to those who may read that report's label.
+        # Its own position report (see TakServer._position): what /Marti/api/clientEndPoints
+        # shows of it, to those who may read that report's label.
+        self.own_confirmed = False  # a report with a contact endpoint has named it
         self.uid: str | None = None
         self.callsign: str | None = None
         self.own_label: Label | None = None

@@ -473,7 +473,11 @@ class TakServer:
             # Kept so that a client connecting later is sent the event as it was received.
             source_xml=event.source.parsed.data if event.source is not None else None,
         )
-        if client.uid is None or client.uid == event.uid:
+        # Its own report: one with a contact endpoint (ATAK, WinTAK and iTAK send one for
+        # themselves), else, until one comes, the first uid it reports (pytak and scripts).
+        own = event.detail.endpoint is not None and bool(event.callsign)
+        if own or (not client.own_confirmed and client.uid in (None, event.uid)):
+            client.own_confirmed = client.own_confirmed or own
             client.uid, client.callsign = event.uid, report.callsign
             client.own_label, client.last_event_time = reading.label, self.ctx.clock()
         # The fan-out passes on this event as received rather than rebuild it from the track.
