@@ -92,6 +92,14 @@ class Settings(BaseSettings):
     cot_tls_cert: Path | None = Field(default=None, description="Server certificate (PEM).")
     cot_tls_key: Path | None = Field(default=None, description="Server private key (PEM).")
     cot_tls_ca: Path | None = Field(default=None, description="CA that signs client certs.")
+    cot_enrol_ca_key: Path | None = Field(
+        default=None,
+        description="The private key of cot_tls_ca (PEM), to sign the certificates TAK clients "
+        "enrol for at /Marti/api/tls/signClient/v2; without it enrolment is refused (409).",
+    )
+    cot_enrol_days: int = Field(
+        default=365, ge=1, le=3650, description="Validity of an enrolled client certificate."
+    )
     cot_feed: str = Field(default="CoT", description="Feed that CoT position reports go to.")
     cot_feed_ceiling: str = Field(
         default="SECRET//REL TO USA, JPN", description="Ceiling of the CoT feed if it is created."

@@ -14,11 +14,13 @@ from kyodo import __version__, web
 from kyodo.api import fast_post, problems, stream
 from kyodo.api.message_json import message_json
 from kyodo.api.middleware import BodyLimit, NoStoreApi
-from kyodo.api.routes import audit, directory, guard, labels, nets, session, tracks
+from kyodo.api.routes import audit, directory, guard, labels, marti, nets, session, tracks
 from kyodo.api.schemas import Health
 from kyodo.api.track_json import track_deleted_frame, track_frame
 from kyodo.audit_files import CheckpointFile, ensure_key, seal_paths
 from kyodo.errors import Unavailable
+from kyodo.pki.files import load_pair
+from kyodo.pki.issuing import CertifiedKey, require_ca
 from kyodo.scheme_files import load_registry
 from kyodo.services.audit_seal import AuditSealer
 from kyodo.services.context import ServiceContext
@@ -66,6 +68,16 @@ def open_sealer(ctx: ServiceContext, settings: Settings) -> AuditSealer:
     )
 
 
+def load_enrolment_ca(settings: Settings) -> CertifiedKey | None:
+    """The CoT CA with its key, for certificate enrolment; None unless both are configured
+    (a key that is not the CA's stops the start)."""
+    if settings.cot_tls_ca is None or settings.cot_enrol_ca_key is None:
+        return None
+    ca = load_pair(settings.cot_tls_ca, settings.cot_enrol_ca_key)
+    require_ca(ca.certificate)
+    return ca
+
+
 def create_app(settings: Settings | None = None, context: ServiceContext | None = None) -> FastAPI:
     """A Kyodo app; pass a context to share one (tests), else it is built from settings."""
     settings = settings or Settings()
@@ -78,6 +90,7 @@ def create_app(settings: Settings | None = None, context: ServiceContext | None 
         tak = TakServer(ctx, settings)
         await tak.start()
         app.state.tak = tak
+        app.state.tak_clients = tak  # what /Marti/api/clientEndPoints lists
         yield
         await tak.stop()
         await ctx.group_commit.flush()  # anything still queued to be written
@@ -97,6 +110,7 @@ def create_app(settings: Settings | None = None, context: ServiceContext | None 
     )
     app.state.settings = settings
     app.state.context = ctx
+    app.state.enrolment_ca = load_enrolment_ca(settings)
     problems.install(app)
     # Added last, so they run first: no-store marks the limit's 413 too.
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
@@ -106,6 +120,7 @@ def create_app(settings: Settings | None = None, context: ServiceContext | None 
     # First, so a chat message skips FastAPI's dependency solving (see fast_post's docstring).
     app.router.routes.insert(0, fast_post.route(ctx))
     app.include_router(stream.router)
+    app.include_router(marti.router)
     hub = LiveHub(
         ctx.decisions,
         max_queue=settings.live_queue,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Literal, TypeAlias
@@ -19,6 +21,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
 PrivateKey: TypeAlias = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+PublicKey: TypeAlias = ec.EllipticCurvePublicKey | rsa.RSAPublicKey
 KeyType = Literal["ec", "rsa"]
 
 RSA_BITS = 3072
@@ -119,6 +122,20 @@ def _leaf(
     key_type: KeyType,
     now: datetime | None,
 ) -> CertifiedKey:
+    key = _new_key(key_type)
+    certificate = _certificate(ca, subject, alt_names, usage, days, key.public_key(), now)
+    return CertifiedKey(certificate, key)
+
+
+def _certificate(
+    ca: CertifiedKey,
+    subject: x509.Name,
+    alt_names: Sequence[x509.GeneralName],
+    usage: x509.ObjectIdentifier,
+    days: int,
+    public_key: PublicKey,
+    now: datetime | None,
+) -> x509.Certificate:
     _check_days(days)
     require_ca(ca.certificate)
     start = (now or datetime.now(UTC)) - BACKDATE
@@ -126,12 +143,11 @@ def _leaf(
     end = min(start + BACKDATE + timedelta(days=days), ca.certificate.not_valid_after_utc)
     if end <= start + BACKDATE:
         raise InvalidInput("the CA has expired; make a new CA")
-    key = _new_key(key_type)
     builder = (
         x509.CertificateBuilder()
         .subject_name(subject)
         .issuer_name(ca.certificate.subject)
-        .public_key(key.public_key())
+        .public_key(public_key)
         .serial_number(x509.random_serial_number())
         .not_valid_before(start)
         .not_valid_after(end)
@@ -140,7 +156,7 @@ def _leaf(
             x509.KeyUsage(
                 digital_signature=True,
                 content_commitment=False,
-                key_encipherment=isinstance(key, rsa.RSAPrivateKey),
+                key_encipherment=isinstance(public_key, rsa.RSAPublicKey),
                 data_encipherment=False,
                 key_agreement=False,
                 key_cert_sign=False,
@@ -151,14 +167,14 @@ def _leaf(
             critical=True,
         )
         .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key()), critical=False
         )
     )
     if alt_names:
         builder = builder.add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
-    return CertifiedKey(builder.sign(ca.key, hashes.SHA256()), key)
+    return builder.sign(ca.key, hashes.SHA256())
 
 
 def create_server_cert(
@@ -226,3 +242,88 @@ def require_ca(certificate: x509.Certificate) -> None:
         constraints = None
     if constraints is None or not constraints.value.ca:
         raise InvalidInput(f"{certificate.subject.rfc4514_string()} is not a CA certificate")
+
+
+# What a CSR's key may be: RSA of at least this many bits (ATAK asks with RSA 2048), or EC on
+# one of these curves.
+MIN_RSA_BITS = 2048
+EC_CURVES = ("secp256r1", "secp384r1", "secp521r1")
+MAX_CSR_BYTES = 16384
+
+
+def load_csr(data: bytes) -> x509.CertificateSigningRequest:
+    """A PKCS#10 request sent as PEM, or as bare base64 DER (what ATAK sends); `InvalidInput`
+    if it is neither, or its signature does not verify (the sender does not hold the key)."""
+    if len(data) > MAX_CSR_BYTES:
+        raise InvalidInput(f"the certificate request is over {MAX_CSR_BYTES} bytes")
+    text = data.strip()
+    try:
+        if text.startswith(b"-----BEGIN"):
+            csr = x509.load_pem_x509_csr(text)
+        else:
+            csr = x509.load_der_x509_csr(base64.b64decode(b"".join(text.split()), validate=True))
+    except (ValueError, binascii.Error):
+        raise InvalidInput(
+            "the body is not a PKCS#10 certificate request (PEM or base64 DER)"
+        ) from None
+    if not csr.is_signature_valid:
+        raise InvalidInput("the certificate request's signature does not verify")
+    return csr
+
+
+def csr_public_key(csr: x509.CertificateSigningRequest) -> PublicKey:
+    """The request's key if it is one Kyodo issues for; `InvalidInput` naming what is wrong."""
+    key = csr.public_key()
+    if isinstance(key, rsa.RSAPublicKey):
+        if key.key_size < MIN_RSA_BITS:
+            raise InvalidInput(f"an RSA key of {key.key_size} bits: use {MIN_RSA_BITS} or more")
+        return key
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        if key.curve.name not in EC_CURVES:
+            raise InvalidInput(f"an EC key on {key.curve.name}: use P-256, P-384 or P-521")
+        return key
+    raise InvalidInput("the request's key is neither RSA nor EC")
+
+
+def sign_client_csr(
+    ca: CertifiedKey,
+    csr: x509.CertificateSigningRequest,
+    username: str,
+    *,
+    person_id: str,
+    days: int = 365,
+    now: datetime | None = None,
+) -> x509.Certificate:
+    """A client certificate (clientAuth) for the request's key, named by Kyodo, not by the
+    request: CN = username, O/OU as the CA's, URI SAN `urn:kyodo:person:<id>`. Whatever
+    subject or extensions the request asks for are ignored."""
+    check_username(username)
+    public_key = csr_public_key(csr)
+    org = _first(ca.certificate.subject, NameOID.ORGANIZATION_NAME)
+    unit = _first(ca.certificate.subject, NameOID.ORGANIZATIONAL_UNIT_NAME)
+    alt_names = [x509.UniformResourceIdentifier(PERSON_URN_PREFIX + person_id)]
+    return _certificate(
+        ca,
+        _name(username, org, unit),
+        alt_names,
+        ExtendedKeyUsageOID.CLIENT_AUTH,
+        days,
+        public_key,
+        now,
+    )
+
+
+def _first(name: x509.Name, oid: x509.ObjectIdentifier) -> str | None:
+    values = name.get_attributes_for_oid(oid)
+    return str(values[0].value) if values else None
+
+
+def name_entries(ca: x509.Certificate) -> list[tuple[str, str]]:
+    """The subject entries a client should put in its request (TAK's tls/config): the CA's O
+    and OU, as (short name, value)."""
+    entries: list[tuple[str, str]] = []
+    for short, oid in (("O", NameOID.ORGANIZATION_NAME), ("OU", NameOID.ORGANIZATIONAL_UNIT_NAME)):
+        value = _first(ca.subject, oid)
+        if value:
+            entries.append((short, value))
+    return entries

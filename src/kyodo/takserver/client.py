@@ -12,7 +12,10 @@ from kyodo.cot import TakEventReader, XmlEventReader
 from kyodo.cot.xml import DECLARATION
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from kyodo.cot import Credentials, Event
+    from kyodo.labels import Label
     from kyodo.services.access import CountedRefusals
     from kyodo.services.actor import Actor
 
@@ -64,6 +67,13 @@ class CotClient:
         self.refused_events = 0  # events refused after parsing (by policy, label, feed…)
         self._dropped = False
         self.closed: str | None = None
+        # Its own position report (see TakServer._position): what /Marti/api/clientEndPoints
+        # shows of it, to those who may read that report's label.
+        self.own_confirmed = False  # a report with a contact endpoint has named it
+        self.uid: str | None = None
+        self.callsign: str | None = None
+        self.own_label: Label | None = None
+        self.last_event_time: datetime | None = None
 
     @property
     def refused(self) -> int:

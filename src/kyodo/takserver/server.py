@@ -52,6 +52,7 @@ from kyodo.policy import make_subject
 from kyodo.services import auth, tracks
 from kyodo.services.access import CountedRefusals
 from kyodo.services.actor import Actor, operator_actor
+from kyodo.services.tak_clients import ConnectedClient
 from kyodo.takserver.client import CotClient
 from kyodo.takserver.encoding import Encoded, snapshot_event, track_event
 from kyodo.takserver.geochat import GeoChatBridge
@@ -134,6 +135,20 @@ class TakServer:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(server.wait_closed(), 2)
         await self.ctx.group_commit.flush()  # positions are written behind their delivery
+
+    def connected_clients(self) -> list[ConnectedClient]:
+        """Every identified connection and its own last report (`tak_clients.ClientSource`)."""
+        return [
+            ConnectedClient(
+                connection=client.id,
+                person=client.actor.person,
+                uid=client.uid,
+                callsign=client.callsign,
+                label=client.own_label,
+                last_event_time=client.last_event_time,
+            )
+            for client in self.clients
+        ]
 
     async def _feed(self) -> Feed:
         try:
@@ -458,6 +473,13 @@ class TakServer:
             # Kept so that a client connecting later is sent the event as it was received.
             source_xml=event.source.parsed.data if event.source is not None else None,
         )
+        # Its own report: one with a contact endpoint (ATAK, WinTAK and iTAK send one for
+        # themselves), else, until one comes, the first uid it reports (pytak and scripts).
+        own = event.detail.endpoint is not None and bool(event.callsign)
+        if own or (not client.own_confirmed and client.uid in (None, event.uid)):
+            client.own_confirmed = client.own_confirmed or own
+            client.uid, client.callsign = event.uid, report.callsign
+            client.own_label, client.last_event_time = reading.label, self.ctx.clock()
         # The fan-out passes on this event as received rather than rebuild it from the track.
         await tracks.report_track(
             self.ctx,

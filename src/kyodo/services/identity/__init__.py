@@ -1,6 +1,11 @@
 """Identity: organisations, people, their passwords and certificates (the public API)."""
 
-from kyodo.services.identity.certificates import register_certificate, revoke_certificate
+from kyodo.services.identity.certificates import (
+    Enrolled,
+    enrol_certificate,
+    register_certificate,
+    revoke_certificate,
+)
 from kyodo.services.identity.orgs import create_org, get_org, list_orgs, update_org
 from kyodo.services.identity.passwords import (
     RESET_REQUEST,
@@ -24,10 +29,12 @@ __all__ = [
     "MIN_PASSWORD_LENGTH",
     "RESET_REQUEST",
     "RESET_REQUEST_HOURS",
+    "Enrolled",
     "PersonChanges",
     "PersonInput",
     "create_org",
     "create_person",
+    "enrol_certificate",
     "find_person",
     "get_org",
     "get_person",
