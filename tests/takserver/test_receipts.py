@@ -1,0 +1,45 @@
+"""GeoChat receipts (`b-t-f-d` delivered, `b-t-f-r` read) are relayed, labelled, never tracks."""
+
+from __future__ import annotations
+
+from kyodo.cot import parse_event, read_label
+from kyodo.labels import parse_marking
+from kyodo.services import tracks
+from kyodo.services.actor import Actor
+from kyodo.services.context import ServiceContext
+from kyodo.takserver.server import TakServer
+
+from tests.support.wait import wait_for
+from tests.takserver.test_captures import CAPTURES, _close, _event_bytes, _without_label
+from tests.takserver.test_passthrough_and_chat import RawPeer
+from tests.takserver.test_tak_server import cot, plain, tak
+
+__all__ = ["tak"]
+RECEIPTS = ("node-cot_chat-0.cot", "node-cot_chat-1.cot")
+
+
+async def test_receipts_are_relayed_labelled_but_never_stored_as_tracks(
+    tak: TakServer, ctx: ServiceContext, operator: Actor
+) -> None:
+    sender, reader = await plain(tak), RawPeer(await plain(tak))
+    try:
+        for name in RECEIPTS:
+            sender.send(CAPTURES[name])
+        sender.send(cot("after-the-receipts"))  # a position: stored, unlike the receipts
+        got = await reader.expect(3)
+        relayed = [parse_event(e) for e in got]
+        assert [e.type for e in relayed] == ["b-t-f-d", "b-t-f-r", "a-f-S-C-L-CC"]
+        unclassified = parse_marking("UNCLASSIFIED", ctx.registry)
+        for raw, name in zip(got, RECEIPTS, strict=False):
+            assert _without_label(raw) == _without_label(_event_bytes(CAPTURES[name]))
+            assert read_label(parse_event(raw), ctx.registry).label == unclassified
+
+        async def stored() -> list[str]:
+            found = await tracks.list_tracks(ctx, operator, include_stale=True)
+            return [t.uid for t in found]
+
+        uids: list[str] = await wait_for(stored, timeout=5)
+        assert uids == ["after-the-receipts"]
+        assert [client.refused for client in tak.clients] == [0, 0]
+    finally:
+        await _close(sender, reader.peer)
