@@ -1,4 +1,4 @@
-"""GeoChat receipts (`b-t-f-d` delivered, `b-t-f-r` read) are relayed, labelled, never tracks."""
+"""TAK events that are not positions: receipts relayed, never tracks; routes at their start."""
 
 from __future__ import annotations
 
@@ -41,5 +41,28 @@ async def test_receipts_are_relayed_labelled_but_never_stored_as_tracks(
         uids: list[str] = await wait_for(stored, timeout=5)
         assert uids == ["after-the-receipts"]
         assert [client.refused for client in tak.clients] == [0, 0]
+    finally:
+        await _close(sender, reader.peer)
+
+
+async def test_a_route_sent_at_0_0_is_kept_at_its_first_waypoint(
+    tak: TakServer, ctx: ServiceContext, operator: Actor
+) -> None:
+    sender, reader = await plain(tak), RawPeer(await plain(tak))
+    try:
+        sender.send(CAPTURES["atak-civ_route.cot"])
+        (relayed,) = await reader.expect(1)
+        assert b"lat='0.0'" in relayed  # passed on as sent
+
+        async def stored() -> list[tuple[float, float]]:
+            found = await tracks.list_tracks(ctx, operator, include_stale=True)
+            return [(t.position.lat, t.position.lon) for t in found]
+
+        where: list[tuple[float, float]] = await wait_for(stored, timeout=5)
+        assert where == [(38.84335305982451, -77.05440032542333)]
+        inside = await tracks.list_tracks(
+            ctx, operator, include_stale=True, bbox=(-78.0, 38.0, -77.0, 39.0)
+        )
+        assert len(inside) == 1
     finally:
         await _close(sender, reader.peer)

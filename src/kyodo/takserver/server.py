@@ -42,6 +42,7 @@ from kyodo.cot import (
 )
 from kyodo.cot.delete import DELETE_TYPE, delete_event, deleted_uid
 from kyodo.cot.event import UNKNOWN, unknown
+from kyodo.cot.geometry import geometry
 from kyodo.cot.keepalive import PING_TYPE, pong
 from kyodo.cot.labelling import LABEL_TAG
 from kyodo.cot.negotiation import REQUEST_TYPE
@@ -456,13 +457,19 @@ class TakServer:
             raise CotError("a position report needs a <point>")
         point = event.point
         detail = event.detail.without(LABEL_TAG)
+        lat, lon = point.lat, point.lon
+        if lat == 0.0 and lon == 0.0:
+            # Routes and telestrations are sent at 0,0: kept at their first vertex, where a
+            # bounding box finds them (the event itself goes on as sent).
+            shape = geometry(event.type, lat, lon, detail)
+            lat, lon = shape.coordinates[0]
         report = TrackReport(
             uid=event.uid,
             type=event.type,
             callsign=event.callsign or event.uid,
             position=Position(
-                point.lat,
-                point.lon,
+                lat,
+                lon,
                 event.time,
                 # NaN (TAK's "unknown": file shares, acks) is stored as CoT's other unknown;
                 # the event itself goes on as sent.
