@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from xml.sax.saxutils import quoteattr
 
 import pytest
 from hypothesis import given, settings
@@ -41,6 +42,7 @@ def _kind(name: str) -> str:
         ("atak-civ_range-bearing-circle.cot", "range_bearing", "circle", 1),
         ("atak-civ_range-bearing-line.cot", "range_bearing", "line", 2),
         ("atak-civ_route.cot", "route", "route", 7),
+        ("atak-civ_drawing-shapes-telestration.cot", "drawing", "line", 46),
         ("libcotshrink_route.cot", "route", "route", 7),
         ("node-cot_cot-routes-0.cot", "route", "route", 4),
         ("libcotshrink_casevac-all-fields.cot", "casevac", "point", 1),
@@ -89,6 +91,12 @@ def test_a_detail_that_does_not_parse_is_a_point() -> None:
     assert geometry_from_xml("u-d-f", 1.0, 2.0, "<link point='") == Geometry("point", ((1.0, 2.0),))
 
 
+def _stroke(points: list[str]) -> str:
+    """A telestration's stroke: an event, escaped in a link's `line`."""
+    links = "".join(f'<link point="{p}"/>' for p in points)
+    return f"<link line={quoteattr(f'<event><detail>{links}</detail></event>')}/>"
+
+
 _number_text = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True).map(str),
     st.sampled_from(["", "NaN", "-0", "1e400", "abc", " 12 ", "91", "-181"]),
@@ -101,12 +109,18 @@ _element = st.one_of(
     ),
     _number_text.map(lambda v: f'<range value="{v}"/>'),
     _number_text.map(lambda v: f'<bearing value="{v}"/>'),
+    st.lists(_point_text, max_size=3).map(_stroke),
+    st.text(alphabet=st.sampled_from(list("<>&'\"?=/ event.link0123456789,-")), max_size=60).map(
+        lambda t: f"<link line={quoteattr(t)}/>"
+    ),
 )
 
 
 @settings(max_examples=300, deadline=None)
 @given(
-    cot_type=st.sampled_from(["u-d-f", "u-d-r", "u-d-c-c", "b-m-r", "u-r-b-c-l", "a-f-G"]),
+    cot_type=st.sampled_from(
+        ["u-d-f", "u-d-r", "u-d-f-m", "u-d-c-c", "b-m-r", "u-r-b-c-l", "u-rb-a", "a-f-G"]
+    ),
     lat=st.floats(-90, 90),
     lon=st.floats(-180, 180),
     elements=st.lists(_element, max_size=8),

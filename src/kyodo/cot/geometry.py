@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Literal
 
 from kyodo.cot.detail import Detail
 from kyodo.cot.errors import CotError
+from kyodo.cot.safexml import parse_xml
 from kyodo.domain.tracks import MAX_RADIUS, Geometry
 
 if TYPE_CHECKING:
@@ -51,13 +52,14 @@ def geometry_from_xml(cot_type: str, lat: float, lon: float, detail_xml: str) ->
 
 
 def geometry(cot_type: str, lat: float, lon: float, detail: Detail) -> Geometry:
-    """The event's geometry: its `<link point="lat,lon[,hae]">` vertices (a route for `b-m-r`,
-    a polygon for a rectangle `u-d-r` or a closed shape, else a line), a circle for
+    """The event's geometry: its `<link point="lat,lon[,hae]">` vertices, or a telestration's
+    first stroke (a route for `b-m-r`, a polygon for a rectangle `u-d-r` or a closed shape,
+    else a line), a circle for
     `<shape><ellipse major minor>` (its larger axis as the radius), a line from the point for
     a range & bearing (`<range value>` metres, `<bearing value>` degrees), else the point.
     Whatever is missing, out of range or not a number is left out: never an error."""
     point = (lat, lon)
-    vertices = link_points(detail)
+    vertices = link_points(detail) or _telestration(detail)
     if len(vertices) >= 2:
         if cot_type == "b-m-r":
             return Geometry("route", vertices)
@@ -87,6 +89,27 @@ def link_points(detail: Detail) -> tuple[tuple[float, float], ...]:
             if len(found) >= MAX_VERTICES:
                 break
     return tuple(found)
+
+
+def _telestration(detail: Detail) -> tuple[tuple[float, float], ...]:
+    """A telestration (`u-d-f-m`) holds its strokes as events, escaped in `<link line="…">`:
+    the vertices of its first stroke that has some (the others are not drawn)."""
+    for link in detail.findall("link"):
+        line = link.get("line")
+        if not line:
+            continue
+        text = line.split("?>", 1)[1] if line.lstrip().startswith("<?xml") else line
+        try:
+            stroke = parse_xml(text.encode("utf-8"), mark_depth=0, namespaces_from=99).root
+        except CotError:
+            continue
+        inner = stroke.find("detail")
+        if inner is None:
+            continue
+        found = [p for e in inner.findall("link") if (p := _link_point(e)) is not None]
+        if len(found) >= 2:
+            return tuple(found[:MAX_VERTICES])
+    return ()
 
 
 def _link_point(link: ET.Element) -> tuple[float, float] | None:
