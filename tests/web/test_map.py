@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import uuid
@@ -221,4 +222,67 @@ def test_the_basemap_loads_with_no_network(
     assert outside == []
     assert any(url.endswith("/static/basemap/region.geojson") for url in requested)
     screenshot(page, "offline")
+    assert console_errors(page) == []
+
+
+def test_a_cot_shape_is_drawn_as_a_path_not_a_symbol(
+    web_server, new_context, login, console_errors
+):
+    # The web server listens for no CoT: the track frame is the server's JSON of a real ATAK
+    # free-form polygon (kind and geometry as `track_json` writes them), added to the stream.
+    from datetime import UTC, datetime, timedelta
+
+    from kyodo.api.track_json import geometry_json
+    from kyodo.cot import EventSplitter, parse_event
+    from kyodo.cot.geometry import geometry, track_kind
+
+    capture = (
+        Path(__file__).parents[1] / "cot" / "captures" / "atak-civ_drawing-shapes-free-form.cot"
+    )
+    (data,) = EventSplitter().feed(capture.read_bytes()).items
+    event = parse_event(data)
+    assert event.point is not None
+    uid = f"test.shape.{uuid.uuid4().hex[:8]}"
+    base = web_server.api("us.j3").get("/api/v1/tracks").json()[0]
+    track = base | {
+        "uid": uid,
+        "type": event.type,
+        "callsign": "Fence",
+        "lat": event.point.lat,
+        "lon": event.point.lon,
+        "stale": (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
+        "kind": track_kind(event.type),
+        "geometry": geometry_json(
+            geometry(event.type, event.point.lat, event.point.lon, event.detail)
+        ),
+    }
+    frame = json.dumps({"type": "track", "track": track})
+
+    def relay(ws) -> None:
+        server = ws.connect_to_server()
+
+        def to_server(message) -> None:
+            server.send(message)
+            if "subscribe" in str(message):
+                ws.send(frame)
+
+        ws.on_message(to_server)
+
+    page = login(new_context(), "us.j3")
+    page.route_web_socket(lambda url: url.endswith("/api/v1/stream"), relay)
+    _open_map(web_server, page)
+    page.wait_for_function("uid => window.kyodoMap.uids().includes(uid)", arg=uid)
+    page.evaluate(
+        "([lat, lon]) => window.kyodoMap.map.setView([lat, lon], 16)",
+        [
+            event.point.lat,
+            event.point.lon,
+        ],
+    )
+    path = page.locator(f'.leaflet-overlay-pane path.kyodo-shape[data-uid="{uid}"]')
+    path.wait_for()
+    assert path.get_attribute("data-shape") == "polygon"
+    d = path.get_attribute("d") or ""
+    assert d.lower().rstrip().endswith("z") and d.count("L") == 5  # 6 vertices, closed
+    assert page.locator(f'.kyodo-track[data-uid="{uid}"]').count() == 0  # no point symbol
     assert console_errors(page) == []

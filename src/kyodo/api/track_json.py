@@ -5,16 +5,18 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from kyodo.cot.geometry import geometry_from_xml, track_kind
 from kyodo.labels import label_to_dict
 
 if TYPE_CHECKING:
-    from kyodo.domain.tracks import Track
+    from kyodo.domain.tracks import Geometry, Track
     from kyodo.labels import SchemeRegistry
 
 
 def track_json(track: Track, registry: SchemeRegistry) -> dict[str, Any]:
     """A track as clients see it (the body of `TrackOut`, and a stream's `track` frame)."""
     p = track.position
+    shape = track_geometry(track)
     return {
         "uid": track.uid,
         "type": track.type,
@@ -34,7 +36,40 @@ def track_json(track: Track, registry: SchemeRegistry) -> dict[str, Any]:
         "remarks": track.remarks,
         "feed_id": track.feed_id,
         "label": label_to_dict(track.label, registry),
+        "kind": track_kind(track.type),
+        "geometry": geometry_json(shape),
     }
+
+
+# What a detail must hold to draw more than its point (a cheap test before parsing it).
+_SHAPED = ("point=", "<shape", "<range")
+
+
+def track_geometry(track: Track) -> Geometry:
+    """The track's geometry, derived from its stored detail (`kyodo.cot.geometry`)."""
+    p = track.position
+    xml = track.detail_xml
+    if not any(marker in xml for marker in _SHAPED):
+        xml = ""
+    return geometry_from_xml(track.type, p.lat, p.lon, xml)
+
+
+def geometry_json(shape: Geometry) -> dict[str, Any]:
+    """GeoJSON (lon, lat order), with `shape` the geometry's kind; a circle is a Point with a
+    `radius` in metres, a polygon's ring is closed."""
+    lonlat = [[lon, lat] for lat, lon in shape.coordinates]
+    if shape.kind == "point":
+        return {"type": "Point", "shape": "point", "coordinates": lonlat[0]}
+    if shape.kind == "circle":
+        return {
+            "type": "Point",
+            "shape": "circle",
+            "coordinates": lonlat[0],
+            "radius": shape.radius,
+        }
+    if shape.kind == "polygon":
+        return {"type": "Polygon", "shape": "polygon", "coordinates": [[*lonlat, lonlat[0]]]}
+    return {"type": "LineString", "shape": shape.kind, "coordinates": lonlat}
 
 
 def track_frame(registry: SchemeRegistry, track: Track) -> str:

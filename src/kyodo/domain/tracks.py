@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from kyodo.policy import Container
 
@@ -64,6 +65,34 @@ class Position:
             raise ValueError(f"course {self.course} is outside 0..360")
         if self.speed is not None and self.speed < 0:
             raise ValueError("speed cannot be negative")
+
+
+GeometryKind = Literal["point", "line", "polygon", "circle", "route"]
+MAX_RADIUS = 20_037_509.0  # metres: half the Earth's circumference
+
+
+@dataclass(frozen=True, slots=True)
+class Geometry:
+    """What a track covers on the map: a point, a line, a polygon (vertices, not repeated
+    closed), a circle (`radius` in metres around its one coordinate) or a route (a line of
+    waypoints). Coordinates are (lat, lon) pairs."""
+
+    kind: GeometryKind
+    coordinates: tuple[tuple[float, float], ...]
+    radius: float | None = None
+
+    def __post_init__(self) -> None:
+        if not self.coordinates:
+            raise ValueError("a geometry needs at least one coordinate")
+        for lat, lon in self.coordinates:
+            if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
+                raise ValueError(f"coordinate {lat},{lon} is outside the Earth")
+        if (self.kind == "circle") != (self.radius is not None):
+            raise ValueError("a circle, and only a circle, has a radius")
+        if self.radius is not None and not (
+            math.isfinite(self.radius) and 0.0 < self.radius <= MAX_RADIUS
+        ):
+            raise ValueError(f"radius {self.radius} is not a distance on the Earth")
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,6 +42,7 @@ from kyodo.cot import (
 )
 from kyodo.cot.delete import DELETE_TYPE, delete_event, deleted_uid
 from kyodo.cot.event import UNKNOWN, unknown
+from kyodo.cot.geometry import geometry
 from kyodo.cot.keepalive import PING_TYPE, pong
 from kyodo.cot.labelling import LABEL_TAG
 from kyodo.cot.negotiation import REQUEST_TYPE
@@ -73,6 +74,8 @@ NEGOTIATION_SECONDS = 60.0
 CREDENTIALS_SECONDS = 15.0
 PONG_INTERVAL = 1.0  # at most one answer a second to a client's pings
 SNAPSHOT_LIMIT = 5000
+# GeoChat receipts (delivered, read): relayed to the clients that may read them, never tracks.
+RECEIPT_TYPES = frozenset({"b-t-f-d", "b-t-f-r"})
 
 
 class TakServer:
@@ -85,6 +88,7 @@ class TakServer:
         self._servers: list[asyncio.Server] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self.feed_id = ""
+        self.feed: Feed | None = None
         self.ports: dict[str, int] = {}
         self.geochat = GeoChatBridge(ctx, self.clients, settings)
         self.negotiation_seconds = NEGOTIATION_SECONDS
@@ -92,7 +96,8 @@ class TakServer:
 
     async def start(self) -> None:
         """Ensure the CoT feed exists, open the listeners, and join the bus."""
-        self.feed_id = (await self._feed()).id
+        self.feed = await self._feed()
+        self.feed_id = self.feed.id
         host = self.settings.host
         tls = self._tls_context()
         listeners: list[tuple[str, _Accept, int, ssl.SSLContext | None]] = [
@@ -359,6 +364,8 @@ class TakServer:
                 await self._control(client, event)
             elif event.chat is not None:
                 await self.geochat.receive(client, event)
+            elif event.type in RECEIPT_TYPES:
+                self._receipt(client, event)
             else:
                 await self._position(client, event)
         except KyodoError as exc:
@@ -435,6 +442,23 @@ class TakServer:
             except KyodoError as exc:
                 log.warning("cot snapshot not sent", peer=client.peer, reason=exc.message)
 
+    def _receipt(self, client: CotClient, event: Event) -> None:
+        """A chat receipt (`b-t-f-d` delivered, `b-t-f-r` read): passed on as sent, labelled
+        (its own label, else the feed's default), to the other clients that may read it, and
+        not stored: it is not a track. Refused, like a position, above the feed's ceiling or
+        the sender's clearance. Not recorded against the message it acknowledges (yet)."""
+        feed = self.feed
+        if feed is None:
+            raise CotError("the CoT feed is not ready")
+        label = read_label(event, self.ctx.registry).label or feed.default_label
+        can_read = self.ctx.decisions.can_read
+        if not feed.ceiling.dominates(label) or not can_read(client.actor.subject, label):
+            raise CotError("receipt refused: its label is above what may be sent here")
+        encoded = Encoded(event, label, self.ctx.registry)
+        for other in tuple(self.clients):
+            if other is not client and can_read(other.actor.subject, label):
+                other.offer(encoded.bytes_for(other))
+
     async def _position(self, client: CotClient, event: Event) -> None:
         reading = read_label(event, self.ctx.registry)
         if reading.disagreement:
@@ -448,13 +472,19 @@ class TakServer:
             raise CotError("a position report needs a <point>")
         point = event.point
         detail = event.detail.without(LABEL_TAG)
+        lat, lon = point.lat, point.lon
+        if lat == 0.0 and lon == 0.0:
+            # Routes and telestrations are sent at 0,0: kept at their first vertex, where a
+            # bounding box finds them (the event itself goes on as sent).
+            shape = geometry(event.type, lat, lon, detail)
+            lat, lon = shape.coordinates[0]
         report = TrackReport(
             uid=event.uid,
             type=event.type,
             callsign=event.callsign or event.uid,
             position=Position(
-                point.lat,
-                point.lon,
+                lat,
+                lon,
                 event.time,
                 # NaN (TAK's "unknown": file shares, acks) is stored as CoT's other unknown;
                 # the event itself goes on as sent.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field
 
 from kyodo.api.schemas.base import Strict
@@ -42,6 +44,16 @@ class TrackIn(Strict):
     label: LabelIn | None = None
 
 
+class GeometryOut(BaseModel):
+    """GeoJSON (lon, lat); `shape`: point, line, polygon, circle (a Point with a `radius` in
+    metres) or route."""
+
+    type: str
+    shape: str
+    coordinates: list[Any]
+    radius: float | None = None
+
+
 class TrackOut(BaseModel):
     uid: str
     type: str
@@ -61,6 +73,8 @@ class TrackOut(BaseModel):
     remarks: str
     feed_id: str
     label: LabelOut
+    kind: str  # unit, marker, drawing, route, range_bearing, alert, casevac, other
+    geometry: GeometryOut
 
 
 class PositionOut(BaseModel):

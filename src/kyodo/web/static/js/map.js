@@ -238,6 +238,54 @@ function refreshSoon(resort) {
   }, 50);
 }
 
+function symbolMarker(track) {
+  const marker = L.marker([track.lat, track.lon], {
+    icon: symbolIcon(track),
+    title: track.callsign,
+    keyboard: false, // the track list is the keyboard's way in; hundreds of tab stops are not
+    riseOnHover: true,
+  });
+  marker.on("click", () => select(track.uid, false));
+  return marker;
+}
+
+/** Drawings, routes and range & bearing lines have a geometry (GeoJSON, lon-lat) to draw. */
+function isShaped(track) {
+  const shape = track.geometry?.shape;
+  return shape === "line" || shape === "polygon" || shape === "circle" || shape === "route";
+}
+
+const SHAPE_COLOURS = { route: "#6a1b9a", range_bearing: "#e65100", alert: "#b00020" };
+
+function shapeLayer(track) {
+  const g = track.geometry;
+  const latlng = ([lon, lat]) => [lat, lon];
+  const style = {
+    color: SHAPE_COLOURS[track.kind] || "#1565c0",
+    weight: 3,
+    fillOpacity: 0.12,
+    className: "kyodo-shape",
+  };
+  let layer;
+  if (g.shape === "circle") {
+    layer = L.circle(latlng(g.coordinates), { ...style, radius: g.radius });
+  } else if (g.shape === "polygon") {
+    layer = L.polygon(g.coordinates[0].slice(0, -1).map(latlng), style);
+  } else {
+    layer = L.polyline(g.coordinates.map(latlng), { ...style, fill: false });
+  }
+  layer.bindTooltip(track.callsign);
+  layer.on("click", () => select(track.uid, false));
+  layer.on("add", () => {
+    const el = layer.getElement();
+    if (el) {
+      el.dataset.uid = track.uid;
+      el.dataset.shape = g.shape;
+    }
+  });
+  return layer;
+}
+
 function upsert(track) {
   if (isStale(track)) {
     remove(track.uid);
@@ -245,16 +293,18 @@ function upsert(track) {
   }
   raiseBanner(track.label);
   let entry = tracks.get(track.uid);
+  const shaped = isShaped(track);
   if (!entry) {
-    const marker = L.marker([track.lat, track.lon], {
-      icon: symbolIcon(track),
-      title: track.callsign,
-      keyboard: false, // the track list is the keyboard's way in; hundreds of tab stops are not
-      riseOnHover: true,
-    });
-    marker.on("click", () => select(track.uid, false));
-    entry = { track, marker, item: listItem(track.uid), receivedAt: Date.now() };
+    const marker = shaped ? shapeLayer(track) : symbolMarker(track);
+    entry = { track, marker, shaped, item: listItem(track.uid), receivedAt: Date.now() };
     tracks.set(track.uid, entry);
+  } else if (shaped || entry.shaped) {
+    // A shape is drawn anew at each update (its vertices may all have changed).
+    trackLayer.removeLayer(entry.marker);
+    entry.marker = shaped ? shapeLayer(track) : symbolMarker(track);
+    entry.shaped = shaped;
+    entry.track = track;
+    entry.receivedAt = Date.now();
   } else {
     const sidcChanged = entry.track.sidc !== track.sidc;
     entry.track = track;
@@ -294,6 +344,10 @@ function applyFilter(entry) {
   if (show && !trackLayer.hasLayer(entry.marker)) trackLayer.addLayer(entry.marker);
   if (!show && trackLayer.hasLayer(entry.marker)) trackLayer.removeLayer(entry.marker);
   entry.item.hidden = !show;
+  if (entry.shaped) {
+    entry.marker.setStyle({ weight: selected === entry.track.uid ? 5 : 3 });
+    return;
+  }
   const el = entry.marker.getElement()?.querySelector(".kyodo-track");
   if (el) el.classList.toggle("selected", selected === entry.track.uid);
 }
@@ -526,7 +580,8 @@ window.kyodoMap = {
   map,
   position: (uid) => {
     const entry = tracks.get(uid);
-    return entry ? entry.marker.getLatLng() : null;
+    if (!entry) return null;
+    return entry.marker.getLatLng ? entry.marker.getLatLng() : entry.marker.getBounds().getCenter();
   },
   uids: () => [...tracks.keys()].sort(),
 };

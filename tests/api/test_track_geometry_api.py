@@ -1,0 +1,62 @@
+"""Shapes and routes over HTTP: their kind and geometry in the JSON, under their label."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+
+from kyodo.cot import EventSplitter, parse_event
+from kyodo.domain.tracks import Position, TrackReport
+from kyodo.labels import parse_marking
+from kyodo.services import tracks
+from kyodo.services.actor import Actor
+from kyodo.services.context import ServiceContext
+
+from tests.api.test_tracks_api import _setup
+
+CAPTURES = Path(__file__).parents[1] / "cot" / "captures"
+
+
+def _report(name: str, uid: str, label: str, ctx: ServiceContext) -> TrackReport:
+    (data,) = EventSplitter().feed((CAPTURES / name).read_bytes()).items
+    event = parse_event(data)
+    assert event.point is not None
+    now = datetime.now(UTC)
+    return TrackReport(
+        uid=uid,
+        type=event.type,
+        callsign=uid,
+        position=Position(event.point.lat, event.point.lon, now),
+        start=now,
+        stale=now + timedelta(hours=1),
+        label=parse_marking(label, ctx.registry),
+        detail_xml=event.detail.xml,
+    )
+
+
+async def test_shapes_keep_their_geometry_and_a_noforn_one_never_reaches_a_japanese_reader(
+    ctx: ServiceContext, operator: Actor, client: httpx.AsyncClient
+) -> None:
+    h, feed_id = await _setup(ctx, operator, client)
+    shapes = {
+        "fence": ("atak-civ_drawing-shapes-rectangle.cot", "SECRET//REL TO USA, JPN"),
+        "us-fence": ("atak-civ_drawing-shapes-free-form.cot", "SECRET//NOFORN"),
+        "circle": ("atak-civ_geo-fence.cot", "SECRET//REL TO USA, JPN"),
+    }
+    for uid, (name, label) in shapes.items():
+        await tracks.report_track(ctx, operator, feed_id, _report(name, uid, label, ctx))
+    us = {t["uid"]: t for t in (await client.get("/api/v1/tracks", headers=h["us"])).json()}
+    jp = {t["uid"]: t for t in (await client.get("/api/v1/tracks", headers=h["jp"])).json()}
+    assert set(us) == {"fence", "us-fence", "circle"} and set(jp) == {"fence", "circle"}
+    fence = jp["fence"]
+    assert fence["kind"] == "drawing" and fence["geometry"]["type"] == "Polygon"
+    ring = fence["geometry"]["coordinates"][0]
+    assert len(ring) == 5 and ring[0] == ring[-1]
+    assert us["us-fence"]["geometry"]["shape"] == "polygon"
+    circle = jp["circle"]["geometry"]
+    assert (circle["shape"], circle["radius"]) == ("circle", 297.72)
+    # Nothing of the NOFORN shape in what the Japanese reader gets, not even its vertices.
+    text = (await client.get("/api/v1/tracks", headers=h["jp"])).text
+    assert "us-fence" not in text and "-77.0661646820486" not in text
