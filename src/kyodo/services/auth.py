@@ -6,22 +6,19 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from functools import partial
 from typing import TYPE_CHECKING
 
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from kyodo.audit.chain import AuditEntry
-from kyodo.bus.events import SessionEnded
 from kyodo.errors import NotFound, PermissionDenied, RateLimited, Unauthenticated
 from kyodo.labels import label_to_dict
 from kyodo.services.access import audit_entry
 from kyodo.services.actor import person_actor
 from kyodo.services.ports import SessionRecord
+from kyodo.services.session_ends import descendants, end_sessions
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
     from kyodo.domain.identity import Person
     from kyodo.services.actor import Actor
     from kyodo.services.context import ServiceContext
@@ -319,34 +316,6 @@ async def logout(ctx: ServiceContext, actor: Actor) -> None:
             )
         )
         end_sessions(tx, ctx, actor.subject.id, ended)
-
-
-def descendants(records: Sequence[SessionRecord], root_id: str) -> list[SessionRecord]:
-    """The tokens minted, directly or not, by the token `root_id` (not itself)."""
-    children: dict[str, list[SessionRecord]] = {}
-    for record in records:
-        if record.parent_id:
-            children.setdefault(record.parent_id, []).append(record)
-    found: list[SessionRecord] = []
-    pending = [root_id]
-    seen = {root_id}
-    while pending:
-        for child in children.get(pending.pop(), ()):
-            if child.id not in seen:
-                seen.add(child.id)
-                found.append(child)
-                pending.append(child.id)
-    return found
-
-
-def end_sessions(
-    tx: UnitOfWork, ctx: ServiceContext, person_id: str, hashes: Sequence[str]
-) -> None:
-    """In the transaction that deletes sessions or tokens: once it has committed, forget them
-    and close their streams."""
-    for digest in hashes:
-        tx.after_commit(partial(ctx.reads.sessions.forget, digest))
-        tx.publish(SessionEnded(person_id, digest))
 
 
 async def authenticate_certificate(ctx: ServiceContext, fingerprint: str) -> Actor:

@@ -11,8 +11,9 @@ from kyodo.audit.chain import AuditEntry
 from kyodo.domain.identity import Role
 from kyodo.errors import InvalidInput, NotFound, PermissionDenied
 from kyodo.services.access import audit_entry, require_role
-from kyodo.services.auth import SCOPES, descendants, end_sessions, new_id, token_hash
+from kyodo.services.auth import SCOPES, new_id, token_hash
 from kyodo.services.ports import SessionRecord
+from kyodo.services.session_ends import descendants, end_sessions
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
