@@ -67,7 +67,7 @@ class CotClient:
         self.refused_events = 0  # events refused after parsing (by policy, label, feed…)
         self._dropped = False
         self.closed: str | None = None
-        # Its own position report (see TakServer._position): what /Marti/api/clientEndPoints
+        # Its own position report (see `intake.position`): what /Marti/api/clientEndPoints
         # shows of it, to those who may read that report's label.
         self.own_confirmed = False  # a report with a contact endpoint has named it
         self.uid: str | None = None
