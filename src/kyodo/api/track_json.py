@@ -58,18 +58,19 @@ def geometry_json(shape: Geometry) -> dict[str, Any]:
     """GeoJSON (lon, lat order), with `shape` the geometry's kind; a circle is a Point with a
     `radius` in metres, a polygon's ring is closed."""
     lonlat = [[lon, lat] for lat, lon in shape.coordinates]
-    if shape.kind == "point":
-        return {"type": "Point", "shape": "point", "coordinates": lonlat[0]}
-    if shape.kind == "circle":
+    # Every form has `radius` (None but for a circle): the REST answer (TrackOut) and the
+    # stream's frames must be the same JSON.
+    if shape.kind in ("point", "circle"):
         return {
             "type": "Point",
-            "shape": "circle",
+            "shape": shape.kind,
             "coordinates": lonlat[0],
-            "radius": shape.radius,
+            "radius": shape.radius if shape.kind == "circle" else None,
         }
     if shape.kind == "polygon":
-        return {"type": "Polygon", "shape": "polygon", "coordinates": [[*lonlat, lonlat[0]]]}
-    return {"type": "LineString", "shape": shape.kind, "coordinates": lonlat}
+        ring = [*lonlat, lonlat[0]]
+        return {"type": "Polygon", "shape": "polygon", "coordinates": [ring], "radius": None}
+    return {"type": "LineString", "shape": shape.kind, "coordinates": lonlat, "radius": None}
 
 
 def track_frame(registry: SchemeRegistry, track: Track) -> str:
