@@ -210,6 +210,39 @@ async def _write_version(
     return after
 
 
+async def _may_relabel(
+    ctx: ServiceContext,
+    actor: Actor,
+    net: Net,
+    message: Message,
+    new_label: Label,
+    rule: Decision,
+    action: str,
+) -> None:
+    """A new version's two checks (audited as `action`): the net's rule for the change of
+    label, then the policy's WRITE of the new label into the net."""
+    seq = str(message.seq)
+    await net_rule(
+        ctx,
+        actor,
+        rule,
+        net,
+        action,
+        object_type="message",
+        object_id=seq,
+        label=message.label,
+    )
+    await require(
+        ctx,
+        actor,
+        Action.WRITE,
+        Resource(new_label, container=net.container()),
+        audit_action=action,
+        object_type="message",
+        object_id=seq,
+    )
+
+
 async def edit_message(
     ctx: ServiceContext,
     actor: Actor,
@@ -240,24 +273,14 @@ async def edit_message(
         async with ctx.db.transaction(write=False) as tx:
             original = await tx.messages.get(message.reply_to)
         new_label = ctx.registry.fit(join_all(new_label, original.label))
-    await net_rule(
+    await _may_relabel(
         ctx,
         actor,
-        net_rules.may_relabel_by_edit(message.label, new_label),
         net,
+        message,
+        new_label,
+        net_rules.may_relabel_by_edit(message.label, new_label),
         "message.edit",
-        object_type="message",
-        object_id=str(seq),
-        label=message.label,
-    )
-    await require(
-        ctx,
-        actor,
-        Action.WRITE,
-        Resource(new_label, container=net.container()),
-        audit_action="message.edit",
-        object_type="message",
-        object_id=str(seq),
     )
     findings = await guard_message(ctx, actor, net, text, new_label, override_justification)
     edited = replace(
@@ -319,24 +342,14 @@ async def downgrade_message(
     message, net, _ = await message_for(ctx, actor, seq)
     if message.deleted:
         raise InvalidInput("a deleted message cannot be downgraded")
-    await net_rule(
+    await _may_relabel(
         ctx,
         actor,
-        net_rules.may_downgrade(actor.subject, message.label, label, justification),
         net,
+        message,
+        label,
+        net_rules.may_downgrade(actor.subject, message.label, label, justification),
         "message.downgrade",
-        object_type="message",
-        object_id=str(seq),
-        label=message.label,
-    )
-    await require(
-        ctx,
-        actor,
-        Action.WRITE,
-        Resource(label, container=net.container()),
-        audit_action="message.downgrade",
-        object_type="message",
-        object_id=str(seq),
     )
     # The guard reads the text again against the lower label; the justification stands for
     # an override only for those who hold `may_override`.
