@@ -465,3 +465,69 @@ async def test_a_privileged_password_reset_needs_a_second_administrator(
     assert ("person.password_reset_request", "allow") in actions
     assert actions.count(("person.password", "deny")) == 4
     assert actions.count(("person.password", "allow")) == 1
+
+
+async def test_a_non_member_downgrader_cannot_lower_what_they_may_not_read_in_the_net(
+    ctx: ServiceContext, operator: Actor, client: httpx.AsyncClient
+) -> None:
+    h = await _people(ctx, operator, client)
+    # A security officer oversees nets (sees their names and members, never their messages).
+    await add_person(
+        ctx,
+        operator,
+        "secoff.dg",
+        clearance="TOP SECRET",
+        roles=("security_officer", "may_downgrade"),
+    )
+    h["us.chief"] = await bearer(client, "secoff.dg")
+    net_id = await _net(client, h, MIXED, "jp.sato")
+    seq = await _post(client, h["us.j3"], net_id, "Tanker track moves north.", label=NOFORN)
+    seen = await client.get(f"/api/v1/nets/{net_id}", headers=h["us.chief"])
+    assert seen.status_code == 200  # an overseer: the net is visible, its messages are not
+    tried = await client.post(
+        f"/api/v1/messages/{seq}/downgrade",
+        headers=h["us.chief"],
+        json={"label": REL, "justification": "Released to JJOC after J3 review."},
+    )
+    absent = await client.post(
+        "/api/v1/messages/99999999/downgrade",
+        headers=h["us.chief"],
+        json={"label": REL, "justification": "Released to JJOC after J3 review."},
+    )
+    # Answered as a message that does not exist; the label is unchanged and the try audited.
+    assert tried.status_code == 404, tried.text
+    assert tried.content == absent.content.replace(b"99999999", str(seq).encode())
+    still = await client.get(f"/api/v1/messages/{seq}", headers=h["us.j3"])
+    assert still.json()["label"]["marking"] == "SECRET//NOFORN"
+    assert (await client.get(f"/api/v1/messages/{seq}", headers=h["jp.sato"])).status_code == 404
+    async with ctx.db.transaction(write=False) as tx:
+        denied = [
+            r
+            async for r in tx.audit.walk()
+            if r.entry.action == "message.downgrade" and r.entry.decision == "deny"
+        ]
+    assert any(r.entry.object_id == str(seq) for r in denied)
+
+
+async def test_a_password_reset_request_is_only_for_privileged_people_and_not_oneself(
+    ctx: ServiceContext, operator: Actor, client: httpx.AsyncClient
+) -> None:
+    h = await _people(ctx, operator, client)
+    for target in ("us.j3", "admin"):  # an ordinary member; the asking administrator
+        person = await _person_id(ctx, target)
+        asked = await client.post(
+            f"/api/v1/people/{person}/password-reset-requests", headers=h["admin"]
+        )
+        assert asked.status_code == 403, asked.text
+    plain = await _person_id(ctx, "us.j3")
+    async with ctx.db.transaction(write=False) as tx:
+        records = [
+            r.entry
+            async for r in tx.audit.walk()
+            if r.entry.action == "person.password_reset_request"
+        ]
+    assert [r.decision for r in records if r.object_id == plain] == ["deny"]
+    # The privileged target still works (the two-person rule's own test covers the rest).
+    secoff = await _person_id(ctx, "secoff")
+    ok = await client.post(f"/api/v1/people/{secoff}/password-reset-requests", headers=h["admin"])
+    assert ok.status_code == 201, ok.text

@@ -242,3 +242,22 @@ async def test_throttled_attempts_are_audited_once_per_window_not_once_per_attem
     assert throttled[0].entry.decision == "deny"
     assert throttled[0].entry.details["address"] == "198.51.100.7"
     assert "wrong password" not in str([r.as_dict() for r in records])
+
+
+async def test_a_password_typed_as_the_username_never_reaches_the_audit_log(
+    ctx: ServiceContext, operator: Actor, client: httpx.AsyncClient
+) -> None:
+    await add_person(ctx, operator, "alice")
+    typed = "Correct-Horse-Battery-9"  # alice's password, typed into the username field
+    for _ in range(12):  # past the throttle, whose refusals are recorded too
+        await client.post("/api/v1/auth/login", json={"username": typed, "password": "x"})
+    await client.post("/api/v1/auth/login", json={"username": "alice", "password": "bad"})
+    async with ctx.db.transaction(write=False) as tx:
+        records = [r async for r in tx.audit.walk()]
+    failed = [r.entry for r in records if r.entry.action.startswith("auth.login_")]
+    assert {e.action for e in failed if e.actor == "(unknown user)"} == {
+        "auth.login_failed",
+        "auth.login_throttled",
+    }
+    assert any(e.actor == "alice" for e in failed)  # a known account is still named
+    assert all(typed not in str(r.as_dict()) for r in records)

@@ -3,6 +3,7 @@ hash of their secret, by id, per person, and their deletion."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from kyodo.services.context import ServiceContext
@@ -68,3 +69,18 @@ async def test_delete_one_or_every_record_of_a_person(ctx: ServiceContext) -> No
         assert await tx.sessions.delete_for_person(owner.id) == 2
         assert await tx.sessions.delete_for_person(owner.id) == 0
         assert await tx.sessions.get(f"{4:064x}") is not None
+
+
+async def test_delete_expired_removes_only_records_past_their_expiry(ctx: ServiceContext) -> None:
+    owner = await person(ctx, "sessions.expiring")
+    async with ctx.db.transaction() as tx:
+        for n in (1, 2, 3):  # expire at NOW + 1 h, 2 h, 3 h
+            await tx.sessions.add(_record(owner.id, n))
+        await tx.sessions.add(replace(_record(owner.id, 4, "api"), expires_at=None))
+    async with ctx.db.transaction() as tx:
+        assert await tx.sessions.delete_expired(NOW + timedelta(hours=2, minutes=30)) == 2
+    async with ctx.db.transaction(write=False) as tx:
+        left = await tx.sessions.list_for_person(owner.id, "session")
+        tokens = await tx.sessions.list_for_person(owner.id, "api")
+    assert [r.name for r in left] == ["record 3"]
+    assert [r.name for r in tokens] == ["record 4"]  # a token without expiry stays

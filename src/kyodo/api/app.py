@@ -26,6 +26,7 @@ from kyodo.services.audit_seal import AuditSealer
 from kyodo.services.context import ServiceContext
 from kyodo.services.live import LiveHub
 from kyodo.services.read_cache import ReadCache
+from kyodo.services.session_sweep import SessionSweeper
 from kyodo.services.throttle import LoginThrottle
 from kyodo.settings import Settings
 from kyodo.spillage_files import load_rules
@@ -87,12 +88,15 @@ def create_app(settings: Settings | None = None, context: ServiceContext | None 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         sealer = open_sealer(ctx, settings)  # refuses to start without a usable key
         await sealer.start()
+        sweeper = SessionSweeper(ctx)
+        sweeper.start()
         tak = TakServer(ctx, settings)
         await tak.start()
         app.state.tak = tak
         app.state.tak_clients = tak  # what /Marti/api/clientEndPoints lists
         yield
         await tak.stop()
+        await sweeper.stop()
         await ctx.group_commit.flush()  # anything still queued to be written
         await sealer.stop()  # a last checkpoint over everything written
         ctx.bus.unsubscribe(hub.handle)

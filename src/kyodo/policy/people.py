@@ -100,6 +100,27 @@ def may_change_person(
     return Decision(False, tuple(reasons), tuple(failed))
 
 
+def may_request_password_reset(
+    actor: Subject, target_id: str, target_roles: frozenset[str]
+) -> Decision:
+    """An administrator asks for a second administrator's reset of a privileged person's
+    password (the two-person rule); there is nothing to ask for anyone else, nor for oneself."""
+    if ADMIN not in actor.roles:
+        return Decision(False, (f"role {ADMIN} required",), ("role",))
+    if actor.id == target_id:
+        return Decision(False, ("change your own password yourself",), ("own",))
+    if not target_roles & PRIVILEGED:
+        return Decision(
+            False,
+            (
+                "only an administrator's or security officer's password needs a second "
+                "administrator",
+            ),
+            ("not_privileged",),
+        )
+    return ALLOW
+
+
 def may_set_password(
     actor: Subject, target_id: str, target_roles: frozenset[str], approved_by: str | None
 ) -> Decision:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from kyodo.services.context import ServiceContext
     from kyodo.services.ports import UnitOfWork
 
+UNKNOWN_USER = "(unknown user)"
 INVALID_CREDENTIALS = "invalid username or password"
 # Verified when the username does not exist, so both failures take the same time.
 _DUMMY_HASH = (
@@ -131,9 +132,13 @@ async def _check_password(
     if throttled is not None:
         if throttled.audit:
             async with ctx.db.transaction() as tx:
+                try:
+                    known = (await tx.people.get_by_username(username)).username
+                except NotFound:
+                    known = UNKNOWN_USER  # never the typed text: it may be a password
                 await tx.audit.append(
                     AuditEntry(
-                        actor=username[:128] or "(empty)",
+                        actor=known,
                         action="auth.login_throttled",
                         object_type="person",
                         object_id="(unchecked)",
@@ -162,14 +167,18 @@ async def _check_password(
         async with ctx.db.transaction() as tx:
             await tx.audit.append(
                 AuditEntry(
-                    actor=username[:128] or "(empty)",
+                    # A name that matches no account is not recorded: people type their
+                    # password into the username field, and security officers read this log.
+                    actor=username if person is not None else UNKNOWN_USER,
                     action="auth.login_failed",
                     object_type="person",
                     object_id=person.id if person else "(unknown)",
                     decision="deny",
                     label=None if person is None else label_to_dict(person.label, ctx.registry),
                     reasons=(INVALID_CREDENTIALS,),
-                    details={"address": address},
+                    details={"address": address}
+                    if person is not None
+                    else {"address": address, "typed_length": len(username)},
                 )
             )
         raise Unauthenticated(INVALID_CREDENTIALS)

@@ -35,6 +35,17 @@ async def request_password_reset(ctx: ServiceContext, actor: Actor, person_id: s
         object_id=person_id,
     )
     target = await get_person(ctx, actor, person_id)
+    await enforce(
+        ctx,
+        actor,
+        people_rules.may_request_password_reset(
+            actor.subject, person_id, frozenset(r.value for r in target.roles)
+        ),
+        audit_action=RESET_REQUEST,
+        object_type="person",
+        object_id=person_id,
+        label=target.label,
+    )
     request_id = uuid.uuid4().hex
     async with ctx.db.transaction() as tx:
         await tx.audit.append(

@@ -83,21 +83,30 @@ async def message_for(
     return message, net, member
 
 
-async def get_message(ctx: ServiceContext, actor: Actor, seq: int) -> AuthoredMessage:
-    """One message the actor may read (members only, like the net's list)."""
+async def member_message_for(
+    ctx: ServiceContext, actor: Actor, seq: int, audit_action: str = "message.read"
+) -> tuple[Message, Net, Member | None]:
+    """As `message_for`, for members only (like the net's list): an overseer who may see the
+    net but not its messages gets the answer for a message that does not exist."""
     message, net, member = await message_for(ctx, actor, seq)
     await net_rule(
         ctx,
         actor,
         net_rules.may_read_messages(actor.subject, net_view(net, member)),
         net,
-        "message.read",
+        audit_action,
         object_type="message",
         object_id=str(seq),
         label=message.label,
         hide=True,
         not_found=f"no message {seq}",
     )
+    return message, net, member
+
+
+async def get_message(ctx: ServiceContext, actor: Actor, seq: int) -> AuthoredMessage:
+    """One message the actor may read (members only, like the net's list)."""
+    message, _, _ = await member_message_for(ctx, actor, seq)
     return await authored(ctx, message)
 
 

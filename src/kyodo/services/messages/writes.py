@@ -14,7 +14,7 @@ from kyodo.labels import join_all, label_to_dict, render_marking
 from kyodo.policy import Action, Decision, Resource
 from kyodo.policy import nets as net_rules
 from kyodo.services.access import audit_entry, enforce, require
-from kyodo.services.messages.reads import author_name, message_for
+from kyodo.services.messages.reads import author_name, member_message_for, message_for
 from kyodo.services.nets.access import net_for, net_rule, net_view
 from kyodo.services.spillage import guard_message
 
@@ -339,7 +339,9 @@ async def downgrade_message(
     """Lower a message's label: its own action (role `may_downgrade`, reading both labels, a
     written justification), audited with both labels. The text is kept as a new version; the
     earlier versions keep their labels and stay hidden from those who may not read them."""
-    message, net, _ = await message_for(ctx, actor, seq)
+    # Members only: an overseer who may see the net but not read its messages must not
+    # relabel what they have not read.
+    message, net, _ = await member_message_for(ctx, actor, seq, "message.downgrade")
     if message.deleted:
         raise InvalidInput("a deleted message cannot be downgraded")
     await _may_relabel(

@@ -12,6 +12,7 @@ from kyodo.store.sql.times import aware, required
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from datetime import datetime
 
     from sqlalchemy import RowMapping
     from sqlalchemy.ext.asyncio import AsyncConnection
@@ -63,6 +64,14 @@ class SqlSessionStore:
     async def delete_for_person(self, person_id: str) -> int:
         result = await self._conn.execute(
             sessions.delete().where(sessions.c.person_id == person_id)
+        )
+        return int(result.rowcount)
+
+    async def delete_expired(self, before: datetime) -> int:
+        result = await self._conn.execute(
+            sessions.delete().where(
+                sessions.c.expires_at.is_not(None), sessions.c.expires_at < before
+            )
         )
         return int(result.rowcount)
 
