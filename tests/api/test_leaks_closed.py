@@ -9,7 +9,7 @@ import httpx
 from kyodo.services.actor import Actor
 from kyodo.services.context import ServiceContext
 
-from tests.support.factories import add_person, bearer
+from tests.support.factories import add_person, bearer, login
 
 MIXED = {
     "name": "J3 combined ops",
@@ -531,3 +531,18 @@ async def test_a_password_reset_request_is_only_for_privileged_people_and_not_on
     secoff = await _person_id(ctx, "secoff")
     ok = await client.post(f"/api/v1/people/{secoff}/password-reset-requests", headers=h["admin"])
     assert ok.status_code == 201, ok.text
+
+
+async def test_the_chat_page_never_names_a_member_the_reader_may_not_read(
+    ctx: ServiceContext, operator: Actor, client: httpx.AsyncClient
+) -> None:
+    h = await _people(ctx, operator, client)
+    h["us.hidden"] = await bearer(client, "us.hidden")
+    net_id = await _net(client, h, MIXED, "jp.sato", "us.hidden")
+    hidden_id = await _person_id(ctx, "us.hidden")
+    client.cookies.clear()
+    await login(client, "jp.sato")
+    page = await client.get(f"/nets/{net_id}")
+    assert page.status_code == 200, page.text
+    assert hidden_id not in page.text and "us.hidden" not in page.text
+    assert "閲覧権限のないメンバー" in page.text  # counted, not named, in the reader's language

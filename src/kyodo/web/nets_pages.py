@@ -190,6 +190,7 @@ async def _chat(request: Request, net_id: str, actor: Actor) -> Response:
     members = await nets.list_members(ctx, actor, net_id)
     people = by_id(await readable_people(ctx, actor))
     member_rows = []
+    hidden_member = translations(lang).gettext("A member you may not see")
     mine = None
     for member in members:
         person = people.get(member.person_id)
@@ -197,8 +198,9 @@ async def _chat(request: Request, net_id: str, actor: Actor) -> Response:
             mine = member
         member_rows.append(
             {
-                "id": member.person_id,
-                "name": display_name(person, lang) if person else member.person_id,
+                # A member whose record the reader may not read is counted, never named.
+                "id": member.person_id if person else "",
+                "name": display_name(person, lang) if person else hidden_member,
                 "username": person.username if person else "",
                 "nation": person.nation if person else "?",
                 "clearance": clearance_text(person, ctx.registry, lang) if person else "?",
