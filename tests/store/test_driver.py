@@ -85,13 +85,25 @@ async def test_a_driver_error_answers_as_sqlalchemys_would(ctx: ServiceContext) 
         assert actors == [_row(7)["actor"]]
 
 
-# PostgreSQL only: SQLite begins at BEGIN IMMEDIATE, before any statement.
-@POSTGRESQL_ONLY
-async def test_a_driver_statement_outside_a_transaction_is_refused(ctx: ServiceContext) -> None:
+async def test_a_driver_statement_first_in_a_transaction_is_inside_it(ctx: ServiceContext) -> None:
+    """PostgreSQL begins the driver's transaction at SQLAlchemy's first statement (SQLite at
+    BEGIN IMMEDIATE): a driver statement that comes first must still be rolled back with it."""
     db = _db(ctx)
-    with pytest.raises(RuntimeError, match="needs a statement through SQLAlchemy"):
+    insert = DriverInsert(audit_log, COLUMNS)
+
+    class Abandoned(Exception):
+        pass
+
+    with pytest.raises(Abandoned):
         async with db.transaction() as tx:
-            await db.dialect.fetch_all(tx.conn, "SELECT 1")
+            await db.dialect.insert(tx.conn, insert, [_row(31)])  # the first statement
+            raise Abandoned
+    async with db.transaction() as tx:
+        assert await db.dialect.fetch_all(tx.conn, "SELECT 1") is not None  # first, too
+        await db.dialect.insert(tx.conn, insert, [_row(32)])
+    async with db.transaction(write=False) as tx:
+        seqs = [row.seq for row in await tx.conn.execute(select(audit_log.c.seq))]
+    assert seqs == [32]
 
 
 async def _kill_connections(database: str) -> int:

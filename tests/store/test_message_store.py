@@ -1,9 +1,5 @@
 """The MessageStore contract (services/ports.py), on each back-end: seqs in order, every version
-kept, tombstones and purges, label-filtered lists, changes in rev order, search and retention.
-
-On PostgreSQL `add` and `add_many` cannot be the first statement of a transaction (the driver
-statement they use needs SQLAlchemy to have opened the connection): each transaction here reads
-the net first, as `post_message` does."""
+kept, tombstones and purges, label-filtered lists, changes in rev order, search and retention."""
 
 from __future__ import annotations
 
@@ -49,7 +45,6 @@ async def test_add_gives_increasing_seqs_and_the_first_version(
     ctx: ServiceContext, author: str
 ) -> None:
     async with ctx.db.transaction() as tx:
-        await tx.nets.get("n-msg")  # a poster reads the net first (see module doc)
         one = await tx.messages.add(draft(ctx, author, 0))
         batch = await tx.messages.add_many([draft(ctx, author, n) for n in (1, 2, 3)])
         reply = await tx.messages.add(replace(draft(ctx, author, 4), reply_to=one.seq))
@@ -74,7 +69,6 @@ async def test_edits_keep_every_version_and_tombstones_and_purges_keep_the_row(
     ctx: ServiceContext, author: str
 ) -> None:
     async with ctx.db.transaction() as tx:
-        await tx.nets.get("n-msg")  # a poster reads the net first (see module doc)
         sent = await tx.messages.add(draft(ctx, author, 0))
     edited = replace(
         sent,
@@ -105,7 +99,6 @@ async def test_list_is_by_seq_paged_filtered_by_net_label_and_deletion(
     ctx: ServiceContext, author: str
 ) -> None:
     async with ctx.db.transaction() as tx:
-        await tx.nets.get("n-msg")  # a poster reads the net first (see module doc)
         made = [await tx.messages.add(draft(ctx, author, n)) for n in range(8)]
         elsewhere = await tx.messages.add(draft(ctx, author, 0, "n-other"))
         await tx.messages.tombstone(made[4].seq, author, NOW)
@@ -132,7 +125,6 @@ async def test_changes_come_in_rev_order_after_a_rev_for_readers(
     ctx: ServiceContext, author: str
 ) -> None:
     async with ctx.db.transaction() as tx:
-        await tx.nets.get("n-msg")  # a poster reads the net first (see module doc)
         made = [await tx.messages.add(draft(ctx, author, n)) for n in range(4)]
         for rev, message in zip((40, 10, 30, 20), made, strict=True):
             await tx.messages.set_rev(message.seq, rev)
@@ -149,7 +141,6 @@ async def test_search_finds_words_newest_first_for_readers_and_skips_deleted(
     ctx: ServiceContext, author: str
 ) -> None:
     async with ctx.db.transaction() as tx:
-        await tx.nets.get("n-msg")  # a poster reads the net first (see module doc)
         made = [await tx.messages.add(draft(ctx, author, n)) for n in range(6)]
         other = replace(draft(ctx, author, 6), text="nothing relevant", html="<p>x</p>")
         await tx.messages.add(other)
@@ -171,7 +162,6 @@ async def test_search_finds_words_newest_first_for_readers_and_skips_deleted(
 
 async def test_count_above_a_ceiling_and_expired_messages(ctx: ServiceContext, author: str) -> None:
     async with ctx.db.transaction() as tx:
-        await tx.nets.get("n-msg")  # a poster reads the net first (see module doc)
         made = [await tx.messages.add(draft(ctx, author, n)) for n in range(8)]
         await tx.messages.purge(made[0].seq)
     async with ctx.db.transaction(write=False) as tx:

@@ -45,10 +45,11 @@ _UNLOCKED = nullcontext()  # PostgreSQL's own locks order the writers of every p
 async def _driver(conn: AsyncConnection) -> Any:
     raw = await conn.get_raw_connection()
     driver: Any = raw.driver_connection  # the asyncpg connection
-    # SQLAlchemy begins a transaction at its first statement: a driver statement sent before
-    # one would run on its own, outside the transaction.
+    # SQLAlchemy's adapter begins the driver's transaction at its first statement: a driver
+    # statement sent before one would run on its own, outside the transaction. Services read
+    # before they write, so this round trip is rare.
     if not driver.is_in_transaction():
-        raise RuntimeError("a driver statement needs a statement through SQLAlchemy before it")
+        await conn.execute(text("SELECT 1"))
     return driver
 
 
