@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -101,7 +103,7 @@ def test_the_store_knows_only_the_ports_of_the_services() -> None:
             ), f"{path.relative_to(SRC)} imports {name}"
 
 
-# Transports do not reach into each other; only the composition root (api/app.py:create_app, which
+# Transports do not reach into each other; only the app factory (api/app.py:create_app, which
 # builds the context, the TAK server and installs the web pages) names them all.
 COMPOSITION_ROOT = SRC / "api" / "app.py"
 NOT_FROM = {
@@ -129,3 +131,17 @@ def _from_package_imports(path: Path) -> set[str]:
         if isinstance(node, ast.ImportFrom) and node.module == "kyodo"
         for alias in node.names
     }
+
+
+def test_the_cli_loads_no_http_stack_until_it_serves() -> None:
+    """Operator commands start without FastAPI, Starlette or uvicorn (`kyodo serve` imports
+    them when it runs): the context comes from `kyodo.wiring`, not from the HTTP app."""
+    probe = (
+        "import sys, kyodo.cli; "
+        "print(sorted(m for m in ('fastapi', 'starlette', 'uvicorn', 'kyodo.api.app') "
+        "if m in sys.modules))"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert found == "[]"

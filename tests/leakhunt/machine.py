@@ -20,7 +20,6 @@ from hypothesis import note
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from kyodo.api.app import build_context
 from kyodo.api.message_json import authored_json, message_json
 from kyodo.api.track_json import track_frame
 from kyodo.domain.identity import Person
@@ -42,6 +41,7 @@ from kyodo.services.actor import Actor, operator_actor, person_actor
 from kyodo.services.live import LiveConnection, LiveHub
 from kyodo.services.ports import AuditQuery
 from kyodo.settings import Settings
+from kyodo.wiring import build_context
 
 from tests.leakhunt import world
 from tests.leakhunt.world import LABELS, REGISTRY, WORDS, check, readable

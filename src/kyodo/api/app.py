@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
 from functools import partial
 
 from fastapi import FastAPI
@@ -17,66 +16,13 @@ from kyodo.api.middleware import BodyLimit, NoStoreApi
 from kyodo.api.routes import audit, directory, guard, labels, marti, nets, session, tracks
 from kyodo.api.schemas import Health
 from kyodo.api.track_json import track_deleted_frame, track_frame
-from kyodo.audit_files import CheckpointFile, ensure_key, seal_paths
 from kyodo.errors import Unavailable
-from kyodo.pki.files import load_pair
-from kyodo.pki.issuing import CertifiedKey, require_ca
-from kyodo.scheme_files import load_registry
-from kyodo.services.audit_seal import AuditSealer
 from kyodo.services.context import ServiceContext
 from kyodo.services.live import LiveHub
-from kyodo.services.read_cache import ReadCache
 from kyodo.services.session_sweep import SessionSweeper
-from kyodo.services.throttle import LoginThrottle
 from kyodo.settings import Settings
-from kyodo.spillage_files import load_rules
-from kyodo.store.sql.database import SqlDatabase
 from kyodo.takserver.server import TakServer
-
-
-def build_context(settings: Settings) -> ServiceContext:
-    """The services' context for these settings (database, schemes, throttle)."""
-    registry = load_registry(settings.scheme_dirs, settings.default_policy)
-    return ServiceContext(
-        db=SqlDatabase(settings.database_url),
-        registry=registry,
-        session_ttl=timedelta(hours=settings.session_hours),
-        token_ttl=timedelta(days=min(settings.token_days, settings.token_max_days)),
-        token_max_ttl=timedelta(days=settings.token_max_days),
-        retention_floor_days=settings.retention_floor_days,
-        guard_rules=load_rules(settings.guard_rules_file, registry),
-        reads=ReadCache(settings.read_cache_seconds),
-        track_history_limit=settings.track_history,
-        throttle=LoginThrottle(
-            settings.login_max_failures_per_account,
-            settings.login_max_failures_per_address,
-            settings.login_failure_window_seconds,
-        ),
-    )
-
-
-def open_sealer(ctx: ServiceContext, settings: Settings) -> AuditSealer:
-    """The audit sealer for these settings: its key (created while nothing is sealed yet) and
-    checkpoint log."""
-    key_path, log_path = seal_paths(settings)
-    checkpoints = CheckpointFile(log_path)
-    return AuditSealer(
-        ctx,
-        ensure_key(key_path, checkpoints),
-        checkpoints,
-        every_records=settings.audit_checkpoint_records,
-        every_seconds=settings.audit_checkpoint_seconds,
-    )
-
-
-def load_enrolment_ca(settings: Settings) -> CertifiedKey | None:
-    """The CoT CA with its key, for certificate enrolment; None unless both are configured
-    (a key that is not the CA's stops the start)."""
-    if settings.cot_tls_ca is None or settings.cot_enrol_ca_key is None:
-        return None
-    ca = load_pair(settings.cot_tls_ca, settings.cot_enrol_ca_key)
-    require_ca(ca.certificate)
-    return ca
+from kyodo.wiring import build_context, load_enrolment_ca, open_sealer
 
 
 def create_app(settings: Settings | None = None, context: ServiceContext | None = None) -> FastAPI:

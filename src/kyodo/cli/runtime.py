@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, TypeVar
 import typer
 from rich.console import Console
 
-from kyodo.api.app import build_context
 from kyodo.errors import KyodoError
 from kyodo.services.actor import Actor, operator_actor
 from kyodo.settings import Settings
 from kyodo.store.migrate import migrate
+from kyodo.wiring import build_context
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable

@@ -7,17 +7,15 @@ import sys
 from typing import Annotated
 
 import typer
-import uvicorn
 from rich.table import Table
 
-from kyodo.api.app import create_app, open_sealer
-from kyodo.api.logs import log_config
 from kyodo.audit_files import seal_paths
 from kyodo.cli.runtime import console, errors, operator, run, settings_with
 from kyodo.demo.loader import DemoLogin, load_demo
 from kyodo.services import identity
 from kyodo.services.context import ServiceContext
 from kyodo.settings import Settings
+from kyodo.wiring import open_sealer
 
 DatabaseOpt = Annotated[
     str | None, typer.Option("--database-url", help="Overrides KYODO_DATABASE_URL.")
@@ -87,6 +85,13 @@ def init(
 
 
 def _serve(settings: Settings) -> None:
+    # The HTTP stack is imported here, not at the top: the other commands never load it
+    # (it is most of the CLI's start-up time).
+    import uvicorn
+
+    from kyodo.api.app import create_app
+    from kyodo.api.logs import log_config
+
     app = create_app(settings)
     # What is loaded at start lives as long as the process: keep the collector from walking it
     # again and again, and let short-lived request objects pile up a little longer before a
