@@ -72,11 +72,12 @@ async def _body(request: Request) -> tuple[bytes, str | None, str | None]:
     if "multipart/form-data" not in kind:
         return await request.body(), None, kind or None
     limit = request.app.state.settings.file_max_bytes
-    form = await request.form(max_files=1, max_fields=20, max_part_size=limit)
-    for part in FILE_PARTS:
-        found = form.get(part)
-        if isinstance(found, UploadFile):
-            return await found.read(), found.filename, found.content_type
+    # Closed on the way out: the parts are spooled to temporary files.
+    async with request.form(max_files=1, max_fields=20, max_part_size=limit) as form:
+        for part in FILE_PARTS:
+            found = form.get(part)
+            if isinstance(found, UploadFile):
+                return await found.read(), found.filename, found.content_type
     raise InvalidInput("the multipart upload has no file part named assetfile")
 
 
