@@ -153,6 +153,9 @@ async def test_a_noforn_file_does_not_exist_for_a_japanese_reader(
         "resultCount"
     ] == 0
     assert (await http.get(f"/Marti/sync/content?hash={SHA}", headers=smith)).content == PACKAGE
+    # Her asks for the hidden file are audited as refusals (for missing ones, nothing to audit).
+    assert (await _audit(ctx, "file.read")).count(("deny", "sato")) == 2
+    assert await _audit(ctx, "file.tool") == [("deny", "sato")]
     # Sato may not upload at a label above what she may read: refused and audited.
     refused = await http.post(
         "/Marti/sync/upload?name=x&label=SECRET//NOFORN", content=b"x", headers=sato

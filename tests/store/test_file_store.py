@@ -46,7 +46,9 @@ def record(
 
 async def test_a_file_reads_back_with_its_content(ctx: ServiceContext) -> None:
     async with ctx.db.transaction() as tx:
-        stored = await tx.files.add(record(ctx, "SECRET//REL TO USA, JPN", name="地図.zip"), CONTENT)
+        stored = await tx.files.add(
+            record(ctx, "SECRET//REL TO USA, JPN", name="地図.zip"), CONTENT
+        )
     assert stored.id > 0
     async with ctx.db.transaction(write=False) as tx:
         got = await tx.files.get(stored.id)

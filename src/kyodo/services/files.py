@@ -145,8 +145,30 @@ async def find(ctx: ServiceContext, actor: Actor, sha256: str) -> StoredFile:
     also when it is held only at labels the actor may not read."""
     readable = await _readable(ctx, actor, sha256)
     if not readable:
+        await _refuse_hidden(ctx, actor, sha256.lower(), "file.read")
         raise _missing(sha256)
     return readable[0]
+
+
+async def _refuse_hidden(ctx: ServiceContext, actor: Actor, sha256: str, action: str) -> None:
+    """Audit an ask for a file held only at labels the actor may not read, then answer it
+    exactly as a missing file (NotFound); nothing for a file that is not held at all."""
+    async with ctx.db.transaction(write=False) as tx:
+        held = await tx.files.held(sha256)
+    if not held:
+        return
+    await enforce(
+        ctx,
+        actor,
+        ctx.decisions.decide(actor.subject, Action.READ, Resource(held[0].label)),
+        audit_action=action,
+        object_type="file",
+        object_id=sha256,
+        # Only readers of every record it is about see the refusal in full.
+        label=ctx.registry.fit(join_all(*(f.label for f in held))),
+        hide=True,
+        not_found=_missing(sha256).message,
+    )
 
 
 async def content(ctx: ServiceContext, actor: Actor, sha256: str) -> tuple[StoredFile, bytes]:
@@ -198,6 +220,7 @@ async def set_tool(ctx: ServiceContext, actor: Actor, sha256: str, tool: str) ->
         raise InvalidInput(f"tool is one of {', '.join(TOOLS)}")
     readable = await _readable(ctx, actor, sha256)
     if not readable:
+        await _refuse_hidden(ctx, actor, sha256.lower(), "file.tool")
         raise _missing(sha256)
     async with ctx.db.transaction() as tx:
         for record in readable:
