@@ -26,6 +26,7 @@ from kyodo.cot.delete import DELETE_TYPE
 from kyodo.cot.keepalive import PONG_TYPE, ping
 from kyodo.pki.files import write_pair
 from kyodo.pki.issuing import CertifiedKey, create_ca, create_server_cert
+from kyodo.services import tracks
 from kyodo.services.actor import Actor
 from kyodo.services.context import ServiceContext
 from kyodo.settings import Settings
@@ -272,4 +273,32 @@ async def test_a_noforn_data_package_never_reaches_a_japanese_client(
     client = next(c for c in site.tak.clients if c.uid == "ANDROID-SATO")
     assert client.refused_events == 1
     for peer in (a, us, jp):
+        peer.close()
+
+
+async def test_an_addressed_announcement_reaches_only_its_addressee_and_is_no_track(
+    ctx: ServiceContext, operator: Actor, site: Site
+) -> None:
+    for username in ("smith", "jones", "brown"):
+        await add_person(ctx, operator, username, clearance="SECRET")
+    a = await enrol_and_connect(site, "smith", "ANDROID-SMITH", "SMITH")
+    b = await enrol_and_connect(site, "jones", "ANDROID-JONES", "JONES")
+    c = await enrol_and_connect(site, "brown", "ANDROID-BROWN", "BROWN")
+    for peer in (b, c):
+        await next_of(peer, "a-f-G-U-C")
+    smith_api = await bearer(site.http, "smith")
+    sha256 = hashlib.sha256(PACKAGE).hexdigest()
+    uploaded = await site.http.post(
+        "/Marti/sync/missionupload?filename=plan",
+        files={"assetfile": ("plan", PACKAGE, "application/x-zip-compressed")},
+        headers=smith_api,
+    )
+    a.send(fileshare("ANDROID-SMITH", "SMITH", uploaded.text, sha256, to="JONES"))
+    await next_of(b, "b-f-t-r")
+    await c.quiet()
+    assert not [e for e in c.got if isinstance(e, Event) and e.type == "b-f-t-r"]
+    # A message, not an item of the picture: nothing is stored for it.
+    found = await tracks.list_tracks(ctx, operator, include_stale=True)
+    assert "b-f-t-r" not in {t.type for t in found}
+    for peer in (a, b, c):
         peer.close()
