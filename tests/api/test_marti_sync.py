@@ -71,6 +71,8 @@ async def test_a_data_package_as_atak_shares_it(
     assert got.headers["content-type"] == "application/x-zip-compressed"
     assert 'filename="Harbor%20plan"' in got.headers["content-disposition"]
     assert got.headers["cache-control"] == "no-store"
+    head = await http.head(url, headers=smith)
+    assert (head.status_code, head.headers["content-length"]) == (200, str(len(PACKAGE)))
     listed = (await http.get("/Marti/sync/search?keywords=missionpackage", headers=smith)).json()
     assert listed["resultCount"] == 1
     (item,) = listed["results"]
@@ -106,6 +108,11 @@ async def test_sync_upload_raw_and_multipart_search_and_tool(
     assert raw.status_code == 200, raw.text
     assert (raw.json()["Name"], raw.json()["MIMEType"]) == ("photo.jpg", "image/jpeg")
     assert raw.json()["Keywords"] == ["photo", "harbor"]
+    assert raw.json()["CreatorUid"] == "ANDROID-1"
+    itak = await http.post(
+        "/Marti/sync/upload?name=i.txt&CreatorUid=IOS-1", content=b"from iTAK", headers=smith
+    )
+    assert itak.json()["CreatorUid"] == "IOS-1"
     multi = await http.post(
         "/Marti/sync/upload?keywords=doc", files=_asset(b"a document", "notes.txt"), headers=smith
     )
@@ -117,7 +124,7 @@ async def test_sync_upload_raw_and_multipart_search_and_tool(
     private = (await http.get("/Marti/sync/search?tool=private", headers=smith)).json()
     assert [r["Hash"] for r in private["results"]] == [photo_hash]
     public = (await http.get("/Marti/sync/search?tool=public", headers=smith)).json()
-    assert [r["Name"] for r in public["results"]] == ["notes.txt"]
+    assert [r["Name"] for r in public["results"]] == ["i.txt", "notes.txt"]
     assert (await http.get("/Marti/sync/search?keywords=harbor", headers=smith)).json()[
         "resultCount"
     ] == 1

@@ -28,6 +28,9 @@ MISSION_PACKAGE = "missionpackage"  # TAK's keyword for data packages
 UPLOAD_PATHS = frozenset({"/Marti/sync/upload", "/Marti/sync/missionupload"})
 NO_STORE = {"Cache-Control": "no-store"}
 Text = Annotated[str | None, Query(max_length=1000)]
+# ATAK and WinTAK send creatorUid; iTAK CreatorUid.
+CreatorUid = Annotated[str, Query(alias="creatorUid", max_length=200)]
+ItakCreatorUid = Annotated[str, Query(alias="CreatorUid", max_length=200)]
 
 
 def base_url(request: Request) -> str:
@@ -121,7 +124,8 @@ async def upload(
     name: Text = None,
     keywords: Text = None,
     keyword: Text = None,
-    creator_uid: Annotated[str, Query(alias="creatorUid", max_length=200)] = "",
+    creator_uid: CreatorUid = "",
+    itak_creator_uid: ItakCreatorUid = "",
     label: Annotated[str | None, Query(max_length=500)] = None,
 ) -> JSONResponse:
     """Upload a file (raw body, or multipart with the part `assetfile`), labelled `label` (a
@@ -133,7 +137,7 @@ async def upload(
         request,
         name=name,
         keywords=_keywords(keywords, keyword),
-        creator_uid=creator_uid,
+        creator_uid=creator_uid or itak_creator_uid,
         marking=label,
     )
     return JSONResponse(result(record), headers=NO_STORE)
@@ -146,7 +150,8 @@ async def mission_upload(
     ctx: Context,
     filename: Annotated[str, Query(max_length=1000)],
     hash: Annotated[str | None, Query(max_length=64)] = None,
-    creator_uid: Annotated[str, Query(alias="creatorUid", max_length=200)] = "",
+    creator_uid: CreatorUid = "",
+    itak_creator_uid: ItakCreatorUid = "",
     mimetype: Annotated[str | None, Query(max_length=200)] = None,
     keyword: Text = None,
     label: Annotated[str | None, Query(max_length=500)] = None,
@@ -161,7 +166,7 @@ async def mission_upload(
         request,
         name=filename,
         keywords=_keywords(keyword) or [MISSION_PACKAGE],
-        creator_uid=creator_uid,
+        creator_uid=creator_uid or itak_creator_uid,
         marking=label,
         mime_type=mimetype or "application/x-zip-compressed",
         expected_hash=hash,
@@ -184,6 +189,7 @@ async def mission_query(
 
 @router.api_route("/sync/content", methods=["GET", "HEAD"], response_class=Response)
 async def content(
+    request: Request,
     actor: CurrentActor,
     ctx: Context,
     hash: Annotated[str | None, Query(max_length=64)] = None,
@@ -193,14 +199,21 @@ async def content(
     wanted = hash or uid
     if not wanted:
         raise InvalidInput("name the file: ?hash=<sha256>")
-    record, data = await files.content(ctx, actor, wanted)
+    if request.method == "HEAD":  # whether it is here: the bytes are not read (nor audited)
+        record, data = await files.find(ctx, actor, wanted), b""
+    else:
+        record, data = await files.content(ctx, actor, wanted)
     disposition = (
         f"inline; filename=\"{quote(record.name)}\"; filename*=UTF-8''{quote(record.name)}"
     )
     return Response(
         data,
         media_type=record.mime_type,
-        headers={"Content-Disposition": disposition, **NO_STORE},
+        headers={
+            "Content-Disposition": disposition,
+            "Content-Length": str(record.size),  # also for HEAD, which carries no bytes
+            **NO_STORE,
+        },
     )
 
 
