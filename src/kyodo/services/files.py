@@ -29,6 +29,7 @@ MAX_NAME = 255
 MAX_KEYWORDS = 50
 MAX_KEYWORD = 100
 DEFAULT_MIME = "application/octet-stream"
+MAX_SHARED = 16  # hashes one announcement is looked up by (ATAK names one, in two places)
 
 
 def _missing(sha256: str) -> NotFound:
@@ -240,7 +241,7 @@ async def share_label(
     own label joined with that of every record of them the sender may read; None when
     Kyodo holds none of them for the sender. A sender who names only files held at labels
     they may not read is refused (audited): they may not announce what they may not read."""
-    named = sorted({h.lower() for h in hashes if valid_hash(h.lower())})
+    named = sorted({h.lower() for h in hashes if valid_hash(h.lower())})[:MAX_SHARED]
     if not named:
         return None
     readable: list[StoredFile] = []

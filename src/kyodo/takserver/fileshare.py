@@ -33,8 +33,11 @@ def named_hashes(event: Event) -> list[str]:
     for share in event.detail.findall("fileshare"):
         if digest := share.get("sha256"):
             found.append(digest.strip())
-        url = share.get("senderUrl") or ""
-        found += parse_qs(urlsplit(url).query).get("hash", [])
+        try:
+            query = urlsplit(share.get("senderUrl") or "").query
+        except ValueError:  # not a URL (e.g. an unclosed IPv6 bracket): it names nothing
+            continue
+        found += parse_qs(query).get("hash", [])
     return found
 
 
