@@ -241,9 +241,11 @@ async def share_label(
     own label joined with that of every record of them the sender may read; None when
     Kyodo holds none of them for the sender. A sender who names only files held at labels
     they may not read is refused (audited): they may not announce what they may not read."""
-    named = sorted({h.lower() for h in hashes if valid_hash(h.lower())})[:MAX_SHARED]
+    named = sorted({h.lower() for h in hashes if valid_hash(h.lower())})
     if not named:
         return None
+    if len(named) > MAX_SHARED:
+        raise InvalidInput(f"a file share names at most {MAX_SHARED} files")
     readable: list[StoredFile] = []
     held_elsewhere = False
     async with ctx.db.transaction(write=False) as tx:
