@@ -45,6 +45,12 @@ class Settings(BaseSettings):
         description="Largest request body (every route, forms too) and WebSocket frame; larger "
         "is refused with 413 before it is read.",
     )
+    file_max_bytes: int = Field(
+        default=50 * 1024 * 1024,
+        ge=1024,
+        description="Largest file or data package a TAK client or person may upload (the upload "
+        "routes' body limit; every other route keeps max_body_bytes).",
+    )
     cookie_secure: bool = Field(
         default=False, description="Mark cookies Secure (set true behind HTTPS)."
     )

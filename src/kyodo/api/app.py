@@ -13,7 +13,17 @@ from kyodo import __version__, web
 from kyodo.api import fast_post, problems, stream
 from kyodo.api.message_json import message_json
 from kyodo.api.middleware import BodyLimit, NoStoreApi
-from kyodo.api.routes import audit, directory, guard, labels, marti, nets, session, tracks
+from kyodo.api.routes import (
+    audit,
+    directory,
+    guard,
+    labels,
+    marti,
+    marti_sync,
+    nets,
+    session,
+    tracks,
+)
 from kyodo.api.schemas import Health
 from kyodo.api.track_json import track_deleted_frame, track_frame
 from kyodo.errors import Unavailable
@@ -63,7 +73,12 @@ def create_app(settings: Settings | None = None, context: ServiceContext | None 
     app.state.enrolment_ca = load_enrolment_ca(settings)
     problems.install(app)
     # Added last, so they run first: no-store marks the limit's 413 too.
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit,
+        limit=settings.max_body_bytes,
+        large=marti_sync.UPLOAD_PATHS,
+        large_limit=settings.file_max_bytes,
+    )
     app.add_middleware(NoStoreApi)
     for module in (session, directory, labels, audit, nets, guard, tracks):
         app.include_router(module.router, prefix="/api/v1")
@@ -71,6 +86,7 @@ def create_app(settings: Settings | None = None, context: ServiceContext | None 
     app.router.routes.insert(0, fast_post.route(ctx))
     app.include_router(stream.router)
     app.include_router(marti.router)
+    app.include_router(marti_sync.router)
     hub = LiveHub(
         ctx.decisions,
         max_queue=settings.live_queue,

@@ -9,6 +9,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kyodo.api import problems
 
+# What a multipart upload may carry besides the file itself (boundaries, part headers, fields).
+MULTIPART_ROOM = 64 * 1024
+
 
 class BodyTooLarge(HTTPException):
     """Raised from `receive` once a streamed (chunked) body passes the limit. An HTTPException,
@@ -27,24 +30,37 @@ def too_large(limit: int) -> JSONResponse:
 class BodyLimit:
     """Refuses a body over `limit` bytes with 413 problem+json: by its Content-Length before
     anything is read, and while a chunked body streams in (counting what arrives), for every
-    HTTP route, forms included."""
+    HTTP route, forms included. The paths in `large` (file uploads) have `large_limit`
+    instead (plus room for a multipart envelope)."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        limit: int,
+        large: frozenset[str] = frozenset(),
+        large_limit: int = 0,
+    ) -> None:
         self.app = app
-        self.limit = limit
+        self.default_limit = limit
+        self.large = large
+        self.large_limit = max(limit, large_limit + MULTIPART_ROOM) if large else limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.large_limit if scope["path"] in self.large else self.default_limit
+        await self._limited(scope, receive, send, limit)
+
+    async def _limited(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         for name, value in scope["headers"]:
             if name == b"content-length":
                 try:
                     declared = int(value)
                 except ValueError:
                     declared = -1
-                if declared < 0 or declared > self.limit:
-                    await _answer(scope, receive, send, self.limit, declared)
+                if declared < 0 or declared > limit:
+                    await _answer(scope, receive, send, limit, declared)
                     return
         received = 0
         started = False
@@ -54,8 +70,8 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise BodyTooLarge(self.limit)
+                if received > limit:
+                    raise BodyTooLarge(limit)
             return message
 
         async def watched(message: Message) -> None:
@@ -69,7 +85,7 @@ class BodyLimit:
         except BodyTooLarge:
             if started:
                 raise
-            await too_large(self.limit)(scope, receive, send)
+            await too_large(limit)(scope, receive, send)
 
 
 async def _answer(scope: Scope, receive: Receive, send: Send, limit: int, declared: int) -> None:

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from kyodo.audit.chain import AuditEntry, AuditRecord
     from kyodo.audit.seal import Checkpoint
     from kyodo.bus.events import Event
+    from kyodo.domain.files import StoredFile
     from kyodo.domain.identity import Org, Person
     from kyodo.domain.nets import Member, Message, MessageVersion, Net
     from kyodo.domain.tracks import Feed, Position, StoredTrack, Track
@@ -198,6 +199,28 @@ class TrackStore(Protocol):
     async def count(self) -> int: ...
 
 
+class FileStore(Protocol):
+    """File records and their content; `reader` filters by label in the query. A deleted
+    (tombstoned) record keeps its row but is no longer found, listed or read."""
+
+    async def add(self, record: StoredFile, content: bytes) -> StoredFile: ...
+    async def get(self, file_id: int) -> StoredFile: ...
+    async def by_hash(self, sha256: str, reader: Subject) -> Sequence[StoredFile]: ...
+    async def held(self, sha256: str) -> Sequence[StoredFile]: ...
+    async def content(self, file_id: int) -> bytes: ...
+    async def search(
+        self,
+        reader: Subject,
+        *,
+        keyword: str | None = None,
+        tool: str | None = None,
+        name: str | None = None,
+        limit: int = 1000,
+    ) -> Sequence[StoredFile]: ...
+    async def set_tool(self, file_id: int, tool: str) -> None: ...
+    async def tombstone(self, file_id: int, by: str, at: datetime) -> None: ...
+
+
 class UnitOfWork(Protocol):
     """The stores bound to one transaction: all commit together or not at all."""
 
@@ -217,6 +240,8 @@ class UnitOfWork(Protocol):
     def feeds(self) -> FeedStore: ...
     @property
     def tracks(self) -> TrackStore: ...
+    @property
+    def files(self) -> FileStore: ...
 
     def after_commit(self, effect: Callable[[], Awaitable[None] | None]) -> None:
         """Run `effect` once the transaction has committed, never if it rolls back: every

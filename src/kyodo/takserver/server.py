@@ -14,7 +14,8 @@ person; else, where allowed, the `<auth>` credentials it sends first; else the p
 the protocol offer, then the snapshot of the tracks it may read once its format is known
 (`kyodo.takserver.snapshot`: after its protocol request, or at its first other event, or when
 the negotiation window closes), and its events, each dispatched on its type: negotiation,
-control (`t-…`: pings answered), GeoChat, receipt, position.
+control (`t-…`: pings answered), GeoChat, receipt, file share of a file Kyodo holds
+(`kyodo.takserver.fileshare`), position.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from kyodo.labels import parse_marking
 from kyodo.services import auth, tracks
 from kyodo.services.actor import Actor, operator_actor
 from kyodo.services.tak_clients import ConnectedClient
-from kyodo.takserver import fanout, identity, intake, snapshot
+from kyodo.takserver import fanout, fileshare, identity, intake, snapshot
 from kyodo.takserver.client import CotClient
 from kyodo.takserver.geochat import GeoChatBridge
 
@@ -258,7 +259,9 @@ class TakServer:
                 await self.geochat.receive(client, event)
             elif event.type in intake.RECEIPT_TYPES:
                 intake.receipt(self.ctx, self.feed, self.clients, client, event)
-            else:
+            elif event.type != fileshare.FILESHARE_TYPE or not await fileshare.share(
+                self.ctx, self.feed, self.clients, client, event
+            ):
                 await self._position(client, event)
         except KyodoError as exc:
             client.refuse(event.uid, exc.message)

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from kyodo.errors import KyodoError
 from kyodo.store.sql.audit import SqlAuditStore
 from kyodo.store.sql.dialects import Dialect, dialect_for
+from kyodo.store.sql.files import SqlFileStore
 from kyodo.store.sql.identity import SqlOrgStore, SqlPersonStore
 from kyodo.store.sql.labels import LabelRows, TransactionLabels
 from kyodo.store.sql.messages import SqlMessageStore
@@ -44,6 +45,7 @@ class SqlUnitOfWork:
     messages: SqlMessageStore
     feeds: SqlFeedStore
     tracks: SqlTrackStore
+    files: SqlFileStore
     labels: TransactionLabels
     bus: Bus | None = None
     _effects: list[Callable[[], Awaitable[None] | None]] = field(default_factory=list)
@@ -128,6 +130,7 @@ class SqlDatabase:
                         messages=SqlMessageStore(conn, labels, self.dialect),
                         feeds=SqlFeedStore(conn, labels),
                         tracks=SqlTrackStore(conn, labels),
+                        files=SqlFileStore(conn, labels),
                         labels=labels,
                         bus=self.bus,
                     )

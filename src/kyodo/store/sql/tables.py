@@ -263,3 +263,30 @@ person_certificates = Table(
     Column("subject", Text, nullable=False, default=""),
     Column("registered_at", DateTime(timezone=True), nullable=False),
 )
+
+# Files and data packages (TAK's Enterprise Sync), content in the row: the whole system is one
+# database. One record per (content hash, label): the same bytes uploaded at another label are
+# another record, each found only by readers of its own label.
+files = Table(
+    "files",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("sha256", String(64), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("mime_type", String(200), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("keywords", Text, nullable=False, default="[]"),  # a JSON list
+    Column("creator_uid", String(200), nullable=False, default=""),
+    Column("submitter_id", String(200), nullable=False),
+    Column("submitter", String(200), nullable=False),
+    Column("submitted_at", DateTime(timezone=True), nullable=False),
+    Column("tool", String(20), nullable=False, default="public"),
+    Column("label_id", Integer, ForeignKey("labels.id"), nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    # A deleted file keeps its row (for the record); it is no longer found or read.
+    Column("deleted_at", DateTime(timezone=True)),
+    Column("deleted_by", String(200)),
+    sqlite_autoincrement=True,
+)
+Index("ix_files_sha256_label", files.c.sha256, files.c.label_id, unique=True)
+Index("ix_files_submitted_at", files.c.submitted_at)
