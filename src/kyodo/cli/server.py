@@ -7,11 +7,10 @@ import sys
 from typing import Annotated
 
 import typer
-import uvicorn
 from rich.table import Table
 
 from kyodo.api.app import create_app, open_sealer
-from kyodo.api.logs import log_config
+from kyodo.api.listeners import CLIENT_CERTIFICATE, build_server
 from kyodo.audit_files import seal_paths
 from kyodo.cli.runtime import console, errors, operator, run, settings_with
 from kyodo.demo.loader import DemoLogin, load_demo
@@ -24,7 +23,6 @@ DatabaseOpt = Annotated[
 ]
 HostOpt = Annotated[str | None, typer.Option("--host", help="Listen address (127.0.0.1).")]
 PortOpt = Annotated[int | None, typer.Option("--port", help="HTTP port (8000).")]
-SHUTDOWN_GRACE_SECONDS = 3
 
 
 def init(
@@ -98,20 +96,11 @@ def _serve(settings: Settings) -> None:
         f"Kyodo listening on [bold]http://{settings.host}:{settings.port}/[/] "
         f"(API docs: http://{settings.host}:{settings.port}/api/docs)"
     )
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level="info",
-        proxy_headers=False,
-        server_header=False,
-        ws_per_message_deflate=settings.ws_deflate,
-        ws_max_size=settings.max_body_bytes,
-        log_config=log_config(),
-        # A backstop: on SIGTERM open connections are closed and their handlers end at once;
-        # anything still running after this is cancelled rather than waited for.
-        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
-    )
+    server = build_server(app, settings)
+    for listener in server.https:
+        verb = "client certificates" if listener.name == CLIENT_CERTIFICATE else "enrolment"
+        console.print(f"HTTPS ({verb}) on [bold]https://{settings.host}:{listener.port}/[/]")
+    server.run()
 
 
 def serve(host: HostOpt = None, port: PortOpt = None, database_url: DatabaseOpt = None) -> None:
