@@ -104,6 +104,7 @@ class KyodoServer(uvicorn.Server):
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=sockets)
+        self.started = False  # until these are open too: `started` means every port is
         config = self.config
         protocol = (
             TlsH11Protocol
@@ -141,6 +142,7 @@ class KyodoServer(uvicorn.Server):
             self.ports[listener.name] = server.sockets[0].getsockname()[1]
         if self.ports:
             log.info("https listening", host=config.host, **self.ports)
+        self.started = True
 
 
 def build_server(app: FastAPI, settings: Settings, **overrides: Any) -> KyodoServer:
