@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import socket
 import ssl
 from collections.abc import AsyncIterator
@@ -15,6 +16,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+import websockets
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -343,3 +345,23 @@ async def test_the_https_listeners_stay_closed_without_the_tls_files(
     served = settings.model_copy(update={"port": free_port()})
     server = build_server(create_app(served, context=ctx), served, log_config=None)
     assert server.https == []
+
+
+async def test_the_live_stream_on_8443_is_the_certificates_person(
+    site: Site, operator: Actor
+) -> None:
+    device, _ = await _registered(site, operator, "tanaka.k")
+    url = site.https_url.replace("https://", "wss://") + "/api/v1/stream"
+    async with websockets.connect(url, ssl=site.context(device)) as ws:
+        await ws.send(json.dumps({"op": "ping"}))
+        assert json.loads(await asyncio.wait_for(ws.recv(), 10)) == {"type": "pong"}
+    # From another site's page the certificate counts for nothing (a browser would send it).
+    with pytest.raises(websockets.InvalidStatus):
+        async with websockets.connect(
+            url, ssl=site.context(device), origin=websockets.Origin("https://evil.test")
+        ) as ws:
+            await ws.recv()
+    unregistered = create_client_cert(site.ca, "nobody")
+    with pytest.raises((websockets.InvalidStatus, websockets.ConnectionClosed)):
+        async with websockets.connect(url, ssl=site.context(unregistered)) as ws:
+            await ws.recv()
