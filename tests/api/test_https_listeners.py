@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import socket
 import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -40,7 +39,7 @@ from kyodo.services.context import ServiceContext
 from kyodo.settings import Settings
 
 from tests.support.factories import PASSWORD, add_person
-from tests.support.live import free_port
+from tests.support.live import free_port, free_ports
 from tests.support.wait import wait_for
 
 ENDPOINTS = "/Marti/api/clientEndPoints"
@@ -85,11 +84,14 @@ class Site:
 
 
 @pytest.fixture
-async def site(ctx: ServiceContext, settings: Settings, tmp_path: Path) -> AsyncIterator[Site]:
+async def site(
+    ctx: ServiceContext, settings: Settings, tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[Site]:
+    """Served with uvicorn's own choice of HTTP protocol, or the one the test names."""
     ca = create_ca(name="Kyodo Test CA", org="USFJ-JJS Kyodo")
     write_pair(ca, tmp_path / "ca", "ca")
     write_pair(create_server_cert(ca, ["127.0.0.1"]), tmp_path / "srv", "server")
-    http, cot, https, enrol = _distinct_ports(4)
+    http, cot, https, enrol = free_ports(4)
     served = settings.model_copy(
         update={
             "port": http,
@@ -103,7 +105,8 @@ async def site(ctx: ServiceContext, settings: Settings, tmp_path: Path) -> Async
         }
     )
     app = create_app(served, context=ctx)
-    server = build_server(app, served, log_level="warning", log_config=None)
+    protocol = getattr(request, "param", "auto")
+    server = build_server(app, served, log_level="warning", log_config=None, http=protocol)
     serving = asyncio.create_task(server.serve())
     try:
         await wait_for(lambda: server.started, timeout=30)
@@ -119,18 +122,6 @@ async def site(ctx: ServiceContext, settings: Settings, tmp_path: Path) -> Async
     finally:
         server.should_exit = True
         await asyncio.wait_for(serving, 30)
-
-
-def _distinct_ports(count: int) -> list[int]:
-    """Free loopback ports, all different (held open together while they are chosen)."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 async def _registered(
@@ -176,6 +167,7 @@ def _position(uid: str, callsign: str) -> bytes:
     ).encode()
 
 
+@pytest.mark.parametrize("site", ["auto", "h11"], indirect=True)
 async def test_a_registered_certificate_is_its_person_on_8443(site: Site, operator: Actor) -> None:
     device, person_id = await _registered(site, operator, "tanaka.k")
     # The same device connected to CoT over TLS with the same certificate, as ATAK is.
