@@ -357,3 +357,20 @@ async def test_the_live_stream_on_8443_is_the_certificates_person(
     with pytest.raises((websockets.InvalidStatus, websockets.ConnectionClosed)):
         async with websockets.connect(url, ssl=site.context(unregistered)) as ws:
             await ws.recv()
+
+
+async def test_a_device_posts_to_a_net_with_its_certificate_alone(
+    site: Site, operator: Actor
+) -> None:
+    device, _ = await _registered(site, operator, "tanaka.k")
+    async with site.https(device) as https:
+        made = await https.post(
+            "/api/v1/nets", json={"name": "Harbor", "ceiling": "SECRET//REL TO USA, JPN"}
+        )
+        assert made.status_code == 201, made.text
+        path = f"/api/v1/nets/{made.json()['id']}/messages"
+        posted = await https.post(path, json={"text": "Convoy leaves at dawn"})  # fast_post
+        assert posted.status_code == 201, posted.text
+        assert posted.json()["message"]["author"] == "tanaka.k"
+        evil = await https.post(path, json={"text": "x"}, headers={"Origin": "https://evil.test"})
+        assert evil.status_code == 403
