@@ -24,6 +24,7 @@ from cryptography.x509.oid import NameOID
 
 from kyodo.api.app import create_app
 from kyodo.api.listeners import CLIENT_CERTIFICATE, ENROLMENT, KyodoServer, build_server
+from kyodo.errors import Unauthenticated
 from kyodo.pki.files import write_pair
 from kyodo.pki.issuing import (
     CertifiedKey,
@@ -33,7 +34,7 @@ from kyodo.pki.issuing import (
     issued_by,
 )
 from kyodo.pki.names import fingerprint
-from kyodo.services import identity
+from kyodo.services import auth, identity
 from kyodo.services.actor import Actor
 from kyodo.services.context import ServiceContext
 from kyodo.settings import Settings
@@ -374,3 +375,20 @@ async def test_a_device_posts_to_a_net_with_its_certificate_alone(
         assert posted.json()["message"]["author"] == "tanaka.k"
         evil = await https.post(path, json={"text": "x"}, headers={"Origin": "https://evil.test"})
         assert evil.status_code == 403
+
+
+async def test_a_disabled_accounts_certificate_is_refused_and_audited(
+    ctx: ServiceContext, operator: Actor
+) -> None:
+    person = await add_person(ctx, operator, "gone")
+    device = create_client_cert(create_ca(), "gone", person_id=person.id)
+    await identity.register_certificate(ctx, operator, person.id, fingerprint(device.certificate))
+    actor = await auth.request_certificate_actor(ctx, fingerprint(device.certificate), "192.0.2.1")
+    assert actor.person is not None and actor.person.id == person.id
+    assert actor.via == "certificate"
+    await identity.update_person(ctx, operator, person.id, identity.PersonChanges(active=False))
+    with pytest.raises(Unauthenticated, match="disabled"):
+        await auth.request_certificate_actor(ctx, fingerprint(device.certificate), "192.0.2.1")
+    [(decision, object_id, details)] = await _audit(ctx, "auth.certificate_refused")
+    assert (decision, object_id) == ("deny", fingerprint(device.certificate))
+    assert details == {"address": "192.0.2.1", "via": "certificate"}
