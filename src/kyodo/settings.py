@@ -106,6 +106,22 @@ class Settings(BaseSettings):
     cot_enrol_days: int = Field(
         default=365, ge=1, le=3650, description="Validity of an enrolled client certificate."
     )
+    https_port: int = Field(
+        default=8443,
+        ge=0,
+        le=65535,
+        description="HTTPS port where every client presents a certificate from cot_tls_ca and "
+        "acts as the person it is registered to (TAK Server's 8443: the Marti API and Kyodo's); "
+        "opened with the three cot_tls files, 0 turns it off.",
+    )
+    https_enrol_port: int = Field(
+        default=8446,
+        ge=0,
+        le=65535,
+        description="HTTPS port without client certificates, where TAK clients enrol with a "
+        "username and password (TAK Server's 8446); opened with the three cot_tls files, 0 "
+        "turns it off.",
+    )
     cot_feed: str = Field(default="CoT", description="Feed that CoT position reports go to.")
     cot_feed_ceiling: str = Field(
         default="SECRET//REL TO USA, JPN", description="Ceiling of the CoT feed if it is created."

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import hashlib
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Header, Request, Response
+from starlette.datastructures import Headers
 
+from kyodo.api.tls_scope import client_certificate
 from kyodo.errors import Unauthenticated
 from kyodo.services import auth
 from kyodo.services.actor import Actor
 from kyodo.services.context import ServiceContext
+
+if TYPE_CHECKING:
+    from starlette.types import Scope
 
 SESSION_COOKIE = "kyodo_session"
 CSRF_COOKIE = "kyodo_csrf"
@@ -33,10 +39,41 @@ async def current_actor(
     authorization: Annotated[str | None, Header()] = None,
     x_csrf_token: Annotated[str | None, Header()] = None,
 ) -> Actor:
-    """The caller, from a bearer token or the session cookie (with CSRF on unsafe methods)."""
+    """The caller: on the client-certificate HTTPS listener the certificate's person; else
+    from a bearer token or the session cookie (with CSRF on unsafe methods)."""
+    by_certificate = await certificate_caller(ctx, request.scope, request.method)
+    if by_certificate is not None:
+        return by_certificate
     return await request_actor(
         ctx, request.method, authorization, request.cookies.get(SESSION_COOKIE), x_csrf_token
     )
+
+
+async def certificate_caller(ctx: ServiceContext, scope: Scope, method: str) -> Actor | None:
+    """The person registered to the client certificate this request's connection presented to
+    Kyodo's HTTPS listener (`api.tls_scope`: from the TLS layer, never from a header), or None
+    when there is none. On that listener the certificate decides: tokens and cookies are not
+    looked at, and an unregistered or revoked certificate is refused (audited), as on the CoT
+    TLS port. A state-changing request from another site's page is refused (a browser
+    presents its certificate to any site's requests, as it sends cookies)."""
+    der = client_certificate(scope)
+    if der is None:
+        return None
+    headers = Headers(scope=scope)
+    origin = headers.get("origin")
+    cross = method not in _SAFE_METHODS and origin is not None and origin != _own_origin(headers)
+    return await auth.request_certificate_actor(
+        ctx, hashlib.sha256(der).hexdigest(), _scope_address(scope), cross_origin=cross
+    )
+
+
+def _own_origin(headers: Headers) -> str:
+    return f"https://{headers.get('host', '')}"
+
+
+def _scope_address(scope: Scope) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
 
 
 async def request_actor(

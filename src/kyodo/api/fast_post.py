@@ -17,7 +17,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from kyodo.api.deps import SESSION_COOKIE, request_actor
+from kyodo.api.deps import SESSION_COOKIE, certificate_caller, request_actor
 from kyodo.api.routes.nets import posted_response
 from kyodo.api.schemas import MessageIn
 from kyodo.services.context import ServiceContext
@@ -44,7 +44,7 @@ class PostMessage:
         headers = request.headers
         # Credentials before the body, as the route's dependencies do: a caller who is not
         # logged in learns nothing about what the body should be.
-        actor = await request_actor(
+        actor = await certificate_caller(self.ctx, scope, "POST") or await request_actor(
             self.ctx,
             "POST",
             headers.get("authorization"),

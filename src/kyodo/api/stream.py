@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
 
-from kyodo.api.deps import SESSION_COOKIE
+from kyodo.api.deps import SESSION_COOKIE, certificate_caller
 from kyodo.api.message_json import authored_json
 from kyodo.api.track_json import track_frame
 from kyodo.errors import KyodoError, Unauthenticated
@@ -127,7 +127,10 @@ def _offered_protocols(websocket: WebSocket) -> list[str]:
 
 async def _authenticate(websocket: WebSocket, ctx: ServiceContext) -> Actor:
     header = websocket.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
+    # On the client-certificate listener the certificate decides, from our origin only.
+    if by_certificate := await certificate_caller(ctx, websocket.scope, "WEBSOCKET"):
+        actor = by_certificate
+    elif header.lower().startswith("bearer "):
         actor = await auth.authenticate(ctx, header[7:].strip(), kind="api")
     elif tokens := [
         p[len(TOKEN_PROTOCOL) :]

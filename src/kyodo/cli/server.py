@@ -22,7 +22,6 @@ DatabaseOpt = Annotated[
 ]
 HostOpt = Annotated[str | None, typer.Option("--host", help="Listen address (127.0.0.1).")]
 PortOpt = Annotated[int | None, typer.Option("--port", help="HTTP port (8000).")]
-SHUTDOWN_GRACE_SECONDS = 3
 
 
 def init(
@@ -87,10 +86,8 @@ def init(
 def _serve(settings: Settings) -> None:
     # The HTTP stack is imported here, not at the top: the other commands never load it
     # (it is most of the CLI's start-up time).
-    import uvicorn
-
     from kyodo.api.app import create_app
-    from kyodo.api.logs import log_config
+    from kyodo.api.listeners import CLIENT_CERTIFICATE, build_server
 
     app = create_app(settings)
     # What is loaded at start lives as long as the process: keep the collector from walking it
@@ -103,20 +100,11 @@ def _serve(settings: Settings) -> None:
         f"Kyodo listening on [bold]http://{settings.host}:{settings.port}/[/] "
         f"(API docs: http://{settings.host}:{settings.port}/api/docs)"
     )
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level="info",
-        proxy_headers=False,
-        server_header=False,
-        ws_per_message_deflate=settings.ws_deflate,
-        ws_max_size=settings.max_body_bytes,
-        log_config=log_config(),
-        # A backstop: on SIGTERM open connections are closed and their handlers end at once;
-        # anything still running after this is cancelled rather than waited for.
-        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
-    )
+    server = build_server(app, settings)
+    for listener in server.https:
+        verb = "client certificates" if listener.name == CLIENT_CERTIFICATE else "enrolment"
+        console.print(f"HTTPS ({verb}) on [bold]https://{settings.host}:{listener.port}/[/]")
+    server.run()
 
 
 def serve(host: HostOpt = None, port: PortOpt = None, database_url: DatabaseOpt = None) -> None:

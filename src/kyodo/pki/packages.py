@@ -61,6 +61,23 @@ def truststore_p12(ca: x509.Certificate, password: str, *, legacy: bool = True) 
     )
 
 
+# The password of the PKCS#12 that TAK Server's signClient (v1) answers, which TAK clients
+# open with it: the file holds only certificates, so it protects nothing secret.
+SIGN_CLIENT_PASSWORD = "atakatak"  # noqa: S105
+
+
+def signed_client_p12(signed: x509.Certificate, chain: Sequence[x509.Certificate]) -> bytes:
+    """TAK Server's signClient (v1) answer: the signed certificate (alias `signedCert`) and
+    its CA chain (`ca0`, `ca1`…) as trusted-certificate entries, no key (the client keeps its
+    own), under SIGN_CLIENT_PASSWORD with the legacy encryption old Android keystores read."""
+    entries = [pkcs12.PKCS12Certificate(signed, b"signedCert")] + [
+        pkcs12.PKCS12Certificate(ca, f"ca{i}".encode()) for i, ca in enumerate(chain)
+    ]
+    return pkcs12.serialize_java_truststore(
+        entries, _p12_encryption(SIGN_CLIENT_PASSWORD, legacy=True)
+    )
+
+
 def connect_string(host: str, port: int = DEFAULT_TLS_PORT) -> str:
     """The ATAK stream address, `HOST:PORT:ssl` (IPv6 addresses cannot be written in it)."""
     if isinstance(parse_host(host), x509.IPAddress) and ":" in host:

@@ -335,7 +335,9 @@ async def authenticate_certificate(ctx: ServiceContext, fingerprint: str) -> Act
     return actor
 
 
-async def certificate_actor(ctx: ServiceContext, fingerprint: str) -> Actor | None:
+async def certificate_actor(
+    ctx: ServiceContext, fingerprint: str, *, via: str = "cot"
+) -> Actor | None:
     """The person a TLS client certificate is registered to; None if it is registered to
     nobody (the connection may still prove who it is otherwise), Unauthenticated if it is
     registered to a disabled account (the certificate decides: nothing else is tried)."""
@@ -346,4 +348,50 @@ async def certificate_actor(ctx: ServiceContext, fingerprint: str) -> Actor | No
             return None
     if not person.active:
         raise Unauthenticated("the account is disabled")
-    return person_actor(person, "cot")
+    return person_actor(person, via)
+
+
+CERTIFICATE_NOT_REGISTERED = "the client certificate is not registered to anyone"
+
+
+CROSS_ORIGIN = "a request from another site's page is not authenticated by a client certificate"
+
+
+async def request_certificate_actor(
+    ctx: ServiceContext,
+    fingerprint: str,
+    address: str,
+    *,
+    cross_origin: bool = False,
+    via: str = "certificate",
+) -> Actor:
+    """The caller of an HTTPS request whose TLS connection presented this certificate (it
+    verified against the CA in the handshake): the person it is registered to. A certificate
+    registered to nobody (never, or revoked) or to a disabled account is refused, and each
+    refusal audited (`auth.certificate_refused`, with the fingerprint and address): only a
+    holder of a key the CA certified gets this far, so these are few. A browser sends its
+    certificate with whatever request a page of any site makes it send, so a state-changing
+    request the transport saw come from another origin (`cross_origin`) is refused too."""
+    try:
+        actor = await certificate_actor(ctx, fingerprint, via=via)
+    except Unauthenticated as exc:
+        reason = exc.message
+    else:
+        if actor is not None and not cross_origin:
+            return actor
+        reason = CERTIFICATE_NOT_REGISTERED if actor is None else CROSS_ORIGIN
+    async with ctx.db.transaction() as tx:
+        await tx.audit.append(
+            AuditEntry(
+                actor=f"certificate:{fingerprint[:16]}",
+                action="auth.certificate_refused",
+                object_type="certificate",
+                object_id=fingerprint,
+                decision="deny",
+                reasons=(reason,),
+                details={"address": address, "via": via},
+            )
+        )
+    if reason == CROSS_ORIGIN:
+        raise PermissionDenied(reason)
+    raise Unauthenticated(reason)

@@ -139,12 +139,13 @@ async def position(ctx: ServiceContext, feed_id: str, client: CotClient, event: 
     # Its own report: one with a contact endpoint (ATAK, WinTAK and iTAK send one for
     # themselves), else, until one comes, the first uid it reports (pytak and scripts).
     own = event.detail.endpoint is not None and bool(event.callsign)
-    if own or (not client.own_confirmed and client.uid in (None, event.uid)):
+    mine = own or (not client.own_confirmed and client.uid in (None, event.uid))
+    if mine:
         client.own_confirmed = client.own_confirmed or own
         client.uid, client.callsign = event.uid, report.callsign
         client.own_label, client.last_event_time = reading.label, ctx.clock()
     # The fan-out passes on this event as received rather than rebuild it from the track.
-    await tracks.report_track(
+    track = await tracks.report_track(
         ctx,
         client.actor,
         feed_id,
@@ -153,6 +154,9 @@ async def position(ctx: ServiceContext, feed_id: str, client: CotClient, event: 
         received=event,
         wait=False,
     )
+    if mine:
+        # The label it was stored under: an unlabelled report (all of ATAK's) has the feed's.
+        client.own_label = track.label
 
 
 def _bounded(value: float | None, high: float | None) -> float | None:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -35,6 +34,7 @@ from kyodo.cot import Credentials, Event, protocol_offer, serialise_event
 from kyodo.cot.negotiation import REQUEST_TYPE
 from kyodo.errors import KyodoError, NotFound
 from kyodo.labels import parse_marking
+from kyodo.pki.tls_context import server_context
 from kyodo.services import auth, tracks
 from kyodo.services.actor import Actor, operator_actor
 from kyodo.services.tak_clients import ConnectedClient
@@ -43,6 +43,8 @@ from kyodo.takserver.client import CotClient
 from kyodo.takserver.geochat import GeoChatBridge
 
 if TYPE_CHECKING:
+    import ssl
+
     from kyodo.bus.events import Event as BusEvent
     from kyodo.domain.tracks import Feed
     from kyodo.services.context import ServiceContext
@@ -152,11 +154,7 @@ class TakServer:
         s = self.settings
         if not (s.cot_tls_cert and s.cot_tls_key and s.cot_tls_ca):
             return None
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(s.cot_tls_ca))
-        context.load_cert_chain(str(s.cot_tls_cert), str(s.cot_tls_key))
-        context.verify_mode = ssl.CERT_REQUIRED
-        context.minimum_version = ssl.TLSVersion.TLSv1_2
-        return context
+        return server_context(s.cot_tls_cert, s.cot_tls_key, s.cot_tls_ca, client_certificate=True)
 
     def plain_actor(self) -> Actor:
         """Who a plain-TCP client is: a configured, by default uncleared, identity. Plain TCP

@@ -1,4 +1,5 @@
-"""TAK Server's Marti API as TAK clients call it: version, connected clients, enrolment."""
+"""TAK Server's Marti API as TAK clients call it: version, connected clients, enrolment,
+the (empty) device profiles."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from kyodo import __version__
-from kyodo.api.deps import Context, CurrentActor, client_address
+from kyodo.api.deps import Context, CurrentActor, client_address, current_actor
 from kyodo.errors import Conflict, Unauthenticated
 from kyodo.pki.issuing import name_entries
+from kyodo.pki.packages import signed_client_p12
 from kyodo.services import auth, identity, tak_clients
 
 if TYPE_CHECKING:
@@ -132,11 +134,36 @@ def _b64(certificate: x509.Certificate) -> str:
     return base64.b64encode(certificate.public_bytes(Encoding.DER)).decode("ascii")
 
 
+async def _enrol(
+    request: Request, ctx: Context, client_uid: str, authorization: str | None
+) -> identity.Enrolled:
+    """The password checked (throttled, audited as a login), then the request's key certified
+    and registered to that person: what both signClient versions do before they answer."""
+    ca = enrolment_ca(request)
+    username, password = _basic(authorization)
+    actor = await auth.login_stream(
+        ctx, username, password, client_address(request), via="marti-enrol"
+    )
+    if ca is None:  # after the login, so the server says nothing to a guesser
+        raise Conflict(_NOT_SET_UP)
+    return await identity.enrol_certificate(
+        ctx,
+        actor,
+        await request.body(),
+        ca,
+        client_uid=client_uid,
+        days=request.app.state.settings.cot_enrol_days,
+    )
+
+
+ClientUid = Annotated[str, Query(alias="clientUid", max_length=200)]
+
+
 @router.post("/tls/signClient/v2", response_class=JSONResponse)
 async def sign_client_v2(
     request: Request,
     ctx: Context,
-    client_uid: Annotated[str, Query(alias="clientUid", max_length=200)] = "",
+    client_uid: ClientUid = "",
     version: Annotated[str, Query(max_length=200)] = "",
     authorization: Annotated[str | None, Header()] = None,
     accept: Annotated[str | None, Header()] = None,
@@ -145,21 +172,7 @@ async def sign_client_v2(
     audited as a login), the body a PKCS#10 request (PEM or base64 DER). Answers the signed
     certificate (`signedCert`) and the CA to trust (`ca0`), base64 DER, as JSON (or TAK
     Server's `<enrollment>` XML if asked for XML); the certificate is registered to you."""
-    ca = enrolment_ca(request)
-    username, password = _basic(authorization)
-    actor = await auth.login_stream(
-        ctx, username, password, client_address(request), via="marti-enrol"
-    )
-    if ca is None:  # after the login, so the server says nothing to a guesser
-        raise Conflict(_NOT_SET_UP)
-    enrolled = await identity.enrol_certificate(
-        ctx,
-        actor,
-        await request.body(),
-        ca,
-        client_uid=client_uid,
-        days=request.app.state.settings.cot_enrol_days,
-    )
+    enrolled = await _enrol(request, ctx, client_uid, authorization)
     signed, trusted = _b64(enrolled.certificate), _b64(enrolled.ca)
     if accept is not None and "xml" in accept and "json" not in accept:
         return Response(
@@ -168,3 +181,58 @@ async def sign_client_v2(
             media_type="application/xml",
         )
     return JSONResponse({"signedCert": signed, "ca0": trusted})
+
+
+@router.post(
+    "/tls/signClient",
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
+async def sign_client_v1(
+    request: Request,
+    ctx: Context,
+    client_uid: ClientUid = "",
+    version: Annotated[str, Query(max_length=200)] = "",
+    authorization: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Enrol a TAK device as older clients do (TAK Server's first signClient): the same
+    password check and request as v2, answered as a PKCS#12 file (password `atakatak`, as TAK
+    Server's) holding the signed certificate (`signedCert`) and the CA (`ca0`). The device's
+    private key never leaves it: the file carries certificates only."""
+    enrolled = await _enrol(request, ctx, client_uid, authorization)
+    return Response(
+        signed_client_p12(enrolled.certificate, [enrolled.ca]),
+        media_type="application/octet-stream",
+    )
+
+
+@router.get("/tls/profile/enrollment", status_code=204, response_class=Response)
+async def enrolment_profile(
+    request: Request,
+    ctx: Context,
+    client_uid: ClientUid = "",
+    authorization: Annotated[str | None, Header()] = None,
+    x_csrf_token: Annotated[str | None, Header()] = None,
+) -> Response:
+    """The device profile a TAK client fetches right after enrolling (HTTP Basic, as for
+    enrolment, or any way of logging in). Kyodo keeps no device profiles, so the answer is
+    TAK Server's for an empty one: 204, no content."""
+    if authorization is not None and authorization.lower().startswith("basic "):
+        username, password = _basic(authorization)
+        await auth.login_stream(
+            ctx, username, password, client_address(request), via="marti-profile"
+        )
+    else:
+        await current_actor(request, ctx, authorization, x_csrf_token)
+    return Response(status_code=204)
+
+
+@router.get("/device/profile/connection", status_code=204, response_class=Response)
+async def connection_profile(
+    actor: CurrentActor,
+    client_uid: ClientUid = "",
+    sync_secago: Annotated[int, Query(alias="syncSecago")] = -1,
+) -> Response:
+    """The profile a TAK client fetches each time it connects (on 8443, with its certificate):
+    empty, as for enrolment — 204."""
+    return Response(status_code=204)
