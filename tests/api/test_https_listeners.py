@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import json
 import ssl
 from collections.abc import AsyncIterator
@@ -392,3 +393,34 @@ async def test_a_disabled_accounts_certificate_is_refused_and_audited(
     [(decision, object_id, details)] = await _audit(ctx, "auth.certificate_refused")
     assert (decision, object_id) == ("deny", fingerprint(device.certificate))
     assert details == {"address": "192.0.2.1", "via": "certificate"}
+
+
+async def test_devices_share_a_data_package_on_8443_with_their_certificates_alone(
+    site: Site, operator: Actor
+) -> None:
+    """ATAK's data-package flow as a device runs it against TAK Server's port: no token, no
+    password, the certificate decides; a Japanese device never learns of a NOFORN package."""
+    sender, _ = await _registered(site, operator, "smith.j")
+    receiver, _ = await _registered(site, operator, "jones.r")
+    japanese, _ = await _registered(site, operator, "sato.y", nation="JPN", clearance="GOKUHI")
+    package = b"PK\x03\x04 a data package's bytes"
+    digest = hashlib.sha256(package).hexdigest()
+    async with site.https(sender) as https:
+        assert (await https.get(f"/Marti/sync/missionquery?hash={digest}")).status_code == 404
+        uploaded = await https.post(
+            f"/Marti/sync/missionupload?hash={digest}&filename=plan.zip&creatorUid=ANDROID-smith"
+            "&label=SECRET//NOFORN",
+            files={"assetfile": ("plan.zip", package, "application/x-zip-compressed")},
+        )
+        assert uploaded.status_code == 200, uploaded.text
+        assert uploaded.text.endswith(f"/Marti/sync/content?hash={digest}")
+    async with site.https(receiver) as https:
+        got = await https.get(f"/Marti/sync/content?hash={digest}")
+        assert got.status_code == 200 and got.content == package
+    async with site.https(japanese) as https:
+        hidden = await https.get(f"/Marti/sync/content?hash={digest}")
+        missing = await https.get(f"/Marti/sync/content?hash={'0' * 64}")
+        assert hidden.status_code == missing.status_code == 404
+        assert hidden.content == missing.content.replace(b"0" * 64, digest.encode())
+        found = await https.get("/Marti/sync/search?keywords=missionpackage")
+        assert found.json()["resultCount"] == 0
