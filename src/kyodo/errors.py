@@ -153,10 +153,20 @@ class GuardRefused(KyodoError):
         self,
         message: str,
         findings: tuple[dict[str, object], ...],
-        suggested: str,
+        suggested: str | None,
         overridable: bool,
+        *,
+        reason: str = "",
+        params: dict[str, object] | None = None,
+        needed: str | None = None,
     ) -> None:
         super().__init__(message)
         self.findings = findings
+        # The label to raise the text to in its net; None where the net cannot hold it.
         self.suggested = suggested
         self.overridable = overridable
+        # Why, for people: a catalogue key ("guard.above_label"…) and its values, worded by
+        # each transport in its reader's language; `message` is the English for the API.
+        self.reason = reason
+        self.params = params or {}
+        self.needed = needed  # the label the text needs, wherever it may go

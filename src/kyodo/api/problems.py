@@ -69,7 +69,11 @@ def kyodo_error(exc: KyodoError) -> JSONResponse:
         extra["reasons"] = list(exc.reasons)
     if isinstance(exc, GuardRefused):
         extra.update(
-            findings=list(exc.findings), suggested=exc.suggested, overridable=exc.overridable
+            findings=list(exc.findings),
+            suggested=exc.suggested,
+            needed=exc.needed,
+            overridable=exc.overridable,
+            reason={"code": exc.reason, "params": exc.params},
         )
     response = problem(status, exc.message, exc.code.value, **extra)
     if isinstance(exc, RateLimited):
