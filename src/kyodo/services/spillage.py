@@ -18,7 +18,7 @@ from kyodo.errors import GuardRefused
 from kyodo.labels import Label, join_all, label_to_dict, render_marking
 from kyodo.services.guard_advice import Advice, Need, NetShape, Verdict, advise
 from kyodo.services.nets import get_net
-from kyodo.spillage import GuardResult, MarkingRule, check
+from kyodo.spillage import GuardResult, MarkingRule, RuleSet, check
 
 if TYPE_CHECKING:
     from kyodo.domain.identity import Person
@@ -68,22 +68,14 @@ async def assess(
 ) -> Assessment:
     """The guard's findings and advice for `text` at `label` in `net` (nothing stored)."""
     result = check(text, label, ctx.guard_rules, ctx.registry)
-    marking_rules = {r.id for r in ctx.guard_rules.rules if isinstance(r, MarkingRule)}
+    marking_rules = marking_rule_ids(ctx.guard_rules)
     findings = tuple(
         {**f.as_dict(ctx.registry), "marking": f.rule_id in marking_rules} for f in result.findings
     )
     if not result.refused:
         advice = Advice(Verdict.IN_NET, label, label, keeps_partners=True)
         return Assessment(result, findings, advice, overridable=False)
-    needs = [
-        Need(
-            f.minimum.rank,
-            f.minimum.restrictive,
-            # A marking in the text says to whom it may go; a level rule only how sensitive.
-            f.minimum.releasable_to if f.rule_id in marking_rules else None,
-        )
-        for f in result.findings
-    ]
+    needs = needs_of(result, marking_rules)
     shape = NetShape(net.name, net.ceiling, await _partners(ctx, net))
     nation = actor.subject.nation
 
@@ -111,6 +103,25 @@ async def assess(
     overridable = Role.MAY_OVERRIDE.value in actor.subject.roles and markings_fit
     reason = _reason(ctx, net, advice)
     return Assessment(result, findings, advice, overridable, reason)
+
+
+def needs_of(result: GuardResult, marking_rules: set[str]) -> list[Need]:
+    """What each finding asks of the label. A marking written in the text says to whom it may
+    go; a level rule says only how sensitive the words are (its minimum's releasability is
+    the message's or the scheme's default, not something the text asked for)."""
+    return [
+        Need(
+            f.minimum.rank,
+            f.minimum.restrictive,
+            f.minimum.releasable_to if f.rule_id in marking_rules else None,
+        )
+        for f in result.findings
+    ]
+
+
+def marking_rule_ids(rules: RuleSet) -> set[str]:
+    """The ids of the rules that find markings written in the text."""
+    return {r.id for r in rules.rules if isinstance(r, MarkingRule)}
 
 
 def _reason(ctx: ServiceContext, net: Net, advice: Advice) -> Reason:
