@@ -159,6 +159,8 @@ class GuardRefused(KyodoError):
         reason: str = "",
         params: dict[str, object] | None = None,
         needed: str | None = None,
+        override_reason: str | None = None,
+        override_params: dict[str, object] | None = None,
     ) -> None:
         super().__init__(message)
         self.findings = findings
@@ -170,3 +172,6 @@ class GuardRefused(KyodoError):
         self.reason = reason
         self.params = params or {}
         self.needed = needed  # the label the text needs, wherever it may go
+        # Why a justification given with the post did not override (too short, not allowed).
+        self.override_reason = override_reason
+        self.override_params = override_params or {}

@@ -74,6 +74,9 @@ def kyodo_error(exc: KyodoError) -> JSONResponse:
             needed=exc.needed,
             overridable=exc.overridable,
             reason={"code": exc.reason, "params": exc.params},
+            override_reason=None
+            if exc.override_reason is None
+            else {"code": exc.override_reason, "params": exc.override_params},
         )
     response = problem(status, exc.message, exc.code.value, **extra)
     if isinstance(exc, RateLimited):

@@ -171,13 +171,16 @@ async def guard_message(
     if found.reason is None:
         return ()
     reason = found.reason
+    refused_override: Reason | None = None
     if justification is not None:
         if not found.overridable:
             if Role.MAY_OVERRIDE.value not in actor.subject.roles:
-                reason = Reason(NO_OVERRIDE, {}, "you may not override the spillage guard")
-            # else: what the text carries is beyond the net (found.reason says where it goes)
+                refused_override = Reason(
+                    NO_OVERRIDE, {}, "you may not override the spillage guard"
+                )
+            # else: what the text carries is beyond the net (the reason says where it goes)
         elif len(justification.strip()) < MIN_JUSTIFICATION:
-            reason = Reason(
+            refused_override = Reason(
                 JUSTIFICATION_SHORT,
                 {"minimum": MIN_JUSTIFICATION},
                 f"an override needs a written justification of at least {MIN_JUSTIFICATION} "
@@ -185,20 +188,27 @@ async def guard_message(
             )
         else:
             return found.findings
-    await _audit_refusal(ctx, actor, net, label, found, reason)
+    await _audit_refusal(ctx, actor, net, label, found, refused_override)
     raise GuardRefused(
-        reason.english,
+        (refused_override or reason).english,
         found.findings,
         None if found.suggested is None else render_marking(found.suggested, ctx.registry),
         overridable=found.overridable,
         reason=reason.code,
         params=reason.params,
         needed=render_marking(found.advice.needed, ctx.registry),
+        override_reason=None if refused_override is None else refused_override.code,
+        override_params=None if refused_override is None else refused_override.params,
     )
 
 
 async def _audit_refusal(
-    ctx: ServiceContext, actor: Actor, net: Net, label: Label, found: Assessment, reason: Reason
+    ctx: ServiceContext,
+    actor: Actor,
+    net: Net,
+    label: Label,
+    found: Assessment,
+    refused_override: Reason | None,
 ) -> None:
     # The record quotes what the guard found and names the net: it is at least as sensitive
     # as the text looks, not as the (too low) label the author gave it. Its own transaction,
@@ -216,7 +226,8 @@ async def _audit_refusal(
                 label=label_to_dict(record_label, ctx.registry),
                 reasons=tuple(f"{f['rule_id']}: {f['text']}" for f in found.findings),
                 details={
-                    "reason": reason.code,
+                    "reason": None if found.reason is None else found.reason.code,
+                    "override_refused": None if refused_override is None else refused_override.code,
                     "suggested": None
                     if suggested is None
                     else render_marking(suggested, ctx.registry),
