@@ -17,6 +17,7 @@ JS_MESSAGES: dict[str, str] = {
     "version": N_("Version"),
     "no_findings": N_("The guard finds nothing above the chosen label."),
     "findings": N_("What the spillage guard found:"),
+    "covered": N_("The chosen label covers what the spillage guard found:"),
     "finding_needs": N_("needs at least {level}"),
     "suggested": N_("Suggested label:"),
     # The guard's reasons: the codes of services/spillage.py, with their values.

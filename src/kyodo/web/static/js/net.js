@@ -417,6 +417,8 @@ if (form) {
       guard.dataset.reason = answer.reason ? answer.reason.code : "";
       if (answer.refused) {
         await showAdvice(answer);
+      } else if (answer.findings.length) {
+        guard.replaceChildren(el("p", { text: t("covered") }), findingsList(answer.findings));
       } else {
         guard.replaceChildren(el("p", { text: t("no_findings") }));
       }
