@@ -87,6 +87,9 @@ async def test_an_unclassified_net_says_where_the_text_belongs_and_audits_the_re
     assert reason["params"]["net"] == "admin"
     assert reason["params"]["level"]["level"] == top >= 20
     assert body["overridable"] is False  # us holds no may_override
+    # Where it may go instead: the author's nets that can carry it, each with its label.
+    assert {p["name"] for p in body["elsewhere"]} == {"j3", "logistics"}
+    assert all(set(p["suggested"]["releasable_to"]) == {"USA", "JPN"} for p in body["elsewhere"])
     # A preview is not audited; the refused post is.
     before = await _refusals(ctx)
     assert before == 0

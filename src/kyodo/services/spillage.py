@@ -9,15 +9,17 @@ reader's language. A refusal on a post is audited; a preview is not (see `previe
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from kyodo.audit.chain import AuditEntry
 from kyodo.domain.identity import Role
 from kyodo.errors import GuardRefused
 from kyodo.labels import Label, join_all, label_to_dict, render_marking
+from kyodo.policy import nets as net_rules
 from kyodo.services.guard_advice import Advice, Need, NetShape, Verdict, advise
-from kyodo.services.nets import get_net
+from kyodo.services.nets import get_net, list_my_nets
+from kyodo.services.nets.access import net_for, net_view
 from kyodo.spillage import GuardResult, MarkingRule, RuleSet, check
 
 if TYPE_CHECKING:
@@ -56,6 +58,8 @@ class Assessment:
     overridable: bool  # the author holds may_override and the net may hold what was found
     reason: Reason | None = None  # None when the draft passes
     recipients: list[Person] = field(default_factory=list)
+    # Where the author may post it instead, when this net cannot carry it: (net, label there).
+    elsewhere: list[tuple[Net, Label]] = field(default_factory=list)
 
     @property
     def suggested(self) -> Label | None:
@@ -262,6 +266,30 @@ async def preview(
         if ctx.decisions.can_read(actor.subject, people[person_id].label)
         and ctx.decisions.can_read(people[person_id].subject(), label)
     ]
-    return found.result, Assessment(
-        found.result, found.findings, found.advice, found.overridable, found.reason, readers
+    elsewhere = (
+        [] if found.advice.label is not None else await _elsewhere(ctx, actor, net, text, label)
     )
+    return found.result, replace(found, recipients=readers, elsewhere=elsewhere)
+
+
+MAX_ELSEWHERE = 5
+
+
+async def _elsewhere(
+    ctx: ServiceContext, actor: Actor, here: Net, text: str, label: Label
+) -> list[tuple[Net, Label]]:
+    """The author's other nets that can carry the text at a label the author may use, where
+    the author may post, each with that label (at most a few)."""
+    found: list[tuple[Net, Label]] = []
+    for candidate in await list_my_nets(ctx, actor):
+        if candidate.id == here.id or not candidate.ceiling.dominates(label):
+            continue
+        net, member = await net_for(ctx, actor, candidate.id, cached=True)
+        if not net_rules.may_post(actor.subject, net_view(net, member)):
+            continue
+        there = await assess(ctx, actor, net, text, label)
+        if there.suggested is not None:
+            found.append((net, there.suggested))
+        if len(found) == MAX_ELSEWHERE:
+            break
+    return found

@@ -35,6 +35,7 @@ JS_MESSAGES: dict[str, str] = {
         "An override needs a written justification of at least {minimum} characters."
     ),
     "raise_and_post": N_("Raise the label to {label} and post"),
+    "elsewhere": N_("Your nets that can carry it, at the label to use there:"),
     "partners_cut": N_(
         "The text's own marking keeps it from some members of this net: only those it is "
         "releasable to will receive it."

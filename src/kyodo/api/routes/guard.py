@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from kyodo.api.deps import Context, CurrentActor
 from kyodo.api.labels_in import to_label
 from kyodo.api.schemas import GuardCheckIn, GuardCheckOut, LabelOut, Recipient
-from kyodo.api.schemas.guard import GuardReason
+from kyodo.api.schemas.guard import GuardReason, NetSuggestion
 from kyodo.services import spillage
 from kyodo.services.guard_advice import Verdict
 
@@ -37,6 +37,7 @@ async def check(body: GuardCheckIn, actor: CurrentActor, ctx: Context) -> GuardC
             keeps_partners=None,
             overridable=None,
             reason=None,
+            elsewhere=None,
             recipients=None,
             recipients_by_nation=None,
         )
@@ -55,6 +56,10 @@ async def check(body: GuardCheckIn, actor: CurrentActor, ctx: Context) -> GuardC
         reason=None
         if reason is None
         else GuardReason(code=reason.code, params=reason.params, detail=reason.english),
+        elsewhere=[
+            NetSuggestion(net_id=n.id, name=n.name, suggested=LabelOut.of(lb, ctx.registry))
+            for n, lb in found.elsewhere
+        ],
         recipients=[
             Recipient(person_id=p.id, username=p.username, name=p.name, nation=p.nation)
             for p in readers

@@ -31,6 +31,14 @@ class GuardReason(BaseModel):
     detail: str  # the same in English
 
 
+class NetSuggestion(BaseModel):
+    """Another net of the author's that can carry the text, and the label to use there."""
+
+    net_id: str
+    name: str
+    suggested: LabelOut
+
+
 class GuardCheckOut(BaseModel):
     refused: bool
     # For a net: the lowest label the author may use there that covers the findings (null when
@@ -44,5 +52,7 @@ class GuardCheckOut(BaseModel):
     keeps_partners: bool | None  # `suggested` stays releasable to every member's nation
     overridable: bool | None  # the author may post it anyway with a written justification
     reason: GuardReason | None
+    # When this net cannot carry the text: the author's nets that can (where they may post).
+    elsewhere: list[NetSuggestion] | None
     recipients: list[Recipient] | None
     recipients_by_nation: dict[str, int] | None

@@ -382,6 +382,16 @@ if (form) {
         })));
       if (answer.keeps_partners === false) parts.push(el("p", { class: "muted", text: t("partners_cut") }));
     }
+    if (answer.elsewhere && answer.elsewhere.length) {
+      const places = el("ul", { class: "elsewhere" });
+      for (const place of answer.elsewhere) {
+        const view = await displayOf(place.suggested);
+        places.append(el("li", {},
+          el("a", { href: `/nets/${encodeURIComponent(place.net_id)}`, text: place.name }),
+          " ", marking(view, false)));
+      }
+      parts.push(el("p", { text: t("elsewhere") }), places);
+    }
     if (answer.findings && answer.findings.length) {
       parts.push(el("p", { text: t("findings") }), findingsList(answer.findings));
     }
