@@ -72,13 +72,14 @@ async def assess(
 ) -> Assessment:
     """The guard's findings and advice for `text` at `label` in `net` (nothing stored)."""
     result = check(text, label, ctx.guard_rules, ctx.registry)
+    if not result.findings:  # the common case on the post path: nothing more to work out
+        return Assessment(result, (), _passes(label), overridable=False)
     marking_rules = marking_rule_ids(ctx.guard_rules)
     findings = tuple(
         {**f.as_dict(ctx.registry), "marking": f.rule_id in marking_rules} for f in result.findings
     )
     if not result.refused:
-        advice = Advice(Verdict.IN_NET, label, label, keeps_partners=True)
-        return Assessment(result, findings, advice, overridable=False)
+        return Assessment(result, findings, _passes(label), overridable=False)
     needs = needs_of(result, marking_rules)
     shape = NetShape(net.name, net.ceiling, await _partners(ctx, net))
     nation = actor.subject.nation
@@ -107,6 +108,11 @@ async def assess(
     overridable = Role.MAY_OVERRIDE.value in actor.subject.roles and markings_fit
     reason = _reason(ctx, net, advice)
     return Assessment(result, findings, advice, overridable, reason)
+
+
+def _passes(label: Label) -> Advice:
+    """The advice for a draft that passes: its own label."""
+    return Advice(Verdict.IN_NET, label, label, keeps_partners=True)
 
 
 def needs_of(result: GuardResult, marking_rules: set[str]) -> list[Need]:
