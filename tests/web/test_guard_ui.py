@@ -83,6 +83,7 @@ def test_an_unclassified_net_says_where_the_text_belongs_and_the_refused_post_is
     page.click("#composer-send")
     page.wait_for_selector("#guard .refused")
     assert page.locator("#override").is_hidden()  # us.j3 may not override
+    assert guard.locator(".elsewhere li a").count() >= 1  # still there after the refusal
     assert page.locator("#messages li").count() == shown
     assert _refusals(web_server, net_id) == before + 1
     screenshot(page, "refused")

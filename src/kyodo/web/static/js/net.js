@@ -362,6 +362,7 @@ if (form) {
   const errorBox = document.getElementById("composer-error");
   let checkSerial = 0;
   let timer = null;
+  let lastCheck = null; // the last check's draft and answer, for what a refused post leaves out
 
   // The guard's advice: the reason, the one-click raise where a label in this net covers the
   // text, and what was found. `answer` is a check's answer or a refused post's problem.
@@ -421,6 +422,7 @@ if (form) {
         text: draft, label: labelSelect.value, net_id: netId,
       });
       if (serial !== checkSerial) return;
+      lastCheck = { text: draft, label: labelSelect.value, answer };
       guard.className = `guard ${answer.findings.length ? "warn" : "ok"}`;
       guard.dataset.refused = String(answer.refused);
       guard.dataset.state = answer.refused ? "refuse" : "ok";
@@ -472,7 +474,10 @@ if (form) {
         guard.dataset.refused = "true";
         guard.dataset.state = "refuse";
         guard.dataset.reason = problem.reason ? problem.reason.code : "";
-        await showAdvice(problem, true);
+        // The nets that can carry it come with the preview of the same draft (a post's
+        // refusal does not look for them).
+        const same = lastCheck && lastCheck.text === body.text && lastCheck.label === body.label;
+        await showAdvice({ ...problem, elsewhere: same ? lastCheck.answer.elsewhere : null }, true);
         // The override, for those who may, or why a justification did not override.
         override.hidden = !(allowed || problem.override_reason);
         override.dataset.overridable = String(allowed);
