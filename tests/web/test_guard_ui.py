@@ -171,3 +171,29 @@ def test_what_the_guard_says_is_in_view_next_to_the_composer(
             bottom_banner,
         )
     screenshot(page, f"{username}-{width}x{height}")
+
+
+def test_who_may_override_is_offered_it_in_an_unclassified_net(
+    web_server, new_context, login, screenshot, console_errors
+):
+    admin = web_server.api("admin")
+    person = admin.get("/api/v1/people/" + web_server.person_id("us.j2")).json()
+    if "may_override" not in person["roles"]:
+        admin.patch(
+            f"/api/v1/people/{person['id']}", json={"roles": [*person["roles"], "may_override"]}
+        ).raise_for_status()
+    net_id = _net_id(web_server, "us.j2", "HQ Staff Admin")
+    page = _open(web_server, login, new_context(), "us.j2", net_id, "en")
+    text = f"{OPERATIONAL} (exercise script {uuid.uuid4().hex[:6]})"
+    _type(page, text)
+    page.click("#composer-send")
+    page.wait_for_selector("#override-send:not([hidden])")
+    page.fill("#override-justification", "ok")
+    page.click("#override-send")
+    expect_short = page.locator("#override-text")
+    expect_short.filter(has_text="at least 15 characters").wait_for()
+    page.fill("#override-justification", "Quoted from the public exercise press release.")
+    page.click("#override-send")
+    page.locator("#messages li", has_text="exercise script").wait_for()
+    screenshot(page, "override-unclassified")
+    assert [e for e in console_errors(page) if "422" not in e] == []
