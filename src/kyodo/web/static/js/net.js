@@ -366,7 +366,7 @@ if (form) {
 
   // The guard's advice: the reason, the one-click raise where a label in this net covers the
   // text, and what was found. `answer` is a check's answer or a refused post's problem.
-  async function showAdvice(answer, refused = false) {
+  async function showAdvice(answer, refused = false, current = () => true) {
     const wasAtEnd = atEnd();
     const parts = [];
     if (refused) parts.push(el("p", { class: "refused", text: t("override_refused") }));
@@ -396,6 +396,7 @@ if (form) {
     if (answer.findings && answer.findings.length) {
       parts.push(el("p", { text: t("findings") }), findingsList(answer.findings));
     }
+    if (!current()) return; // a newer check answered while the labels were being shown
     guard.replaceChildren(...parts);
     guard.hidden = false;
     keepEnd(wasAtEnd);
@@ -428,7 +429,7 @@ if (form) {
       guard.dataset.state = answer.refused ? "refuse" : "ok";
       guard.dataset.reason = answer.reason ? answer.reason.code : "";
       if (answer.refused) {
-        await showAdvice(answer);
+        await showAdvice(answer, false, () => serial === checkSerial);
       } else if (answer.findings.length) {
         guard.replaceChildren(el("p", { text: t("covered") }), findingsList(answer.findings));
       } else {
