@@ -153,10 +153,25 @@ class GuardRefused(KyodoError):
         self,
         message: str,
         findings: tuple[dict[str, object], ...],
-        suggested: str,
+        suggested: str | None,
         overridable: bool,
+        *,
+        reason: str = "",
+        params: dict[str, object] | None = None,
+        needed: str | None = None,
+        override_reason: str | None = None,
+        override_params: dict[str, object] | None = None,
     ) -> None:
         super().__init__(message)
         self.findings = findings
+        # The label to raise the text to in its net; None where the net cannot hold it.
         self.suggested = suggested
         self.overridable = overridable
+        # Why, for people: a catalogue key ("guard.above_label"…) and its values, worded by
+        # each transport in its reader's language; `message` is the English for the API.
+        self.reason = reason
+        self.params = params or {}
+        self.needed = needed  # the label the text needs, wherever it may go
+        # Why a justification given with the post did not override (too short, not allowed).
+        self.override_reason = override_reason
+        self.override_params = override_params or {}

@@ -122,7 +122,8 @@ def test_guard_findings_appear_before_posting_operational_text_as_unclassified(
     screenshot(page, "guard")
     # Posting anyway is refused; without may_override there is no override.
     page.click("#composer-send")
-    page.wait_for_selector("#override:not([hidden])")
+    page.wait_for_selector("#guard .refused")
+    assert page.locator("#override").is_hidden()
     assert page.locator("#override-send").is_hidden()
     assert page.locator("#messages li").count() == 0
     assert console_errors(page) == [

@@ -69,7 +69,14 @@ def kyodo_error(exc: KyodoError) -> JSONResponse:
         extra["reasons"] = list(exc.reasons)
     if isinstance(exc, GuardRefused):
         extra.update(
-            findings=list(exc.findings), suggested=exc.suggested, overridable=exc.overridable
+            findings=list(exc.findings),
+            suggested=exc.suggested,
+            needed=exc.needed,
+            overridable=exc.overridable,
+            reason={"code": exc.reason, "params": exc.params},
+            override_reason=None
+            if exc.override_reason is None
+            else {"code": exc.override_reason, "params": exc.override_params},
         )
     response = problem(status, exc.message, exc.code.value, **extra)
     if isinstance(exc, RateLimited):

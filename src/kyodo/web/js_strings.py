@@ -16,9 +16,30 @@ JS_MESSAGES: dict[str, str] = {
     "in_reply_to": N_("In reply to"),
     "version": N_("Version"),
     "no_findings": N_("The guard finds nothing above the chosen label."),
-    "findings": N_("The spillage guard finds content above the chosen label:"),
+    "findings": N_("What the spillage guard found:"),
+    "covered": N_("The chosen label covers what the spillage guard found:"),
+    "finding_needs": N_("needs at least {level}"),
     "suggested": N_("Suggested label:"),
-    "above_ceiling": N_("The suggested label is above this net's ceiling: post it elsewhere."),
+    # The guard's reasons: the codes of services/spillage.py, with their values.
+    "guard.above_label": N_(
+        "This text needs at least {suggested}: raise the label before posting."
+    ),
+    "guard.above_ceiling": N_(
+        "This text belongs in a {level} net, not in {net}: no label this net may carry covers it."
+    ),
+    "guard.not_for_author": N_(
+        "This text needs {level}, a label you may not use: it belongs in another net, not in {net}."
+    ),
+    "guard.no_override": N_("You may not override the spillage guard."),
+    "guard.justification_short": N_(
+        "An override needs a written justification of at least {minimum} characters."
+    ),
+    "raise_and_post": N_("Raise the label to {label} and post"),
+    "elsewhere": N_("Your nets that can carry it, at the label to use there:"),
+    "partners_cut": N_(
+        "The text's own marking keeps it from some members of this net: only those it is "
+        "releasable to will receive it."
+    ),
     "recipients": N_("Who will receive it:"),
     "override_needed": N_(
         "The guard refused this message. You may post it anyway with a written justification."

@@ -31,6 +31,7 @@ class LabelView:
     level: str
     sci: bool
     data: dict[str, Any]
+    classification: str = ""  # the level alone, in the reader's scheme ("SECRET", "極秘")
 
     def as_dict(self) -> dict[str, Any]:
         """JSON for the page's scripts."""
@@ -41,6 +42,7 @@ class LabelView:
             "level": self.level,
             "sci": self.sci,
             "label": self.data,
+            "classification": self.classification,
         }
 
 
@@ -64,7 +66,18 @@ def view(label: Label, registry: SchemeRegistry, lang: str) -> LabelView:
         level=level_word(label),
         sci=bool(label.restrictive),
         data=label_to_dict(label, registry),
+        classification=_classification(label, registry, scheme),
     )
+
+
+def _classification(label: Label, registry: SchemeRegistry, scheme: str | None) -> str:
+    """The level's banner in the reader's scheme, else in the label's own."""
+    for policy in (scheme, label.policy):
+        found = registry.schemes.get(policy) if policy is not None else None
+        level = found.level_at_rank(label.rank) if found is not None else None
+        if level is not None:
+            return level.banner
+    return label.level
 
 
 def view_of(value: object, registry: SchemeRegistry, lang: str) -> LabelView:

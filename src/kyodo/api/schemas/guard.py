@@ -23,10 +23,36 @@ class Recipient(BaseModel):
     nation: str
 
 
+class GuardReason(BaseModel):
+    """Why the draft would be refused: a catalogue key and its values (labels as objects)."""
+
+    code: str
+    params: dict[str, Any]
+    detail: str  # the same in English
+
+
+class NetSuggestion(BaseModel):
+    """Another net of the author's that can carry the text, and the label to use there."""
+
+    net_id: str
+    name: str
+    suggested: LabelOut
+
+
 class GuardCheckOut(BaseModel):
     refused: bool
-    suggested: LabelOut
+    # For a net: the lowest label the author may use there that covers the findings (null when
+    # the net cannot hold the text: see `needed` and `reason`). Without a net: the label joined
+    # with every finding's minimum.
+    suggested: LabelOut | None
+    needed: LabelOut  # the label the text needs, wherever it may go
     findings: list[dict[str, Any]]
-    above_ceiling: bool | None
+    above_ceiling: bool | None  # no label the net may hold covers the text
+    in_net: bool | None  # the text may be posted in this net at `suggested`
+    keeps_partners: bool | None  # `suggested` stays releasable to every member's nation
+    overridable: bool | None  # the author may post it anyway with a written justification
+    reason: GuardReason | None
+    # When this net cannot carry the text: the author's nets that can (where they may post).
+    elsewhere: list[NetSuggestion] | None
     recipients: list[Recipient] | None
     recipients_by_nation: dict[str, int] | None

@@ -60,6 +60,25 @@ ANSWERS: dict[str, dict[str, str]] = {
         "en": "Not delivered: the spillage guard refused it ({reason})",
         "ja": "未配信: 情報漏えい防止ガードにより拒否されました ({reason})",
     },
+    # The guard's reasons by code (services/spillage.py), worded here as on the web.
+    "guard.above_label": {
+        "en": "Not delivered: the spillage guard finds this text needs at least {suggested}. "
+        "Raise the label and send it again.",
+        "ja": "未配信: 情報漏えい防止ガードにより、この本文には{suggested}以上の区分が必要です。"
+        "区分を上げて送り直してください。",
+    },
+    "guard.above_ceiling": {
+        "en": "Not delivered: the spillage guard finds this text belongs in a {level} net, "
+        "not in {net}.",
+        "ja": "未配信: 情報漏えい防止ガードにより、この本文は{net}ではなく{level}のネットで"
+        "扱うべき内容です。",
+    },
+    "guard.not_for_author": {
+        "en": "Not delivered: the spillage guard finds this text needs {level}, a label you may "
+        "not use; it belongs in another net, not in {net}.",
+        "ja": "未配信: 情報漏えい防止ガードにより、この本文には{level}が必要ですが、あなたは"
+        "その区分を使えません。{net}ではなく別のネットで扱ってください。",
+    },
     "invalid": {
         "en": "Not delivered: {reason}",
         "ja": "未配信: {reason}",
@@ -95,13 +114,27 @@ def refusal(exc: KyodoError) -> tuple[str, dict[str, str]]:
     if isinstance(exc, ChatRefused):
         return exc.key, exc.values
     if isinstance(exc, GuardRefused):
-        return "guard", {"reason": exc.message}
+        return _guard_answer(exc)
     if isinstance(exc, PermissionDenied):
         reason = "; ".join(exc.reasons) or exc.message
         return "refused", {"reason": reason}
     if isinstance(exc, NotFound):
         return "refused", {"reason": exc.message}
     return "invalid", {"reason": exc.message}
+
+
+def _guard_answer(exc: GuardRefused) -> tuple[str, dict[str, str]]:
+    """The guard's reason in the sender's words: labels as their markings, a level by its name."""
+    if exc.reason not in ANSWERS:
+        return "guard", {"reason": exc.message}
+    values: dict[str, str] = {}
+    for name, value in exc.params.items():
+        if isinstance(value, dict):
+            marking = str(value.get("marking", ""))
+            values[name] = marking.split("//")[0] if name == "level" else marking
+        else:
+            values[name] = str(value)
+    return exc.reason, values
 
 
 def answer(ctx: ServiceContext, client: CotClient, chat: GeoChat, text: str) -> None:

@@ -8,3 +8,8 @@ export function t(key) {
   }
   return messages[key] || key;
 }
+
+// A text with {name} placeholders filled from `values` (already in the reader's language).
+export function tf(key, values = {}) {
+  return t(key).replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
+}

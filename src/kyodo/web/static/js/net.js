@@ -2,7 +2,7 @@
 // history, the spillage guard while typing, and the override flow.
 import { getJSON, postJSON, putJSON, request } from "./api.js";
 import { raiseBanner } from "./banner.js";
-import { t } from "./i18n.js";
+import { t, tf } from "./i18n.js";
 
 const chat = document.getElementById("chat");
 const netId = chat.dataset.net;
@@ -17,7 +17,8 @@ let lastRev = Number(chat.dataset.rev || 0);
 let replyTo = null;
 const names = JSON.parse(document.getElementById("people-names").textContent);
 
-const labelKey = (label) => `${label.policy}|${label.marking}`;
+// A label as the API gives it: a JSON object, or a marking string (in the guard's answers).
+const labelKey = (label) => (typeof label === "string" ? `|${label}` : `${label.policy}|${label.marking}`);
 
 function displayOf(label) {
   const key = labelKey(label);
@@ -254,8 +255,9 @@ async function saveEdit(message, text, justification, problem, form) {
     await upsert(edited);
   } catch (err) {
     problem.hidden = false;
-    problem.replaceChildren(el("p", { text: err.message }));
     const details = err.problem || {};
+    const reason = details.override_reason || details.reason;
+    problem.replaceChildren(el("p", { text: reason ? await reasonText(reason) : err.message }));
     if (details.findings) problem.append(findingsList(details.findings));
     if (details.overridable) {
       const why = el("textarea", { "aria-label": t("justification"), maxlength: "2000" });
@@ -297,26 +299,59 @@ async function remove(message) {
   }
 }
 
-// The spillage guard while typing, and posting. Findings come in English and Japanese (the
-// rule names from the rules file, the explanations from the server).
+// The spillage guard while typing, and posting. Every line comes from the catalogue in the
+// reader's language: the reason is a code with values (labels shown in the reader's scheme),
+// the findings' rule names and explanations come in English and Japanese from the rules.
 const japanese = document.documentElement.lang === "ja";
 const ruleName = (f) => (japanese && f.rule_name_ja) || f.rule_name;
 const explanation = (f) => (japanese && f.explanation_ja) || f.explanation;
 
+// A reason's values as the reader reads them: a label as its banner, a level as its name.
+async function reasonText(reason) {
+  const values = {};
+  for (const [name, value] of Object.entries(reason.params || {})) {
+    if (value && typeof value === "object" && value.marking) {
+      const view = await displayOf(value);
+      values[name] = name === "level" ? view.classification || view.banner : view.banner;
+    } else {
+      values[name] = value;
+    }
+  }
+  return tf(reason.code, values);
+}
+
 function findingsList(findings) {
   const ul = el("ul", { class: "findings" });
   for (const finding of findings) {
-    const minimum = el("span", { class: "muted minimum", text: `(≥ ${finding.minimum})` });
+    const needs = el("span", { class: "muted minimum" });
     ul.append(el("li", {},
-      el("mark", { text: finding.text }), " — ",
-      el("span", { text: `${ruleName(finding)}: ${explanation(finding)} ` }), minimum));
-    // The minimum arrives as a marking in its own scheme; show it in the reader's.
-    postJSON("/web/labels/display", { labels: [finding.minimum] })
-      .then((answer) => { minimum.textContent = `(≥ ${answer.items[0].banner})`; })
+      el("mark", { text: visible(finding.text) }), " — ",
+      el("span", { text: `${ruleName(finding)}: ${explanation(finding)} ` }), needs));
+    // A marking found in the text is shown whole; a level rule's minimum by its level only
+    // (it says how sensitive the words are, not to whom they may go).
+    displayOf(finding.minimum)
+      .then((view) => {
+        const level = finding.marking === false ? view.classification || view.banner : view.banner;
+        needs.textContent = `(${tf("finding_needs", { level })})`;
+      })
       .catch((err) => console.warn("label:", err));
   }
   return ul;
 }
+
+// The chat card fills the window down to the bottom banner, so that the composer and what the
+// guard says stay in view however many messages there are; the message list takes the rest.
+const card = chat.querySelector("section.card");
+function fitChat() {
+  const bottom = document.getElementById("banner-bottom");
+  const top = card.getBoundingClientRect().top + window.scrollY;
+  const room = window.innerHeight - top - (bottom ? bottom.offsetHeight : 0) - 12;
+  card.style.height = `${Math.max(room, 360)}px`;
+}
+const atEnd = () => list.scrollHeight - list.scrollTop - list.clientHeight < 24;
+function keepEnd(wasAtEnd) { if (wasAtEnd) list.scrollTop = list.scrollHeight; }
+fitChat();
+window.addEventListener("resize", fitChat);
 
 const form = document.getElementById("composer");
 if (form) {
@@ -327,6 +362,57 @@ if (form) {
   const errorBox = document.getElementById("composer-error");
   let checkSerial = 0;
   let timer = null;
+  let lastCheck = null; // the last check's draft and answer, for what a refused post leaves out
+
+  // The guard's advice: the reason, the one-click raise where a label in this net covers the
+  // text, and what was found. `answer` is a check's answer or a refused post's problem.
+  async function showAdvice(answer, refused = false, current = () => true) {
+    const wasAtEnd = atEnd();
+    const parts = [];
+    if (refused) parts.push(el("p", { class: "refused", text: t("override_refused") }));
+    if (answer.reason) parts.push(el("p", { class: "reason", text: await reasonText(answer.reason) }));
+    const suggested = answer.suggested;
+    if (answer.reason && answer.reason.code === "guard.above_label" && suggested) {
+      const view = await displayOf(suggested);
+      parts.push(el("p", {},
+        el("button", {
+          type: "button", class: "primary", id: "guard-raise",
+          "data-marking": typeof suggested === "string" ? suggested : suggested.marking,
+          text: tf("raise_and_post", { label: view.banner }),
+          onclick: () => raiseAndPost(suggested, view),
+        })));
+      if (answer.keeps_partners === false) parts.push(el("p", { class: "muted", text: t("partners_cut") }));
+    }
+    if (answer.elsewhere && answer.elsewhere.length) {
+      const places = el("ul", { class: "elsewhere" });
+      for (const place of answer.elsewhere) {
+        const view = await displayOf(place.suggested);
+        places.append(el("li", {},
+          el("a", { href: `/nets/${encodeURIComponent(place.net_id)}`, text: place.name }),
+          " ", marking(view, false)));
+      }
+      parts.push(el("p", { text: t("elsewhere") }), places);
+    }
+    if (answer.findings && answer.findings.length) {
+      parts.push(el("p", { text: t("findings") }), findingsList(answer.findings));
+    }
+    if (!current()) return; // a newer check answered while the labels were being shown
+    guard.replaceChildren(...parts);
+    guard.hidden = false;
+    keepEnd(wasAtEnd);
+  }
+
+  function raiseAndPost(suggested, view) {
+    const marking = typeof suggested === "string" ? suggested : suggested.marking;
+    let option = [...labelSelect.options].find((o) => o.value === marking);
+    if (!option) {
+      option = new Option(view.banner, marking);
+      option.dataset.level = view.level;
+      labelSelect.append(option);
+    }
+    labelSelect.value = marking;
+    send(null);
+  }
 
   async function check() {
     const draft = text.value;
@@ -337,24 +423,24 @@ if (form) {
         text: draft, label: labelSelect.value, net_id: netId,
       });
       if (serial !== checkSerial) return;
-      guard.replaceChildren();
-      guard.hidden = false;
-      const warn = answer.findings.length > 0 && answer.refused;
+      lastCheck = { text: draft, label: labelSelect.value, answer };
       guard.className = `guard ${answer.findings.length ? "warn" : "ok"}`;
       guard.dataset.refused = String(answer.refused);
-      if (answer.findings.length) {
-        guard.append(el("p", { text: t("findings") }), findingsList(answer.findings));
-        const view = await displayOf(answer.suggested);
-        guard.append(el("p", {}, el("span", { text: `${t("suggested")} ` }), marking(view, false)));
-        if (answer.above_ceiling) guard.append(el("p", { class: "no", text: t("above_ceiling") }));
+      guard.dataset.state = answer.refused ? "refuse" : "ok";
+      guard.dataset.reason = answer.reason ? answer.reason.code : "";
+      if (answer.refused) {
+        await showAdvice(answer, false, () => serial === checkSerial);
+      } else if (answer.findings.length) {
+        guard.replaceChildren(el("p", { text: t("covered") }), findingsList(answer.findings));
       } else {
-        guard.append(el("p", { text: t("no_findings") }));
+        guard.replaceChildren(el("p", { text: t("no_findings") }));
       }
+      if (serial !== checkSerial) return;
       if (answer.recipients_by_nation) {
         const parts = Object.entries(answer.recipients_by_nation).map(([n, c]) => `${n} ${c}`);
         guard.append(el("p", { class: "recipients", text: `${t("recipients")} ${parts.join(", ")}` }));
       }
-      guard.dataset.state = warn ? "refuse" : "ok";
+      guard.hidden = false;
     } catch (err) {
       if (serial !== checkSerial) return;
       guard.hidden = false;
@@ -371,8 +457,10 @@ if (form) {
     if (replyTo) body.reply_to = replyTo;
     if (justification) body.override_justification = justification;
     errorBox.hidden = true;
+    clearTimeout(timer);
     try {
       const posted = await postJSON(`/api/v1/nets/${netId}/messages`, body);
+      checkSerial += 1; // a check still on its way is about the text just posted
       text.value = "";
       override.hidden = true;
       guard.hidden = true;
@@ -381,17 +469,30 @@ if (form) {
     } catch (err) {
       const problem = err.problem || {};
       if (problem.code === "guard_refused") {
-        override.hidden = false;
-        override.dataset.overridable = String(Boolean(problem.overridable && mayOverride));
-        document.getElementById("override-text").textContent =
-          problem.overridable && mayOverride ? t("override_needed") : `${t("override_refused")} ${err.message}`;
+        checkSerial += 1;
+        const allowed = Boolean(problem.overridable && mayOverride);
+        guard.className = "guard warn";
+        guard.dataset.refused = "true";
+        guard.dataset.state = "refuse";
+        guard.dataset.reason = problem.reason ? problem.reason.code : "";
+        // The nets that can carry it come with the preview of the same draft (a post's
+        // refusal does not look for them).
+        const same = lastCheck && lastCheck.text === body.text && lastCheck.label === body.label;
+        await showAdvice({ ...problem, elsewhere: same ? lastCheck.answer.elsewhere : null }, true);
+        // The override, for those who may, or why a justification did not override.
+        override.hidden = !(allowed || problem.override_reason);
+        override.dataset.overridable = String(allowed);
         const why = document.getElementById("override-justification");
         const label = document.getElementById("override-label");
         const button = document.getElementById("override-send");
+        // A justification that did not override says why (too short, not allowed).
+        document.getElementById("override-text").textContent = problem.override_reason
+          ? await reasonText(problem.override_reason)
+          : t("override_needed");
         label.textContent = t("justification");
         button.textContent = t("post_anyway");
-        for (const node of [why, label, button]) node.hidden = !(problem.overridable && mayOverride);
-        if (problem.overridable && mayOverride) why.focus();
+        for (const node of [why, label, button]) node.hidden = !allowed;
+        if (allowed) why.focus();
       } else {
         errorBox.hidden = false;
         errorBox.textContent = err.message + (problem.reasons ? `: ${problem.reasons.join("; ")}` : "");
