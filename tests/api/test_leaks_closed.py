@@ -546,3 +546,24 @@ async def test_the_chat_page_never_names_a_member_the_reader_may_not_read(
     assert page.status_code == 200, page.text
     assert hidden_id not in page.text and "us.hidden" not in page.text
     assert "閲覧権限のないメンバー" in page.text  # counted, not named, in the reader's language
+
+
+async def test_a_non_member_overseer_learns_nothing_from_a_guard_preview_of_a_net(
+    ctx: ServiceContext, operator: Actor, client: httpx.AsyncClient
+) -> None:
+    h = await _people(ctx, operator, client)
+    net_id = await _net(client, h, MIXED, "jp.sato")
+    assert (await client.get(f"/api/v1/nets/{net_id}", headers=h["secoff"])).status_code == 200
+    draft = {"text": "Tanker track moves north.", "label": NOFORN}
+    tried = await client.post(
+        "/api/v1/guard/check", headers=h["secoff"], json={**draft, "net_id": net_id}
+    )
+    absent = await client.post(
+        "/api/v1/guard/check", headers=h["secoff"], json={**draft, "net_id": "no-such-net"}
+    )
+    assert tried.status_code == absent.status_code == 404
+    assert tried.content == absent.content.replace(b"no-such-net", net_id.encode())
+    member = await client.post(
+        "/api/v1/guard/check", headers=h["jp.sato"], json={**draft, "net_id": net_id}
+    )
+    assert member.status_code == 200, member.text  # members still see who would receive it

@@ -18,8 +18,8 @@ from kyodo.errors import GuardRefused
 from kyodo.labels import Label, join_all, label_to_dict, render_marking
 from kyodo.policy import nets as net_rules
 from kyodo.services.guard_advice import Advice, Need, NetShape, Verdict, advise
-from kyodo.services.nets import get_net, list_my_nets
-from kyodo.services.nets.access import net_for, net_view
+from kyodo.services.nets import list_my_nets
+from kyodo.services.nets.access import net_for, net_rule, net_view
 from kyodo.spillage import GuardResult, MarkingRule, RuleSet, check
 
 if TYPE_CHECKING:
@@ -260,7 +260,17 @@ async def preview(
     """
     if net_id is None:
         return check(text, label, ctx.guard_rules, ctx.registry), None
-    net = await get_net(ctx, actor, net_id)
+    # For the net's members only: an overseer who may see a net (not read it) must not learn
+    # from the preview which members would receive a label.
+    net, member = await net_for(ctx, actor, net_id)
+    await net_rule(
+        ctx,
+        actor,
+        net_rules.may_read_messages(actor.subject, net_view(net, member)),
+        net,
+        "guard.check",
+        hide=True,
+    )
     found = await assess(ctx, actor, net, text, label)
     async with ctx.db.transaction(write=False) as tx:
         member_ids = [m.person_id for m in await tx.nets.members(net_id)]
