@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from kyodo.errors import KyodoError
+from kyodo.store.sql.actions import SqlActionStore
 from kyodo.store.sql.audit import SqlAuditStore
 from kyodo.store.sql.dialects import Dialect, dialect_for
 from kyodo.store.sql.identity import SqlOrgStore, SqlPersonStore
@@ -44,6 +45,7 @@ class SqlUnitOfWork:
     messages: SqlMessageStore
     feeds: SqlFeedStore
     tracks: SqlTrackStore
+    actions: SqlActionStore
     labels: TransactionLabels
     bus: Bus | None = None
     _effects: list[Callable[[], Awaitable[None] | None]] = field(default_factory=list)
@@ -128,6 +130,7 @@ class SqlDatabase:
                         messages=SqlMessageStore(conn, labels, self.dialect),
                         feeds=SqlFeedStore(conn, labels),
                         tracks=SqlTrackStore(conn, labels),
+                        actions=SqlActionStore(conn, labels),
                         labels=labels,
                         bus=self.bus,
                     )
