@@ -14,7 +14,17 @@ from kyodo import __version__, web
 from kyodo.api import fast_post, problems, stream
 from kyodo.api.message_json import message_json
 from kyodo.api.middleware import BodyLimit, NoStoreApi
-from kyodo.api.routes import audit, directory, guard, labels, marti, nets, session, tracks
+from kyodo.api.routes import (
+    actions,
+    audit,
+    directory,
+    guard,
+    labels,
+    marti,
+    nets,
+    session,
+    tracks,
+)
 from kyodo.api.schemas import Health
 from kyodo.api.track_json import track_deleted_frame, track_frame
 from kyodo.audit_files import CheckpointFile, ensure_key, seal_paths
@@ -119,7 +129,7 @@ def create_app(settings: Settings | None = None, context: ServiceContext | None 
     # Added last, so they run first: no-store marks the limit's 413 too.
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(NoStoreApi)
-    for module in (session, directory, labels, audit, nets, guard, tracks):
+    for module in (session, directory, labels, audit, nets, guard, tracks, actions):
         app.include_router(module.router, prefix="/api/v1")
     # First, so a chat message skips FastAPI's dependency solving (see fast_post's docstring).
     app.router.routes.insert(0, fast_post.route(ctx))

@@ -159,13 +159,15 @@ def may_escalate(subject: Subject, view: ActionView) -> Decision:
 
 def may_sign(subject: Subject, view: ActionView, nation: str, required: frozenset[str]) -> Decision:
     """An approver signs for their own nation only — never by a releasability grant —, in
-    their own chain: as a person of a party org of that nation."""
+    their own chain: as a person of the owning or the OPR's organisation of that nation (a
+    coordinating office coordinates; it does not approve)."""
     reasons: list[str] = []
     if nation not in required:
         reasons.append(f"{nation} does not sign this action")
     if subject.nation != nation:
         reasons.append(f"nobody signs for another nation: you are of {subject.nation}")
-    chain = {o for o in view.orgs if view.org_nations.get(o) == nation}
+    approving = {view.owner_org} | ({view.opr_org} if view.opr_org else set())
+    chain = {o for o in approving if view.org_nations.get(o) == nation}
     if subject.org not in chain:
         reasons.append(f"you are not in a {nation} chain of the action")
     if reasons:

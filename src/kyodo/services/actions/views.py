@@ -135,11 +135,11 @@ def see_comment(subject: Subject, can_read: Callable[[Label], bool], c: Comment)
 
 
 def required_nations(action: Action, org_nations: Mapping[str, str]) -> frozenset[str]:
-    """The nations whose approvers sign a bilateral action: those of its single-nation party
-    orgs (a combined body signs for nobody)."""
+    """The nations whose approvers sign a bilateral action: those of its owning and OPR orgs
+    (a combined body signs for nobody)."""
     if not action.bilateral:
         return frozenset()
-    found = {org_nations.get(o, "") for o in action.party_orgs}
+    found = {org_nations.get(o, "") for o in (action.owner_org, action.opr_org) if o}
     return frozenset(n for n in found if n and "+" not in n)
 
 
