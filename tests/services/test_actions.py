@@ -114,7 +114,7 @@ async def test_a_bilateral_tasker_needs_both_nations_and_no_open_non_concur(
     await actions.decide_comment(ctx, w.jp, action_id, comment.id, CommentDecision.ACCEPTED)
     await actions.concur(ctx, w.jp_ocr, action_id, ConcurAnswer.CONCUR_WITH_COMMENT)
     await actions.transition(ctx, w.jp, action_id, "ready_for_signature")
-    with pytest.raises(PermissionDenied, match="approver of (JPN|USA) has not signed"):
+    with pytest.raises(PermissionDenied, match=r"approver of (JPN|USA) has not signed"):
         await actions.transition(ctx, w.jp, action_id, "submit")
     # Nobody signs for the other nation, nor outside their chain.
     with pytest.raises(NotFound):  # not a party: the action does not exist for them

@@ -102,7 +102,7 @@ def _key(seen: ActionSeen, name: str) -> tuple[int, object]:
 
 
 def ordered(found: Sequence[ActionSeen], sort: str) -> list[ActionSeen]:
-    """Sorted, ties broken by id; missing and withheld values last in either direction."""
+    """Sorted, ties in creation order; missing and withheld values last in either direction."""
     if sort == "inbox":
         # Overdue first, then the nearest readable deadline, higher priority, older first.
         def inbox(s: ActionSeen) -> tuple[object, ...]:
@@ -119,7 +119,8 @@ def ordered(found: Sequence[ActionSeen], sort: str) -> list[ActionSeen]:
         return sorted(found, key=inbox)
     descending = sort.startswith("-")
     name = sort.removeprefix("-")
-    by_id = sorted(found, key=lambda s: s.id)
+    # Ties in creation order: the same whatever any value is.
+    by_id = sorted(found, key=lambda s: (s.created_at, s.id))
     known = [s for s in by_id if _key(s, name)[0] == 0]
     unknown = [s for s in by_id if _key(s, name)[0] == 1]
     known.sort(key=lambda s: _key(s, name)[1], reverse=descending)  # type: ignore[arg-type,return-value]
