@@ -4,6 +4,7 @@ non-concurrence that stops it, both nations' signatures, hidden actions and with
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pytest
 
@@ -227,3 +228,38 @@ async def test_creation_is_checked(ctx: ServiceContext, operator: Actor) -> None
                                                        label=label(ctx, "TOP SECRET")))  # fmt: skip
     made = await actions.create_action(ctx, w.us, new())
     assert made.state == "DRAFT"
+
+
+async def test_an_rfi_answer_stays_under_its_ceiling_and_expires_at_ltiov(
+    ctx: ServiceContext, operator: Actor
+) -> None:
+    w = await world(ctx, operator)
+    ctx.clock = lambda: datetime(2026, 12, 5, tzinfo=UTC)
+    made = await actions.create_action(
+        ctx,
+        w.us,
+        actions.NewAction(
+            kind=ActionKind.RFI,
+            label=label(ctx),
+            owner_org="usfj",
+            opr_org="jjoc",
+            fields={
+                "title": ("Port status", None),
+                "ltiov": ("2026-12-06T00:00:00Z", None),
+                "answer_ceiling": (REL, None),
+            },
+        ),
+    )
+    with pytest.raises(InvalidInput, match="answer ceiling"):
+        await actions.edit_fields(
+            ctx, w.us, made.id, {"answer": ("x", label(ctx, "TOP SECRET//REL TO USA, JPN"))}
+        )
+    await actions.edit_fields(ctx, w.jp, made.id, {"answer": ("open", None)})
+    await walk(ctx, w, made.id, (w.us, "submit"), (w.jp, "accept"))
+    assert (await actions.get_action(ctx, w.jp, made.id)).seen.overdue is False
+    ctx.clock = lambda: datetime(2026, 12, 7, tzinfo=UTC)
+    assert (await actions.get_action(ctx, w.jp, made.id)).seen.overdue is True  # expired
+    with pytest.raises(PermissionDenied, match="expired"):
+        await actions.transition(ctx, w.jp, made.id, "answer")
+    page = await actions.list_actions(ctx, w.us, actions.ActionQuery(overdue=True))
+    assert [s.id for s in page.items] == [made.id]

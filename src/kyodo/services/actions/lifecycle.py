@@ -21,8 +21,8 @@ from kyodo.domain.actions import (
     past_deadline,
     step_blockers,
 )
-from kyodo.errors import InvalidInput, NotFound
-from kyodo.labels import render_marking
+from kyodo.errors import InvalidInput, LabelError, NotFound
+from kyodo.labels import parse_marking, render_marking
 from kyodo.policy import actions as action_rules
 from kyodo.services.access import audit_entry
 from kyodo.services.actions.access import (
@@ -94,6 +94,22 @@ def _fields(
     }
 
 
+def check_answer_ceiling(ctx: ServiceContext, fields: Mapping[str, LabelledField]) -> None:
+    """An RFI's answer carries at most the label its asker set as the answer's ceiling."""
+    ceiling = fields.get("answer_ceiling")
+    if ceiling is None or not ceiling.value:
+        return
+    if not isinstance(ceiling.value, str):
+        raise InvalidInput("field answer_ceiling: a marking, e.g. SECRET//REL TO USA, JPN")
+    try:
+        limit = parse_marking(ceiling.value, ctx.registry)
+    except LabelError as error:
+        raise InvalidInput(f"field answer_ceiling: {error.message}") from None
+    answer = fields.get("answer")
+    if answer is not None and not limit.dominates(answer.label):
+        raise InvalidInput("the answer's label is above the answer ceiling the asker set")
+
+
 async def _check_refs(ctx: ServiceContext, actor: Actor, new: NewAction) -> dict[str, str]:
     """Every org named exists and is one the actor may know (a hidden one answers like a
     missing one); the action officer exists; the owning net is one the actor sees."""
@@ -131,6 +147,8 @@ async def create_action(ctx: ServiceContext, actor: Actor, new: NewAction) -> Ac
     """A new action in its kind's first state; the creator, of the owning command, reads every
     label they give it. A bilateral action names party orgs of two nations or more."""
     fields = _fields(new.kind, new.fields, new.label)
+    if new.kind is ActionKind.RFI:
+        check_answer_ceiling(ctx, fields)
     title = fields.get("title")
     if title is None or not isinstance(title.value, str) or not title.value.strip():
         raise InvalidInput("an action needs a title")
@@ -210,6 +228,8 @@ async def edit_fields(
         )
         await rule(ctx, actor, decision, action, "action.edit", field=name)
         fields[name] = LabelledField(_value(name, raw), new_label)  # type: ignore[arg-type]
+    if action.kind is ActionKind.RFI:
+        check_answer_ceiling(ctx, fields)
     if "title" in changes and not str(fields["title"].value or "").strip():
         raise InvalidInput("an action needs a title")
     if priority is not None:

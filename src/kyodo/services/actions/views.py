@@ -178,7 +178,10 @@ def see_action(
         waiting = waiting or subject.org not in answered
     if open_state and subject.nation in nations and action.state not in machine.approved:
         signed = {s.nation for s in signatures if s.round == action.round}
-        in_chain = subject.org is not None and view.org_nations.get(subject.org) == subject.nation
+        in_chain = (
+            subject.org in (action.owner_org, action.opr_org)
+            and view.org_nations.get(subject.org or "") == subject.nation
+        )
         waiting = waiting or (in_chain and subject.nation not in signed)
     mine = subject.id in (action.creator_id, action.action_officer_id) or (
         subject.org is not None and subject.org in (action.owner_org, action.opr_org)
