@@ -105,9 +105,14 @@ async def test_a_bilateral_tasker_needs_both_nations_and_no_open_non_concur(
         (w.jp, "coordinate"),
     )
     comment = await actions.add_comment(
-        ctx, w.jp_ocr, action_id, type=CommentType.CRITICAL, location="para 3",
-        text="the range is closed that week", rationale="local notice",
-    )  # fmt: skip
+        ctx,
+        w.jp_ocr,
+        action_id,
+        type=CommentType.CRITICAL,
+        location="para 3",
+        text="the range is closed that week",
+        rationale="local notice",
+    )
     await actions.concur(ctx, w.jp_ocr, action_id, ConcurAnswer.NON_CONCUR, comment.id)
     with pytest.raises(PermissionDenied, match="non-concurrence of jso is open"):
         await actions.transition(ctx, w.jp, action_id, "ready_for_signature")
@@ -139,8 +144,15 @@ async def test_a_bilateral_tasker_needs_both_nations_and_no_open_non_concur(
     assert detail.seen.state == "SUBMITTED"
     assert [t.name for t in detail.transitions][-1] == "submit"
     # Returned: a new round; the old signatures no longer count.
-    await walk(ctx, w, action_id, (w.us, "return"), (w.jp, "rework"), (w.jp, "coordinate"),
-               (w.jp, "ready_for_signature"))  # fmt: skip
+    await walk(
+        ctx,
+        w,
+        action_id,
+        (w.us, "return"),
+        (w.jp, "rework"),
+        (w.jp, "coordinate"),
+        (w.jp, "ready_for_signature"),
+    )
     with pytest.raises(PermissionDenied, match="has not signed"):
         await actions.transition(ctx, w.jp, action_id, "submit")
 
@@ -224,8 +236,9 @@ async def test_creation_is_checked(ctx: ServiceContext, operator: Actor) -> None
     with pytest.raises(PermissionDenied, match="owning command"):
         await actions.create_action(ctx, w.jp, new())
     with pytest.raises(PermissionDenied):
-        await actions.create_action(ctx, w.us_ocr, new(owner_org="j5", opr_org=None,
-                                                       label=label(ctx, "TOP SECRET")))  # fmt: skip
+        await actions.create_action(
+            ctx, w.us_ocr, new(owner_org="j5", opr_org=None, label=label(ctx, "TOP SECRET"))
+        )
     made = await actions.create_action(ctx, w.us, new())
     assert made.state == "DRAFT"
 
@@ -263,3 +276,49 @@ async def test_an_rfi_answer_stays_under_its_ceiling_and_expires_at_ltiov(
         await actions.transition(ctx, w.jp, made.id, "answer")
     page = await actions.list_actions(ctx, w.us, actions.ActionQuery(overdue=True))
     assert [s.id for s in page.items] == [made.id]
+
+
+async def test_changes_are_noticed_in_the_owning_net_without_field_values(
+    ctx: ServiceContext, operator: Actor
+) -> None:
+    from kyodo.services import messages, nets
+
+    w = await world(ctx, operator)
+    net = await nets.create_net(ctx, w.us, name="Ishigaki cell", ceiling=label(ctx))
+    assert w.jp.person is not None
+    await nets.add_member(ctx, w.us, net.id, w.jp.person.id)
+    with pytest.raises(InvalidInput, match="above the ceiling"):
+        await actions.create_action(
+            ctx,
+            w.us,
+            actions.NewAction(
+                kind=ActionKind.TASKER,
+                label=label(ctx, "TOP SECRET//REL TO USA, JPN"),
+                owner_org="usfj",
+                fields={"title": ("t", None)},
+                owning_net_id=net.id,
+            ),
+        )
+    made = await actions.create_action(
+        ctx,
+        w.us,
+        actions.NewAction(
+            kind=ActionKind.TASKER,
+            label=label(ctx),
+            owner_org="usfj",
+            opr_org="jjoc",
+            owning_net_id=net.id,
+            fields={
+                "title": ("Range survey", None),
+                "response": ("US-only note", label(ctx, "SECRET//NOFORN")),
+            },
+        ),
+    )
+    await actions.transition(ctx, w.us, made.id, "issue")
+    await actions.transition(ctx, w.jp, made.id, "acknowledge")
+    seen = await messages.list_messages(ctx, w.jp, net.id)
+    texts = [m.message.text for m in seen]
+    assert len(texts) == 3 and all(f"/api/v1/actions/{made.id}" in t for t in texts)
+    assert "state ACKNOWLEDGED" in texts[-1]
+    assert all("US-only" not in t and "Range survey" not in t for t in texts)
+    assert {m.message.label for m in seen} == {label(ctx)}

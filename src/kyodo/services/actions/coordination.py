@@ -24,6 +24,7 @@ from kyodo.errors import InvalidInput
 from kyodo.policy import actions as action_rules
 from kyodo.services.access import audit_entry
 from kyodo.services.actions.access import Loaded, load, locked, refuse, rule
+from kyodo.services.actions.notify import notify
 
 if TYPE_CHECKING:
     from kyodo.labels import Label
@@ -222,6 +223,8 @@ async def concur(
                 status=None if status is None else status.value,
             )
         )
+    if answer is ConcurAnswer.NON_CONCUR:
+        await notify(ctx, actor, action, f"non-concurrence of {office}")
     return found
 
 
@@ -273,6 +276,7 @@ async def escalate(
                 reason=reason,
             )
         )
+    await notify(ctx, actor, action, f"non-concurrence of {org_id} escalated to {level.value}")
     return escalated
 
 
@@ -343,4 +347,5 @@ async def sign(ctx: ServiceContext, actor: Actor, action_id: str) -> Signature:
                 round=action.round,
             )
         )
+    await notify(ctx, actor, action, f"signed for {nation}")
     return signature

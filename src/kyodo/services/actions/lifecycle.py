@@ -32,6 +32,7 @@ from kyodo.services.actions.access import (
     refuse,
     rule,
 )
+from kyodo.services.actions.notify import notify
 from kyodo.services.actions.views import required_nations
 
 if TYPE_CHECKING:
@@ -137,9 +138,11 @@ async def _check_refs(ctx: ServiceContext, actor: Actor, new: NewAction) -> dict
                 raise InvalidInput(f"person {new.action_officer_id!r} does not exist")
     if new.owning_net_id is not None:
         try:
-            await net_for(ctx, actor, new.owning_net_id)
+            net, _ = await net_for(ctx, actor, new.owning_net_id)
         except NotFound:
             raise InvalidInput(f"net {new.owning_net_id!r} does not exist") from None
+        if not net.ceiling.dominates(new.label):
+            raise InvalidInput(f"the action's label is above the ceiling of {net.name}")
     return nations
 
 
@@ -196,6 +199,7 @@ async def create_action(ctx: ServiceContext, actor: Actor, new: NewAction) -> Ac
                 fields={n: render_marking(f.label, ctx.registry) for n, f in fields.items()},
             )
         )
+    await notify(ctx, actor, action, f"created by {actor.name}")
     return action
 
 
@@ -329,4 +333,5 @@ async def transition(
                 target=step.target,
             )
         )
+    await notify(ctx, actor, after, f"{step.name} by {actor.name}")
     return after
