@@ -171,3 +171,26 @@ async def test_history_comments_concurrences_signatures(
     with pytest.raises(Conflict):  # one signature per nation and round
         async with ctx.db.transaction() as tx:
             await tx.actions.add_signature(Signature("a-1", "USA", "p-9", "usfj", NOW, 2))
+
+
+async def test_coordination_of_many_actions_in_one_read(
+    ctx: ServiceContext, operator: Actor
+) -> None:
+    await orgs(ctx, operator)
+    async with ctx.db.transaction() as tx:
+        for action_id in ("a-1", "a-2", "a-3"):
+            await tx.actions.add(action(ctx, action_id))
+        for action_id, org in (("a-1", "jso"), ("a-1", "j5"), ("a-3", "jso")):
+            await tx.actions.put_concurrence(
+                Concurrence(action_id, org, ConcurAnswer.CONCUR, "p", NOW)
+            )
+        await tx.actions.add_signature(Signature("a-2", "JPN", "p", "jjoc", NOW, 1))
+    async with ctx.db.transaction(write=False) as tx:
+        found = await tx.actions.concurrences_of(["a-1", "a-2", "a-3"])
+        signed = await tx.actions.signatures_of(["a-1", "a-2"])
+        assert await tx.actions.concurrences_of([]) == {}
+    assert {k: [c.org_id for c in v] for k, v in found.items()} == {
+        "a-1": ["j5", "jso"],
+        "a-3": ["jso"],
+    }
+    assert {k: [s.nation for s in v] for k, v in signed.items()} == {"a-2": ["JPN"]}

@@ -6,7 +6,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
+    from collections.abc import (
+        AsyncIterator,
+        Awaitable,
+        Callable,
+        Collection,
+        Mapping,
+        Sequence,
+    )
     from contextlib import AbstractAsyncContextManager
     from datetime import datetime
 
@@ -215,8 +222,14 @@ class ActionStore(Protocol):
     async def comments(self, action_id: str) -> Sequence[Comment]: ...
     async def put_concurrence(self, concurrence: Concurrence) -> None: ...
     async def concurrences(self, action_id: str) -> Sequence[Concurrence]: ...
+    async def concurrences_of(
+        self, action_ids: Sequence[str]
+    ) -> Mapping[str, Sequence[Concurrence]]: ...
     async def add_signature(self, signature: Signature) -> None: ...
     async def signatures(self, action_id: str) -> Sequence[Signature]: ...
+    async def signatures_of(
+        self, action_ids: Sequence[str]
+    ) -> Mapping[str, Sequence[Signature]]: ...
 
 
 class UnitOfWork(Protocol):

@@ -68,6 +68,9 @@ async def list_actions(ctx: ServiceContext, actor: Actor, query: ActionQuery) ->
         nations_of: dict[str, str] = await org_nations(
             tx, sorted({o for a in found for o in a.party_orgs})
         )
+        ids = [a.id for a in found]
+        concurrences = await tx.actions.concurrences_of(ids)
+        signatures = await tx.actions.signatures_of(ids)
         for action in found:
             view = policy_view(action, nations_of)
             if not action_rules.may_read_action(actor.subject, view):
@@ -79,8 +82,8 @@ async def list_actions(ctx: ServiceContext, actor: Actor, query: ActionQuery) ->
                     action,
                     view,
                     now=now,
-                    concurrences=await tx.actions.concurrences(action.id),
-                    signatures=await tx.actions.signatures(action.id),
+                    concurrences=concurrences.get(action.id, ()),
+                    signatures=signatures.get(action.id, ()),
                     nations=required_nations(action, nations_of),
                 )
             )

@@ -3,6 +3,7 @@ concurrences and signatures."""
 
 from __future__ import annotations
 
+import builtins
 import json
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
@@ -37,7 +38,6 @@ from kyodo.store.sql.tables import (
 from kyodo.store.sql.times import aware, required
 
 if TYPE_CHECKING:
-    import builtins
     from collections.abc import Sequence
 
     from sqlalchemy import Row
@@ -275,24 +275,34 @@ class SqlActionStore:
         )
 
     async def concurrences(self, action_id: str) -> Sequence[Concurrence]:
+        return (await self.concurrences_of([action_id])).get(action_id, [])
+
+    async def concurrences_of(
+        self, action_ids: Sequence[str]
+    ) -> dict[str, builtins.list[Concurrence]]:
+        """Each action's concurrences by office, for many actions in one query."""
+        found: dict[str, builtins.list[Concurrence]] = defaultdict(builtins.list)
+        if not action_ids:
+            return found
         rows = await self._conn.execute(
             select(action_concurrences)
-            .where(action_concurrences.c.action_id == action_id)
-            .order_by(action_concurrences.c.org_id)
+            .where(action_concurrences.c.action_id.in_(list(action_ids)))
+            .order_by(action_concurrences.c.action_id, action_concurrences.c.org_id)
         )
-        return [
-            Concurrence(
-                action_id=m["action_id"],
-                org_id=m["org_id"],
-                answer=ConcurAnswer(m["answer"]),
-                person_id=m["person_id"],
-                at=required(m["at"]),
-                comment_id=m["comment_id"],
-                status=None if m["status"] is None else NonConcurStatus(m["status"]),
-                level=EscalationLevel(m["level"]),
+        for m in (r._mapping for r in rows):
+            found[m["action_id"]].append(
+                Concurrence(
+                    action_id=m["action_id"],
+                    org_id=m["org_id"],
+                    answer=ConcurAnswer(m["answer"]),
+                    person_id=m["person_id"],
+                    at=required(m["at"]),
+                    comment_id=m["comment_id"],
+                    status=None if m["status"] is None else NonConcurStatus(m["status"]),
+                    level=EscalationLevel(m["level"]),
+                )
             )
-            for m in (r._mapping for r in rows)
-        ]
+        return found
 
     async def add_signature(self, signature: Signature) -> None:
         clash = await self._conn.execute(
@@ -316,19 +326,31 @@ class SqlActionStore:
         )
 
     async def signatures(self, action_id: str) -> Sequence[Signature]:
+        return (await self.signatures_of([action_id])).get(action_id, [])
+
+    async def signatures_of(self, action_ids: Sequence[str]) -> dict[str, builtins.list[Signature]]:
+        """Each action's signatures by round and nation, for many actions in one query."""
+        found: dict[str, builtins.list[Signature]] = defaultdict(builtins.list)
+        if not action_ids:
+            return found
         rows = await self._conn.execute(
             select(action_signatures)
-            .where(action_signatures.c.action_id == action_id)
-            .order_by(action_signatures.c.round, action_signatures.c.nation)
-        )
-        return [
-            Signature(
-                action_id=m["action_id"],
-                nation=m["nation"],
-                person_id=m["person_id"],
-                org_id=m["org_id"],
-                at=required(m["at"]),
-                round=m["round"],
+            .where(action_signatures.c.action_id.in_(list(action_ids)))
+            .order_by(
+                action_signatures.c.action_id,
+                action_signatures.c.round,
+                action_signatures.c.nation,
             )
-            for m in (r._mapping for r in rows)
-        ]
+        )
+        for m in (r._mapping for r in rows):
+            found[m["action_id"]].append(
+                Signature(
+                    action_id=m["action_id"],
+                    nation=m["nation"],
+                    person_id=m["person_id"],
+                    org_id=m["org_id"],
+                    at=required(m["at"]),
+                    round=m["round"],
+                )
+            )
+        return found
