@@ -83,6 +83,7 @@ async def test_create_read_and_withheld_fields(
     }
     assert "HIMARS" not in json_text(seen) and "live fire" not in json_text(seen)
     assert seen["action"]["banner"]["marking"] == REL
+    assert seen["banner"]["marking"] == REL
     listed = await client.get(
         "/api/v1/actions",
         headers=h["jp.staff"],

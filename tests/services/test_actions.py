@@ -322,3 +322,25 @@ async def test_changes_are_noticed_in_the_owning_net_without_field_values(
     assert "state ACKNOWLEDGED" in texts[-1]
     assert all("US-only" not in t and "Range survey" not in t for t in texts)
     assert {m.message.label for m in seen} == {label(ctx)}
+
+
+async def test_the_page_banner_joins_the_comments_one_reads(
+    ctx: ServiceContext, operator: Actor
+) -> None:
+    w = await world(ctx, operator)
+    action_id = await tasker(ctx, w, noforn=False)
+    await actions.add_comment(
+        ctx,
+        w.us,
+        action_id,
+        type=CommentType.ADMINISTRATIVE,
+        location="",
+        text="US-only remark",
+        rationale="",
+        label=label(ctx, "SECRET//NOFORN"),
+    )
+    us = await actions.get_action(ctx, w.us, action_id)
+    jp = await actions.get_action(ctx, w.jp, action_id)
+    assert us.banner == label(ctx, "SECRET//NOFORN") and jp.banner == label(ctx)
+    assert jp.comments[0].withheld and jp.comments[0].text is None
+    assert jp.comments[0].label == label(ctx, "SECRET//NOFORN")  # its marking may be known

@@ -255,6 +255,7 @@ class SignatureOut(BaseModel):
 
 
 class ActionDetailOut(BaseModel):
+    banner: LabelOut = Field(description="The join of everything on this page you may see.")
     action: ActionOut
     transitions: list[TransitionOut]
     comments: list[CommentOut]
@@ -264,6 +265,7 @@ class ActionDetailOut(BaseModel):
     @classmethod
     def of(cls, detail: ActionDetail, registry: SchemeRegistry) -> ActionDetailOut:
         return cls(
+            banner=LabelOut.of(detail.banner, registry),
             action=ActionOut.of(detail.seen, registry),
             transitions=[TransitionOut.of(t) for t in detail.transitions],
             comments=[CommentOut.of(c, registry) for c in detail.comments],

@@ -103,6 +103,15 @@ class ActionDetail:
     concurrences: Sequence[Concurrence]
     signatures: Sequence[Signature]
 
+    @property
+    def banner(self) -> Label:
+        """The page's banner: the action's, joined with the comments the reader reads."""
+        result = self.seen.banner
+        for c in self.comments:
+            if not c.withheld and c.label is not None:
+                result = result.join(c.label)
+        return result
+
 
 def see_field(
     subject: Subject, can_read: Callable[[Label], bool], label: Label, value: FieldValue
