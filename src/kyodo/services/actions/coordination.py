@@ -194,7 +194,21 @@ async def concur(
                 ["a non-concurrence needs a critical comment of your office"],
             )
         status = NonConcurStatus.OPEN
-    elif previous is not None and previous.answer is ConcurAnswer.NON_CONCUR:
+    elif answer is ConcurAnswer.CONCUR_WITH_COMMENT and not any(
+        c.org_id == office for c in loaded.comments
+    ):
+        await refuse(
+            ctx,
+            actor,
+            action,
+            "action.concur",
+            ["a concurrence with comment needs a comment of your office"],
+        )
+    if (
+        answer is not ConcurAnswer.NON_CONCUR
+        and previous is not None
+        and (previous.answer is ConcurAnswer.NON_CONCUR)
+    ):
         status = NonConcurStatus.RESOLVED
     found = Concurrence(
         action_id=action.id,
