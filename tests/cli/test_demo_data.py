@@ -88,5 +88,40 @@ async def test_demo_nets_are_vetted_and_filtered_per_reader(
     combined = next(n for n in await nets.list_my_nets(ctx, us) if n.name.startswith("J3"))
     us_texts = [m.message.text for m in await messages.list_messages(ctx, us, combined.id)]
     jp_texts = [m.message.text for m in await messages.list_messages(ctx, jp, combined.id)]
-    assert len(us_texts) == 4 and len(jp_texts) == 3  # the NOFORN message reaches US staff only
+    # The staff traffic (the NOFORN message reaches US staff only) and the notices of the demo
+    # actions owned by this net, which both nations read.
+    staff = [t for t in us_texts if "/api/v1/actions/" not in t]
+    notices = [t for t in us_texts if "/api/v1/actions/" in t]
+    assert len(staff) == 4 and notices
+    assert len(jp_texts) == 3 + len(notices)
     assert not any("US-only" in text for text in jp_texts)
+
+
+async def test_demo_actions_show_each_situation(ctx: ServiceContext, operator: Actor) -> None:
+    from kyodo.services import actions
+    from kyodo.services.actor import person_actor
+
+    await load_demo(ctx, operator)
+    await load_demo(ctx, operator)  # idempotent: the actions are loaded once
+    jp = person_actor(await identity.find_person(ctx, "jp.j3"), "session")
+    page = await actions.list_actions(ctx, jp, actions.ActionQuery())
+    by_kind = {s.kind.value: s for s in page.items}
+    assert set(by_kind) == {"facility_access", "rfi", "tasker"}  # not a party to the liaison
+    assert by_kind["facility_access"].state == "JP_STAFFED"
+    assert by_kind["facility_access"].fields["vehicles_weapon_systems"].withheld  # NOFORN
+    assert by_kind["facility_access"].mutual_consent
+    assert by_kind["tasker"].overdue is True and page.items[0].overdue  # overdue first
+    tasker = await actions.get_action(ctx, jp, by_kind["tasker"].id)
+    assert [c.blocking for c in tasker.concurrences] == [True]
+    liaison = await actions.get_action(
+        ctx,
+        person_actor(await identity.find_person(ctx, "jp.sf"), "session"),
+        next(
+            s.id
+            for s in (await actions.list_actions(ctx, operator, actions.ActionQuery())).items
+            if s.kind.value == "liaison_request"
+        ),
+    )
+    assert [s.nation for s in liaison.signatures] == ["USA"]  # half signed
+    journalist = person_actor(await identity.find_person(ctx, "journalist"), "session")
+    assert (await actions.list_actions(ctx, journalist, actions.ActionQuery())).total == 0

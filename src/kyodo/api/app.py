@@ -14,6 +14,7 @@ from kyodo.api import fast_post, problems, stream
 from kyodo.api.message_json import message_json
 from kyodo.api.middleware import BodyLimit, NoStoreApi
 from kyodo.api.routes import (
+    actions,
     audit,
     directory,
     guard,
@@ -80,7 +81,7 @@ def create_app(settings: Settings | None = None, context: ServiceContext | None 
         large_limit=settings.file_max_bytes,
     )
     app.add_middleware(NoStoreApi)
-    for module in (session, directory, labels, audit, nets, guard, tracks):
+    for module in (session, directory, labels, audit, nets, guard, tracks, actions):
         app.include_router(module.router, prefix="/api/v1")
     # First, so a chat message skips FastAPI's dependency solving (see fast_post's docstring).
     app.router.routes.insert(0, fast_post.route(ctx))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from kyodo import __version__
-from kyodo.cli import audit, cert, cot, export, guard, label, server, tokens, users
+from kyodo.cli import actions, audit, cert, cot, export, guard, label, server, tokens, users
 
 app = typer.Typer(
     help="Kyodo: labelled, policy-checked workspace for a combined headquarters.",
@@ -20,6 +20,7 @@ app.add_typer(export.app, name="export")
 app.add_typer(guard.app, name="guard")
 app.add_typer(cot.app, name="cot")
 app.add_typer(cert.app, name="cert")
+app.add_typer(actions.app, name="action")
 app.command("init")(server.init)
 app.command("serve")(server.serve)
 app.command("demo")(server.demo)

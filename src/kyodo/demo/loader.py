@@ -9,6 +9,7 @@ from datetime import timedelta
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+from kyodo.demo.actions import load_actions
 from kyodo.domain.identity import Org
 from kyodo.domain.nets import NetRole
 from kyodo.domain.tracks import Position, TrackReport
@@ -106,6 +107,7 @@ async def load_demo(ctx: ServiceContext, actor: Actor) -> list[DemoLogin]:
             )
         )
     await load_nets(ctx)
+    await load_actions(ctx)
     return logins
 
 

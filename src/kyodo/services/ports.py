@@ -6,13 +6,21 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
+    from collections.abc import (
+        AsyncIterator,
+        Awaitable,
+        Callable,
+        Collection,
+        Mapping,
+        Sequence,
+    )
     from contextlib import AbstractAsyncContextManager
     from datetime import datetime
 
     from kyodo.audit.chain import AuditEntry, AuditRecord
     from kyodo.audit.seal import Checkpoint
     from kyodo.bus.events import Event
+    from kyodo.domain.actions import Action, Comment, Concurrence, Signature, Transition
     from kyodo.domain.files import StoredFile
     from kyodo.domain.identity import Org, Person
     from kyodo.domain.nets import Member, Message, MessageVersion, Net
@@ -221,6 +229,32 @@ class FileStore(Protocol):
     async def tombstone(self, file_id: int, by: str, at: datetime) -> None: ...
 
 
+class ActionStore(Protocol):
+    """Coordination actions with their labelled field values, state history, comments,
+    concurrences (one current answer per office) and signatures (one per nation and round);
+    `list` keeps, in the query, only the actions whose core label `reader` may read."""
+
+    async def add(self, action: Action) -> None: ...
+    async def update(self, action: Action) -> None: ...
+    async def get(self, action_id: str, *, lock: bool = False) -> Action: ...
+    async def list(self, reader: Subject | None) -> Sequence[Action]: ...
+    async def add_transition(self, transition: Transition) -> None: ...
+    async def transitions(self, action_id: str) -> Sequence[Transition]: ...
+    async def add_comment(self, comment: Comment) -> None: ...
+    async def update_comment(self, comment: Comment) -> None: ...
+    async def comments(self, action_id: str) -> Sequence[Comment]: ...
+    async def put_concurrence(self, concurrence: Concurrence) -> None: ...
+    async def concurrences(self, action_id: str) -> Sequence[Concurrence]: ...
+    async def concurrences_of(
+        self, action_ids: Sequence[str]
+    ) -> Mapping[str, Sequence[Concurrence]]: ...
+    async def add_signature(self, signature: Signature) -> None: ...
+    async def signatures(self, action_id: str) -> Sequence[Signature]: ...
+    async def signatures_of(
+        self, action_ids: Sequence[str]
+    ) -> Mapping[str, Sequence[Signature]]: ...
+
+
 class UnitOfWork(Protocol):
     """The stores bound to one transaction: all commit together or not at all."""
 
@@ -242,6 +276,7 @@ class UnitOfWork(Protocol):
     def tracks(self) -> TrackStore: ...
     @property
     def files(self) -> FileStore: ...
+    def actions(self) -> ActionStore: ...
 
     def after_commit(self, effect: Callable[[], Awaitable[None] | None]) -> None:
         """Run `effect` once the transaction has committed, never if it rolls back: every

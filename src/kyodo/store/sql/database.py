@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from kyodo.errors import KyodoError
+from kyodo.store.sql.actions import SqlActionStore
 from kyodo.store.sql.audit import SqlAuditStore
 from kyodo.store.sql.dialects import Dialect, dialect_for
 from kyodo.store.sql.files import SqlFileStore
@@ -46,6 +47,7 @@ class SqlUnitOfWork:
     feeds: SqlFeedStore
     tracks: SqlTrackStore
     files: SqlFileStore
+    actions: SqlActionStore
     labels: TransactionLabels
     bus: Bus | None = None
     _effects: list[Callable[[], Awaitable[None] | None]] = field(default_factory=list)
@@ -131,6 +133,7 @@ class SqlDatabase:
                         feeds=SqlFeedStore(conn, labels),
                         tracks=SqlTrackStore(conn, labels),
                         files=SqlFileStore(conn, labels),
+                        actions=SqlActionStore(conn, labels),
                         labels=labels,
                         bus=self.bus,
                     )

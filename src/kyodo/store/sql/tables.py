@@ -290,3 +290,96 @@ files = Table(
 )
 Index("ix_files_sha256_label", files.c.sha256, files.c.label_id, unique=True)
 Index("ix_files_submitted_at", files.c.submitted_at)
+# Coordination actions (migration 0012): the core row, one row per labelled field value, the
+# state history, comments, concurrences and signatures.
+actions = Table(
+    "actions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("owner_org", String(64), ForeignKey("orgs.id"), nullable=False),
+    Column("opr_org", String(64), ForeignKey("orgs.id")),
+    Column("ocr_orgs", Text, nullable=False, default="[]"),  # JSON list of org ids
+    Column("creator_id", String(64), nullable=False),
+    Column("action_officer_id", String(64)),
+    Column("owning_net_id", String(64), ForeignKey("nets.id")),
+    Column("bilateral", Boolean, nullable=False, default=False),
+    Column("mutual_consent", Boolean, nullable=False, default=False),
+    Column("priority", String(16), nullable=False),
+    Column("state", String(32), nullable=False),
+    # The core's label: who cannot read it does not know the action exists.
+    Column("label_id", Integer, ForeignKey("labels.id"), nullable=False),
+    Column("round", Integer, nullable=False, default=1),
+    Column("version", Integer, nullable=False, default=1),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_actions_owner_org", actions.c.owner_org)
+Index("ix_actions_opr_org", actions.c.opr_org)
+
+action_fields = Table(
+    "action_fields",
+    metadata,
+    Column("action_id", String(64), ForeignKey("actions.id"), primary_key=True),
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),  # JSON
+    Column("label_id", Integer, ForeignKey("labels.id"), nullable=False),
+)
+
+action_transitions = Table(
+    "action_transitions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("action_id", String(64), ForeignKey("actions.id"), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("from_state", String(32), nullable=False),
+    Column("to_state", String(32), nullable=False),
+    Column("actor_id", String(200), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("reason", Text, nullable=False, default=""),
+    sqlite_autoincrement=True,
+)
+Index("ix_action_transitions_action", action_transitions.c.action_id, action_transitions.c.id)
+
+action_comments = Table(
+    "action_comments",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("action_id", String(64), ForeignKey("actions.id"), nullable=False, index=True),
+    Column("org_id", String(64), nullable=False),
+    Column("author_id", String(200), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("location", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("rationale", Text, nullable=False),
+    Column("label_id", Integer, ForeignKey("labels.id"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("decision", String(16)),
+    Column("decision_reason", Text, nullable=False, default=""),
+    Column("decided_by", String(200)),
+    Column("decided_at", DateTime(timezone=True)),
+)
+
+action_concurrences = Table(
+    "action_concurrences",
+    metadata,
+    Column("action_id", String(64), ForeignKey("actions.id"), primary_key=True),
+    Column("org_id", String(64), primary_key=True),
+    Column("answer", String(32), nullable=False),
+    Column("person_id", String(200), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("comment_id", String(64)),
+    Column("status", String(16)),
+    Column("level", String(32), nullable=False),
+)
+
+action_signatures = Table(
+    "action_signatures",
+    metadata,
+    Column("action_id", String(64), ForeignKey("actions.id"), primary_key=True),
+    Column("round", Integer, primary_key=True),
+    Column("nation", String(32), primary_key=True),
+    Column("person_id", String(200), nullable=False),
+    Column("org_id", String(64), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
