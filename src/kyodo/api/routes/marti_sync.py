@@ -187,7 +187,8 @@ async def mission_query(
     return PlainTextResponse(content_url(request, record.sha256), headers=NO_STORE)
 
 
-@router.api_route("/sync/content", methods=["GET", "HEAD"], response_class=Response)
+@router.get("/sync/content", response_class=Response)
+@router.head("/sync/content", response_class=Response, include_in_schema=False)
 async def content(
     request: Request,
     actor: CurrentActor,
