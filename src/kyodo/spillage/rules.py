@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING
 from kyodo.spillage.detectors import DESCRIPTIONS, DESCRIPTIONS_JA
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Mapping
 
     from kyodo.spillage.detectors import Span
     from kyodo.spillage.markings import MarkingFinder
+    from kyodo.spillage.signals import Context, Evidence, Signal
     from kyodo.spillage.scanned import ScannedText
     from kyodo.spillage.terms import TermSet
 
@@ -51,6 +52,8 @@ class Hit:
     end: int
     explanation: str
     explanation_ja: str = ""
+    # The words that made the hit, for the quote in a finding (the whole span when empty).
+    parts: tuple[Span, ...] = ()
 
 
 def _quote(scanned: ScannedText, span: Span) -> str:
@@ -71,6 +74,9 @@ class PatternRule:
     requirement: Requirement
     pattern: re.Pattern[str]
     name_ja: str = ""
+    strength: int = 1
+    explain: str = ""
+    explain_ja: str = ""
 
     def hits(self, scanned: ScannedText) -> Iterator[Hit]:
         """Each non-empty match of the pattern."""
@@ -95,6 +101,9 @@ class DetectorRule:
     requirement: Requirement
     detector: str
     name_ja: str = ""
+    strength: int = 1
+    explain: str = ""
+    explain_ja: str = ""
 
     def hits(self, scanned: ScannedText) -> Iterator[Hit]:
         """Each place the detector fires."""
@@ -127,6 +136,9 @@ class ProximityRule:
     unit: Unit = Unit.CHARS
     unless: TermSet | None = None
     name_ja: str = ""
+    strength: int = 1
+    explain: str = ""
+    explain_ja: str = ""
     # The longest span `near` can produce is unknown, so candidates before a term are searched
     # this far back; longer "near" matches are still found when they start closer.
     _reach: int = field(default=200, repr=False, compare=False)
@@ -182,9 +194,10 @@ class ProximityRule:
             yield Hit(
                 cover[0],
                 cover[1],
-                f"{_quote(scanned, first)} is {gap} {unit}{'' if gap == 1 else 's'} from "
+                parts=(first, second) if first[0] < second[0] else (second, first),
+                explanation=f"{_quote(scanned, first)} is {gap} {unit}{'' if gap == 1 else 's'} from "
                 f"{_quote(scanned, second)} (at most {self.within})",
-                f"{_quote_ja(scanned, first)}と{_quote_ja(scanned, second)}の間は"
+                explanation_ja=f"{_quote_ja(scanned, first)}と{_quote_ja(scanned, second)}の間は"
                 f"{gap}{'文字' if self.unit is Unit.CHARS else '語'}です(上限 {self.within})",
             )
 
@@ -200,7 +213,70 @@ class MarkingRule:
     name_ja: str = ""
 
 
-LevelRule = PatternRule | DetectorRule | ProximityRule
+@dataclass(frozen=True, slots=True)
+class CombinationRule:
+    """Signals that together make a message operational: each group of `needs` must occur.
+
+    A group is one or more signal ids (any of them will do). With `within`, all the groups must
+    occur inside a stretch of at most that many characters; without, anywhere in the message.
+    Each group must be found in different words ("TOT" is not both the time and the action).
+    """
+
+    id: str
+    name: str
+    description: str
+    requirement: Requirement
+    needs: tuple[tuple[str, ...], ...]
+    within: int | None = None
+    name_ja: str = ""
+    strength: int = 1
+    explain: str = ""
+    explain_ja: str = ""
+
+    def hits(self, evidence: Evidence) -> Iterator[Hit]:
+        """The first (tightest) stretch where every group occurs, if there is one."""
+        groups: list[list[Span]] = []
+        for group in self.needs:
+            spans = sorted({span for signal in group for span in evidence.spans(signal)})
+            if not spans:
+                return
+            groups.append(spans)
+        best: tuple[int, list[Span]] | None = None
+        # Anchor on the rarest group; pick, for each other group, the nearest free span.
+        order = sorted(range(len(groups)), key=lambda i: len(groups[i]))
+        for anchor in groups[order[0]][:MAX_ANCHORS]:
+            chosen = [anchor]
+            for index in order[1:]:
+                span = _nearest_free(groups[index], anchor, chosen)
+                if span is None:
+                    break
+                chosen.append(span)
+            else:
+                width = max(e for _, e in chosen) - min(s for s, _ in chosen)
+                if best is None or width < best[0]:
+                    best = (width, chosen)
+        if best is None or (self.within is not None and best[0] > self.within):
+            return
+        parts = tuple(sorted(best[1]))
+        yield Hit(parts[0][0], max(e for _, e in parts), "", "", parts)
+
+
+MAX_ANCHORS = 50  # anchor spans tried per combination rule: bounds the work on long texts
+
+
+def _nearest_free(spans: list[Span], anchor: Span, taken: list[Span]) -> Span | None:
+    """The span nearest `anchor` that overlaps none of `taken`."""
+    best: tuple[int, Span] | None = None
+    for span in spans:
+        if any(span[0] < t[1] and t[0] < span[1] for t in taken):
+            continue
+        distance = max(span[0] - anchor[1], anchor[0] - span[1], 0)
+        if best is None or distance < best[0]:
+            best = (distance, span)
+    return None if best is None else best[1]
+
+
+LevelRule = PatternRule | DetectorRule | ProximityRule | CombinationRule
 Rule = LevelRule | MarkingRule
 
 
@@ -209,6 +285,8 @@ class RuleSet:
     """The rules the guard applies, in file order."""
 
     rules: tuple[Rule, ...]
+    signals: Mapping[str, Signal] = field(default_factory=dict)
+    contexts: tuple[Context, ...] = ()
 
     def __len__(self) -> int:
         return len(self.rules)
