@@ -41,7 +41,7 @@ _KEYS: Final[Mapping[str, frozenset[str]]] = {
     "pattern": _COMMON | _LEVEL | {"pattern"},
     "proximity": _COMMON | _LEVEL | {"terms", "near", "within", "unit", "unless"},
     "detector": _COMMON | _LEVEL | {"detector"},
-    "combination": _COMMON | _LEVEL | {"needs", "within"},
+    "combination": _COMMON | _LEVEL | {"needs", "within", "at_least"},
     "marking": _COMMON,
 }
 _V2_RULE_KEYS: Final = frozenset({"strength", "explain", "explain_ja"})
@@ -282,6 +282,7 @@ def _rule(
             _within(raw, where, required=False),
             name_ja,
             *words,
+            _at_least(raw, where),
         )
     if kind == "pattern":
         source = _text(raw, "pattern", where)
@@ -319,6 +320,18 @@ def _rule(
         name_ja,
         *words,
     )
+
+
+def _at_least(raw: Mapping[str, Any], where: str) -> int | None:
+    if "at_least" not in raw:
+        return None
+    value = raw["at_least"]
+    groups = len(raw.get("needs", []))
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= groups:
+        raise GuardRulesError(
+            f"{where}: at_least must be a whole number from 1 to the number of needs ({groups})"
+        )
+    return value
 
 
 def _within(raw: Mapping[str, Any], where: str, *, required: bool) -> int | None:

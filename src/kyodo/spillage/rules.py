@@ -217,9 +217,11 @@ class MarkingRule:
 class CombinationRule:
     """Signals that together make a message operational: each group of `needs` must occur.
 
-    A group is one or more signal ids (any of them will do). With `within`, all the groups must
-    occur inside a stretch of at most that many characters; without, anywhere in the message.
-    Each group must be found in different words ("TOT" is not both the time and the action).
+    A group is one or more signal ids (any of them will do). With `at_least`, that many of the
+    groups suffice (any of them): "four kinds of operational detail together". With `within`,
+    the groups must occur inside a stretch of at most that many characters; without, anywhere
+    in the message. Each group must be found in different words ("TOT" is not both the time and
+    the action).
     """
 
     id: str
@@ -232,15 +234,20 @@ class CombinationRule:
     strength: int = 1
     explain: str = ""
     explain_ja: str = ""
+    at_least: int | None = None  # None: every group
 
     def hits(self, evidence: Evidence) -> Iterator[Hit]:
-        """The first (tightest) stretch where every group occurs, if there is one."""
+        """The tightest stretch where the groups occur, if there is one."""
+        wanted = len(self.needs) if self.at_least is None else self.at_least
         groups: list[list[Span]] = []
-        for group in self.needs:
+        for index, group in enumerate(self.needs):
             spans = sorted({span for signal in group for span in evidence.spans(signal)})
-            if not spans:
-                return
-            groups.append(spans)
+            if spans:
+                groups.append(spans)
+            elif len(groups) + len(self.needs) - index - 1 < wanted:
+                return  # too few groups can still occur
+        if len(groups) < wanted:
+            return
         best: tuple[int, list[Span]] | None = None
         # Anchor on the rarest group; pick, for each other group, the nearest free span.
         order = sorted(range(len(groups)), key=lambda i: len(groups[i]))
