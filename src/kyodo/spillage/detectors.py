@@ -136,13 +136,16 @@ _DESIGNATOR = re.compile(
     r"|(?:護衛艦|イージス艦|潜水艦|輸送艦|補給艦|掃海艦|哨戒艦)「[^」]{1,10}」",
 )
 # Forms and other designators that look like the above but are paperwork or civilian.
-_NOT_DESIGNATOR = re.compile(r"(?:DD|SF|DA|AF|F|C|A|B|P|K|S|T|U)-?(?:214|86|31|1351|4|9|19|1|95)s?\Z")
+_NOT_DESIGNATOR = re.compile(
+    r"(?:(?:DD|SF|DA|AF|F|C|A|B|P|K|S|T|U)-?(?:214|86|31|1351|4|9|19|1|95)|[EOW]-\d)s?\Z"
+)
 
 
 def find_designators(text: str) -> Iterator[Span]:
     """Aircraft, ship-hull and missile designators (`F/A-18E`, `CVN-73`, `SM-6`, `12式…`)."""
     for found in _DESIGNATOR.finditer(text):
         word = found.group()
+        # E-7, O-4, W-2 are pay grades (the E-2D and E-767 are aircraft and keep their letters).
         if word.isascii() and _NOT_DESIGNATOR.match(word) and not word.startswith(("B-1", "P-1")):
             continue
         yield found.span()
