@@ -48,6 +48,7 @@ def check(text: str, label: Label, rules: RuleSet, registry: SchemeRegistry) -> 
     minimum, and the result is `refused` when `label` does not dominate it."""
     scanned = ScannedText(text)
     evidence = Evidence(scanned, rules.signals, rules.contexts)
+    rendered: dict[Label, str] = {}
     findings: list[Finding] = []
     suggested = label
     for rule in rules.rules:
@@ -83,7 +84,9 @@ def check(text: str, label: Label, rules: RuleSet, registry: SchemeRegistry) -> 
             continue
         minimum = minimum_label(label, rule.requirement, registry)
         suggested = suggested.join(minimum)
-        level = render_label(minimum, registry)
+        level = rendered.get(minimum)
+        if level is None:
+            level = rendered[minimum] = render_label(minimum, registry)
         for hit in hits:
             explanation, explanation_ja = _explain(rule, _quote(text, hit), level)
             findings.append(

@@ -241,13 +241,28 @@ class CombinationRule:
         wanted = len(self.needs) if self.at_least is None else self.at_least
         groups: list[list[Span]] = []
         for index, group in enumerate(self.needs):
-            spans = sorted({span for signal in group for span in evidence.spans(signal)})
+            spans = evidence.group_spans(group)
             if spans:
                 groups.append(spans)
             elif len(groups) + len(self.needs) - index - 1 < wanted:
                 return  # too few groups can still occur
         if len(groups) < wanted:
             return
+        if self.within is None:
+            # Anywhere in the message: the first free words of each group will do.
+            chosen: list[Span] = []
+            for spans in groups:
+                free = next(
+                    (p for p in spans if not any(p[0] < t[1] and t[0] < p[1] for t in chosen)),
+                    None,
+                )
+                if free is not None:
+                    chosen.append(free)
+            if len(chosen) >= wanted:
+                parts = tuple(sorted(chosen))
+                yield Hit(parts[0][0], max(e for _, e in parts), "", "", parts)
+                return
+            # Words shared between groups: search as with a distance (below), without a limit.
         best: tuple[int, list[Span]] | None = None
         # Anchor on the rarest group; pick, for each other group, the nearest free span.
         order = sorted(range(len(groups)), key=lambda i: len(groups[i]))
@@ -255,10 +270,9 @@ class CombinationRule:
             chosen = [anchor]
             for index in order[1:]:
                 span = _nearest_free(groups[index], anchor, chosen)
-                if span is None:
-                    break
-                chosen.append(span)
-            else:
+                if span is not None:
+                    chosen.append(span)
+            if len(chosen) >= wanted:
                 width = max(e for _, e in chosen) - min(s for s, _ in chosen)
                 if best is None or width < best[0]:
                     best = (width, chosen)
@@ -273,14 +287,17 @@ MAX_ANCHORS = 50  # anchor spans tried per combination rule: bounds the work on 
 
 def _nearest_free(spans: list[Span], anchor: Span, taken: list[Span]) -> Span | None:
     """The span nearest `anchor` that overlaps none of `taken`."""
-    best: tuple[int, Span] | None = None
+    best: Span | None = None
+    best_distance = 0
+    start, end = anchor
     for span in spans:
+        distance = span[0] - end if span[0] >= end else (start - span[1] if span[1] <= start else 0)
+        if best is not None and distance >= best_distance:
+            continue
         if any(span[0] < t[1] and t[0] < span[1] for t in taken):
             continue
-        distance = max(span[0] - anchor[1], anchor[0] - span[1], 0)
-        if best is None or distance < best[0]:
-            best = (distance, span)
-    return None if best is None else best[1]
+        best, best_distance = span, distance
+    return best
 
 
 LevelRule = PatternRule | DetectorRule | ProximityRule | CombinationRule

@@ -51,6 +51,7 @@ class Evidence:
     signals: Mapping[str, Signal]
     contexts: tuple[Context, ...]
     _spans: dict[str, list[Span]] = field(default_factory=dict)
+    _groups: dict[tuple[str, ...], list[Span]] = field(default_factory=dict)
     _lowering: tuple[int, tuple[str, ...]] | None = None
 
     def spans(self, signal_id: str) -> list[Span]:
@@ -59,6 +60,17 @@ class Evidence:
         if found is None:
             found = self.signals[signal_id].terms.spans(self.scanned)
             self._spans[signal_id] = found
+        return found
+
+    def group_spans(self, group: tuple[str, ...]) -> list[Span]:
+        """Where any signal of the group occurs, sorted, each place once."""
+        found = self._groups.get(group)
+        if found is None:
+            if len(group) == 1:
+                found = self.spans(group[0])
+            else:
+                found = sorted({span for signal in group for span in self.spans(signal)})
+            self._groups[group] = found
         return found
 
     def lowering(self) -> tuple[int, tuple[str, ...]]:

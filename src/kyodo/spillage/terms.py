@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from itertools import islice
 from typing import TYPE_CHECKING, Final
 
 from kyodo.errors import GuardRulesError
 from kyodo.spillage.detectors import DETECTORS
+from kyodo.spillage.literals import required_literals
 from kyodo.spillage.scanned import MAX_SPANS
 
 if TYPE_CHECKING:
@@ -29,28 +29,67 @@ _END: Final = rf"(?:(?![{_W}])|(?<![{_W}]))"
 
 
 @dataclass(frozen=True, slots=True)
+class Single:
+    """One term on its own, with the words it cannot match without (None: unknown)."""
+
+    literals: tuple[str, ...] | None
+    pattern: re.Pattern[str]
+
+
+@dataclass(frozen=True, slots=True)
 class TermSet:
-    """A list of terms: one case-insensitive alternation of regexes, plus built-in detectors."""
+    """A list of terms: case-insensitive regexes, plus built-in detectors.
+
+    `pattern` is every regex in one alternation. `singles` are the same terms one by one, each
+    with the literal words it needs: a term runs only when one of them is in the text, which
+    skips most of a long list at the cost of a substring test (Python's `re` tries every
+    alternative at every word, so one long alternation is the slow way to find few words).
+    """
 
     terms: tuple[str, ...]
     pattern: re.Pattern[str] | None
     detectors: tuple[str, ...]
+    singles: tuple[Single, ...] = ()
+    # Each literal once, with the singles that need it; and the singles that always run.
+    by_literal: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    always: frozenset[int] = frozenset()
 
     def spans(self, scanned: ScannedText) -> list[Span]:
-        """Every place a term matches, sorted by start (empty matches never count)."""
+        """Where the terms match, sorted by start, not overlapping (at each place the longest)."""
         found: list[Span] = []
-        if self.pattern is not None:
-            found.extend(
-                islice(
-                    (m.span() for m in self.pattern.finditer(scanned.text) if m.end() > m.start()),
-                    MAX_SPANS,
+        if self.singles:
+            lowered = scanned.lowered
+            active = set(self.always)
+            for literal, users in self.by_literal:
+                if literal in lowered:
+                    active.update(users)
+            text = scanned.text
+            for index in sorted(active):
+                found.extend(
+                    m.span() for m in self.singles[index].pattern.finditer(text) if m.end() > m.start()
                 )
+            if len(active) > 1:
+                found = _leftmost_longest(found)
+        elif self.pattern is not None:
+            found.extend(
+                m.span() for m in self.pattern.finditer(scanned.text) if m.end() > m.start()
             )
+        if len(found) > MAX_SPANS:
+            found = found[:MAX_SPANS]
         for name in self.detectors:
             found.extend(scanned.detector_spans(name))
         if self.detectors:
             found.sort()
         return found
+
+
+def _leftmost_longest(spans: list[Span]) -> list[Span]:
+    """The spans one alternation would find: from the left, the longest at each start."""
+    kept: list[Span] = []
+    for span in sorted(spans, key=lambda s: (s[0], -s[1])):
+        if not kept or span[0] >= kept[-1][1]:
+            kept.append(span)
+    return kept
 
 
 def compile_terms(terms: Sequence[str], where: str) -> TermSet:
@@ -80,6 +119,11 @@ def compile_terms(terms: Sequence[str], where: str) -> TermSet:
             raise GuardRulesError(f"{where}: term {term!r} matches the empty string")
         regexes.append(term)
     pattern = None
+    singles: list[Single] = []
+    for term in regexes:
+        singles.append(
+            Single(required_literals(term), re.compile(f"{_START}(?:{term}){_END}", re.IGNORECASE))
+        )
     if regexes:
         # The edge checks depend only on the position, so they sit outside the alternation:
         # the same matches as one check per term, and `re` scans ~10x faster.
@@ -88,4 +132,15 @@ def compile_terms(terms: Sequence[str], where: str) -> TermSet:
             pattern = re.compile(joined, re.IGNORECASE)
         except re.error as exc:  # e.g. a back-reference that only made sense alone
             raise GuardRulesError(f"{where}: the terms do not combine: {exc}") from None
-    return TermSet(tuple(terms), pattern, tuple(detectors))
+    users: dict[str, list[int]] = {}
+    for index, single in enumerate(singles):
+        for literal in single.literals or ():
+            users.setdefault(literal, []).append(index)
+    return TermSet(
+        tuple(terms),
+        pattern,
+        tuple(detectors),
+        tuple(singles),
+        tuple((literal, tuple(found)) for literal, found in users.items()),
+        frozenset(i for i, single in enumerate(singles) if single.literals is None),
+    )
