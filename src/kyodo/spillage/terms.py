@@ -12,7 +12,7 @@ from kyodo.spillage.literals import required_literals
 from kyodo.spillage.scanned import MAX_SPANS
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
 
     from kyodo.spillage.detectors import Span
     from kyodo.spillage.scanned import ScannedText
@@ -28,12 +28,37 @@ _START: Final = rf"(?:(?<![{_W}])|(?![{_W}]))"
 _END: Final = rf"(?:(?![{_W}])|(?<![{_W}]))"
 
 
+def _inside_word(text: str, index: int) -> bool:
+    before, after = text[index - 1], text[index]
+    return before.isascii() and before.isalnum() and after.isascii() and after.isalnum()
+
+
 @dataclass(frozen=True, slots=True)
 class Single:
     """One term on its own, with the words it cannot match without (None: unknown)."""
 
     literals: tuple[str, ...] | None
-    pattern: re.Pattern[str]
+    pattern: re.Pattern[str]  # the term and the end check; the start is checked in spans()
+
+    def spans(self, text: str) -> Iterator[Span]:
+        """Non-empty matches that do not start inside an ASCII word.
+
+        The start check is done here, not in the regex: a pattern that begins with its first
+        letter lets `re` skip ahead to where that letter occurs instead of trying every place.
+        """
+        search = self.pattern.search
+        position = 0
+        while True:
+            found = search(text, position)
+            if found is None:
+                return
+            start, end = found.span()
+            if start > 0 and _inside_word(text, start):
+                position = start + 1
+                continue
+            if end > start:
+                yield start, end
+            position = end if end > start else start + 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,9 +90,7 @@ class TermSet:
                     active.update(users)
             text = scanned.text
             for index in sorted(active):
-                found.extend(
-                    m.span() for m in self.singles[index].pattern.finditer(text) if m.end() > m.start()
-                )
+                found.extend(self.singles[index].spans(text))
             if len(active) > 1:
                 found = _leftmost_longest(found)
         elif self.pattern is not None:
@@ -122,7 +145,7 @@ def compile_terms(terms: Sequence[str], where: str) -> TermSet:
     singles: list[Single] = []
     for term in regexes:
         singles.append(
-            Single(required_literals(term), re.compile(f"{_START}(?:{term}){_END}", re.IGNORECASE))
+            Single(required_literals(term), re.compile(f"(?:{term}){_END}", re.IGNORECASE))
         )
     if regexes:
         # The edge checks depend only on the position, so they sit outside the alternation:
