@@ -172,18 +172,6 @@ def _check_document(data: Mapping[str, Any], origin: str) -> None:
             f"{origin}: version {version!r} is not one this Kyodo reads "
             f"({', '.join(map(str, VERSIONS))})"
         )
-    if version == 1:
-        newer = sorted(_V2_KEYS & set(data)) + sorted(
-            f"{key} (rule {r.get('id')!r})"
-            for r in data.get("rules", [])
-            if isinstance(r, dict)
-            for key in (_V2_RULE_KEYS & set(r)) | ({"kind"} if r.get("kind") == "combination" else set())
-        )
-        if newer:
-            raise GuardRulesError(
-                f"{origin}: {', '.join(newer)} need version = 2 (signals, contexts, combination "
-                "rules, strength and explanations came with it)"
-            )
     for table in ("signals", "context"):
         if not isinstance(data.get(table, {}), dict):
             raise GuardRulesError(f"{origin}: [{table}] must be a table of named tables")
@@ -196,6 +184,18 @@ def _check_document(data: Mapping[str, Any], origin: str) -> None:
     if not isinstance(rules, list) or not all(isinstance(r, dict) for r in rules):
         raise GuardRulesError(f"{origin}: rules must be an array of tables ([[rules]])")
     _strings(data.get("disable", []), f"{origin}: disable")
+    if version == 1:
+        newer = sorted(_V2_KEYS & set(data)) + sorted(
+            f"{key} (rule {r.get('id')!r})"
+            for r in rules
+            if isinstance(r, dict)
+            for key in (_V2_RULE_KEYS & set(r)) | ({"kind"} if r.get("kind") == "combination" else set())
+        )
+        if newer:
+            raise GuardRulesError(
+                f"{origin}: {', '.join(newer)} need version = 2 (signals, contexts, combination "
+                "rules, strength and explanations came with it)"
+            )
 
 
 def _merge(

@@ -49,6 +49,7 @@ def check(text: str, label: Label, rules: RuleSet, registry: SchemeRegistry) -> 
     scanned = ScannedText(text)
     evidence = Evidence(scanned, rules.signals, rules.contexts)
     rendered: dict[Label, str] = {}
+    covered: list[tuple[int, int]] = []
     findings: list[Finding] = []
     suggested = label
     for rule in rules.rules:
@@ -83,11 +84,18 @@ def check(text: str, label: Label, rules: RuleSet, registry: SchemeRegistry) -> 
         if not hits or rule.strength <= evidence.lowering()[0]:
             continue
         minimum = minimum_label(label, rule.requirement, registry)
+        if suggested.dominates(minimum):
+            # Words other findings already show add nothing ("Tomahawk launch at 0330Z" is
+            # weapons employment and a strike time, not also "a weapon acts at a time").
+            hits = [h for h in hits if not _covered(h, covered)]
+            if not hits:
+                continue
         suggested = suggested.join(minimum)
         level = rendered.get(minimum)
         if level is None:
             level = rendered[minimum] = render_label(minimum, registry)
         for hit in hits:
+            covered.extend(hit.parts or ((hit.start, hit.end),))
             explanation, explanation_ja = _explain(rule, _quote(text, hit), level)
             findings.append(
                 Finding(
@@ -105,6 +113,14 @@ def check(text: str, label: Label, rules: RuleSet, registry: SchemeRegistry) -> 
             )
     findings.sort(key=lambda f: (f.start, f.end, f.rule_id))
     return GuardResult(label, suggested, tuple(findings))
+
+
+def _covered(hit: Hit, covered: list[tuple[int, int]]) -> bool:
+    """Every word of the hit is inside a finding already made."""
+    return all(
+        any(start <= part[0] and part[1] <= end for start, end in covered)
+        for part in hit.parts or ((hit.start, hit.end),)
+    )
 
 
 def _separate(hits: Iterator[Hit]) -> list[Hit]:
