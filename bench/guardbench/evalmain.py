@@ -103,7 +103,9 @@ def evaluation_grids(evaluation: Evaluation) -> list[Grid]:
 def misses_grid(evaluation: Evaluation, limit: int) -> Grid:
     """The messages the judge got wrong (at most `limit`)."""
     grid = Grid(
-        f"{evaluation.name}: misses", ["kind", "what", "lang", "text"], left=frozenset({"what", "lang", "text"})
+        f"{evaluation.name}: misses",
+        ["kind", "what", "lang", "text"],
+        left=frozenset({"what", "lang", "text"}),
     )
     for miss in evaluation.misses[:limit]:
         grid.rows.append([miss.kind, miss.what, miss.sample.lang, miss.sample.text])

@@ -1,13 +1,12 @@
-"""Leave-whole-kinds-out evaluation of the guard: recall and false positives per kind and language."""
+"""Leave-whole-kinds-out evaluation of the guard: recall and false positives per kind, language."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, TypeAlias
 
 from .evalcorpus import LANGS
-
-from collections.abc import Callable
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -125,7 +124,9 @@ def leave_kinds_out(name: str, corpus: Mapping[str, list[Sample]], train: Traine
             counts["all"].add(sample.operational, refused)
             counts[sample.lang].add(sample.operational, refused)
             if refused != sample.operational:
-                misses.append(Miss(kind, sample, "missed" if sample.operational else "false positive"))
+                misses.append(
+                    Miss(kind, sample, "missed" if sample.operational else "false positive")
+                )
         per_kind[kind] = counts
         for key, value in counts.items():
             pooled[key] += value

@@ -248,9 +248,12 @@ def test_findings_speak_japanese_to_japanese_readers(
     assert weapon["rule_name_ja"] == "兵器の運用"
     # What was found and what to do, in plain words (not "'x' is 5 characters from 'y'").
     assert weapon["explanation"] == (
-        "weapons employment was found: 'トマホーク 0412Z 発射'. Post this at SECRET//NOFORN, not here."
+        "weapons employment was found: 'トマホーク 0412Z 発射'. "
+        "Post this at SECRET//NOFORN, not here."
     )
-    assert weapon["explanation_ja"].startswith("兵器の運用(発射・攻撃など)が含まれています:『トマホーク 0412Z 発射』")
+    assert weapon["explanation_ja"].startswith(
+        "兵器の運用(発射・攻撃など)が含まれています:『トマホーク 0412Z 発射』"
+    )
     timing = by_rule["strike-timing"]
     assert (timing["rule_name"], timing["rule_name_ja"]) == (
         "Strike or launch timing",

@@ -108,9 +108,7 @@ def rules_from_mapping(
     return RuleSet(tuple(rules), signals, contexts)
 
 
-def _merge_tables(
-    shipped: Mapping[str, Any], data: Mapping[str, Any]
-) -> dict[str, dict[str, Any]]:
+def _merge_tables(shipped: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """Shipped signals or contexts; the file's terms add to one of the same name, or define it."""
     merged = {name: dict(raw) for name, raw in shipped.items()}
     for name, raw in data.items():
@@ -128,7 +126,8 @@ def _table(raw: object, keys: frozenset[str], where: str) -> Mapping[str, Any]:
     unknown = set(raw) - keys
     if unknown:
         raise GuardRulesError(
-            f"{where}: unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(keys))}"
+            f"{where}: unknown key(s) {', '.join(sorted(unknown))}; "
+            f"known: {', '.join(sorted(keys))}"
         )
     return raw
 
@@ -189,7 +188,8 @@ def _check_document(data: Mapping[str, Any], origin: str) -> None:
             f"{key} (rule {r.get('id')!r})"
             for r in rules
             if isinstance(r, dict)
-            for key in (_V2_RULE_KEYS & set(r)) | ({"kind"} if r.get("kind") == "combination" else set())
+            for key in (_V2_RULE_KEYS & set(r))
+            | ({"kind"} if r.get("kind") == "combination" else set())
         )
         if newer:
             raise GuardRulesError(
@@ -301,7 +301,8 @@ def _rule(
             )
         return DetectorRule(rule_id, name, description, requirement, detector, name_ja, *words)
     within = _within(raw, where, required=True)
-    assert within is not None
+    if within is None:  # required: _within has raised already; this keeps the type narrow
+        raise GuardRulesError(f"{where}: within is missing")
     try:
         unit = Unit(raw.get("unit", Unit.CHARS.value))
     except ValueError:

@@ -162,9 +162,11 @@ _UNIT_WORD = (
 _UNIT = re.compile(
     rf"(?<![A-Za-z0-9])(?:"
     rf"{_ORDINAL} (?:{_UNIT_WORD})"
-    rf"|\d{{1,2}}[-/]\d{{1,3}}(?: (?:ADA|FA|IN|Inf|Cav|CAV|AR|AVN|SFG|Marines|Aviation|Field Artillery))"
+    rf"|\d{{1,2}}[-/]\d{{1,3}}"
+    rf"(?: (?:ADA|FA|IN|Inf|Cav|CAV|AR|AVN|SFG|Marines|Aviation|Field Artillery))"
     rf"|[A-H]/\d{{1,2}}-\d{{1,3}}(?: (?:ADA|FA|IN|Inf|Cav|AR|AVN))?"
-    rf"|(?:[A-H]|Alpha|Bravo|Charlie|Delta|Echo|Foxtrot|Golf|Hotel) (?:Battery|Btry|Company|Co\.?|Troop)"
+    rf"|(?:[A-H]|Alpha|Bravo|Charlie|Delta|Echo|Foxtrot|Golf|Hotel)"
+    rf" (?:Battery|Btry|Company|Co\.?|Troop)"
     rf"|C?T[FG][- ]?\d{{2,3}}(?:\.\d{{1,2}})*"
     rf")(?![A-Za-z0-9])"
     r"|第\d{1,3}(?:普通科|特科|高射特科|地対艦ミサイル|地対艦誘導弾|戦車|偵察|施設|後方支援|通信|"

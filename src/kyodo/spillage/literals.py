@@ -27,7 +27,7 @@ def required_literals(term: str) -> tuple[str, ...] | None:
         return None
     try:
         parsed = _p.parse(term, re.IGNORECASE)
-    except Exception:  # noqa: BLE001 - the term was compiled already; be safe
+    except Exception:
         return None
     found = _sequence(list(parsed))
     if found is None or min(len(w) for w in found) < MIN_USEFUL:

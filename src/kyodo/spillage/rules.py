@@ -15,8 +15,8 @@ if TYPE_CHECKING:
 
     from kyodo.spillage.detectors import Span
     from kyodo.spillage.markings import MarkingFinder
-    from kyodo.spillage.signals import Context, Evidence, Signal
     from kyodo.spillage.scanned import ScannedText
+    from kyodo.spillage.signals import Context, Evidence, Signal
     from kyodo.spillage.terms import TermSet
 
 _WORD = re.compile(r"\w+")
@@ -195,8 +195,8 @@ class ProximityRule:
                 cover[0],
                 cover[1],
                 parts=(first, second) if first[0] < second[0] else (second, first),
-                explanation=f"{_quote(scanned, first)} is {gap} {unit}{'' if gap == 1 else 's'} from "
-                f"{_quote(scanned, second)} (at most {self.within})",
+                explanation=f"{_quote(scanned, first)} is {gap} {unit}"
+                f"{'' if gap == 1 else 's'} from {_quote(scanned, second)} (at most {self.within})",
                 explanation_ja=f"{_quote_ja(scanned, first)}と{_quote_ja(scanned, second)}の間は"
                 f"{gap}{'文字' if self.unit is Unit.CHARS else '語'}です(上限 {self.within})",
             )

@@ -156,8 +156,8 @@ def compile_terms(terms: Sequence[str], where: str) -> TermSet:
         except re.error as exc:  # e.g. a back-reference that only made sense alone
             raise GuardRulesError(f"{where}: the terms do not combine: {exc}") from None
     users: dict[str, list[int]] = {}
-    for index, single in enumerate(singles):
-        for literal in single.literals or ():
+    for index, one in enumerate(singles):
+        for literal in one.literals or ():
             users.setdefault(literal, []).append(index)
     return TermSet(
         tuple(terms),
@@ -165,5 +165,5 @@ def compile_terms(terms: Sequence[str], where: str) -> TermSet:
         tuple(detectors),
         tuple(singles),
         tuple((literal, tuple(found)) for literal, found in users.items()),
-        frozenset(i for i, single in enumerate(singles) if single.literals is None),
+        frozenset(i for i, one in enumerate(singles) if one.literals is None),
     )
