@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,7 +12,8 @@ from rich.console import Console
 
 from kyodo.labels import parse_marking
 from kyodo.scheme_files import default_registry
-from kyodo.spillage import check
+from kyodo.spillage import RuleSet, check
+from kyodo.spillage.rules import ModelRule, Requirement
 from kyodo.spillage_files import load_rules
 
 from ..report import Grid, markdown_table, rich_table
@@ -21,7 +22,7 @@ from .evaluate import FP_TARGET, RECALL_TARGET, leave_kinds_out
 
 if TYPE_CHECKING:
     from kyodo.labels import Label, SchemeRegistry
-    from kyodo.spillage import RuleSet
+    from kyodo.spillage.model import WordModel
 
     from .evalcorpus import Sample
     from .evaluate import Counts, Evaluation, Judge
@@ -44,6 +45,30 @@ class RulesJudge:
         if label is None:
             label = self._labels[sample.label] = parse_marking(sample.label, self.registry)
         return check(sample.text, label, self.rules, self.registry).refused
+
+
+def without_model(rules: RuleSet) -> RuleSet:
+    """The rules alone: any learned-model rule removed."""
+    return RuleSet(
+        tuple(r for r in rules.rules if not isinstance(r, ModelRule)), rules.signals, rules.contexts
+    )
+
+
+def with_model(rules: RuleSet, model: WordModel) -> RuleSet:
+    """The rules plus the model: the shipped model rule with this model, or a plain one."""
+    template = next((r for r in rules.rules if isinstance(r, ModelRule)), None)
+    if template is None:
+        template = ModelRule(
+            "learned-wording",
+            "Wording like operational traffic",
+            "",
+            Requirement("SECRET", 30, "USA", "SECRET"),
+            model,
+            strength=3,
+            signal_names={s.id: s.name for s in rules.signals.values()},
+        )
+    rule = replace(template, model=model)
+    return RuleSet((*without_model(rules).rules, rule), rules.signals, rules.contexts)
 
 
 def _ratio(value: float | None, percent: bool = False) -> str:
@@ -122,6 +147,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rules", type=Path, default=None, help="rules file (default: shipped)")
     parser.add_argument("--markdown", type=Path, default=None, help="write the tables here")
     parser.add_argument("--misses", type=int, default=0, help="print up to N misses")
+    parser.add_argument(
+        "--no-model",
+        action="store_true",
+        help="the rules alone (default: also rules + a model trained per fold, if scikit-learn)",
+    )
+    parser.add_argument(
+        "--no-old-corpus", action="store_true", help="train the fold models without it"
+    )
     args = parser.parse_args(argv)
 
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()] if args.kinds else None
@@ -134,13 +167,26 @@ def main(argv: list[str] | None = None) -> int:
         print(f"guard-eval: no <kind>.jsonl in {args.corpus}", file=sys.stderr)
         return 2
     registry = default_registry()
-    rules = load_rules(args.rules, registry)
+    loaded = load_rules(args.rules, registry)
+    rules = without_model(loaded)
     judge = RulesJudge(rules, registry, {})
 
     def rules_alone(training: list[Sample]) -> Judge:
         return judge
 
     evaluations = [leave_kinds_out("rules alone", corpus, rules_alone)]
+    if not args.no_model and _have_sklearn():
+        from .train import fit, old_corpus
+
+        extra = [] if args.no_old_corpus else old_corpus()
+
+        def combined(training: list[Sample]) -> Judge:
+            model = fit(training + extra, rules)
+            return RulesJudge(with_model(loaded, model), registry, {})
+
+        evaluations.append(
+            leave_kinds_out("rules + model (trained on the other kinds)", corpus, combined)
+        )
     console = Console(width=160)
     grids: list[Grid] = []
     for evaluation in evaluations:
@@ -155,6 +201,14 @@ def main(argv: list[str] | None = None) -> int:
         args.markdown.write_text("\n".join(lines), encoding="utf-8")
         console.print(f"written: {args.markdown}")
     return 0
+
+
+def _have_sklearn() -> bool:
+    try:
+        import sklearn  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 if __name__ == "__main__":

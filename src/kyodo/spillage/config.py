@@ -14,6 +14,7 @@ from kyodo.spillage.rules import (
     CombinationRule,
     DetectorRule,
     MarkingRule,
+    ModelRule,
     PatternRule,
     ProximityRule,
     Requirement,
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from kyodo.labels import SchemeRegistry
+    from kyodo.spillage.model import WordModel
     from kyodo.spillage.terms import TermSet
 
 FORMAT_VERSION: Final = 2
@@ -42,6 +44,7 @@ _KEYS: Final[Mapping[str, frozenset[str]]] = {
     "proximity": _COMMON | _LEVEL | {"terms", "near", "within", "unit", "unless"},
     "detector": _COMMON | _LEVEL | {"detector"},
     "combination": _COMMON | _LEVEL | {"needs", "within", "at_least"},
+    "model": _COMMON | _LEVEL | {"model", "threshold"},
     "marking": _COMMON,
 }
 _V2_RULE_KEYS: Final = frozenset({"strength", "explain", "explain_ja"})
@@ -51,11 +54,20 @@ _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
 
 
 def rules_from_toml(
-    text: str, registry: SchemeRegistry, *, origin: str = "rules", shipped: str | None = None
+    text: str,
+    registry: SchemeRegistry,
+    *,
+    origin: str = "rules",
+    shipped: str | None = None,
+    models: Mapping[str, WordModel] | None = None,
 ) -> RuleSet:
-    """Rules from TOML text; `shipped` is the shipped rules' TOML, for `extends = "shipped"`."""
+    """Rules from TOML text; `shipped` is the shipped rules' TOML, for `extends = "shipped"`;
+    `models` the learned models a `kind = "model"` rule may name (None: such rules are left out,
+    e.g. to read a rules file without the package's model; a name not in `models` is an error)."""
     base = None if shipped is None else _loads(shipped, "shipped rules")
-    return rules_from_mapping(_loads(text, origin), registry, origin=origin, shipped=base)
+    return rules_from_mapping(
+        _loads(text, origin), registry, origin=origin, shipped=base, models=models
+    )
 
 
 def _loads(text: str, origin: str) -> dict[str, Any]:
@@ -71,6 +83,7 @@ def rules_from_mapping(
     *,
     origin: str = "rules",
     shipped: Mapping[str, Any] | None = None,
+    models: Mapping[str, WordModel] | None = None,
 ) -> RuleSet:
     """Rules from a parsed document; GuardRulesError names the file, the rule and the key."""
     _check_document(data, origin)
@@ -100,7 +113,9 @@ def rules_from_mapping(
     rules: list[Rule] = []
     seen: set[str] = set()
     for index, raw in enumerate(raw_rules):
-        rule = _rule(raw, index, lists, registry, origin, signals)
+        if models is None and raw.get("kind") == "model":
+            continue
+        rule = _rule(raw, index, lists, registry, origin, signals, models)
         if rule.id in seen:
             raise GuardRulesError(f"{origin}: two rules have the id {rule.id!r}")
         seen.add(rule.id)
@@ -189,7 +204,7 @@ def _check_document(data: Mapping[str, Any], origin: str) -> None:
             for r in rules
             if isinstance(r, dict)
             for key in (_V2_RULE_KEYS & set(r))
-            | ({"kind"} if r.get("kind") == "combination" else set())
+            | ({"kind"} if r.get("kind") in ("combination", "model") else set())
         )
         if newer:
             raise GuardRulesError(
@@ -241,6 +256,7 @@ def _rule(
     registry: SchemeRegistry,
     origin: str,
     signals: Mapping[str, Signal] | None = None,
+    models: Mapping[str, WordModel] | None = None,
 ) -> Rule:
     rule_id = raw.get("id")
     if not isinstance(rule_id, str) or not _ID.match(rule_id):
@@ -283,6 +299,32 @@ def _rule(
             name_ja,
             *words,
             _at_least(raw, where),
+        )
+    if kind == "model":
+        name_of_model = _text(raw, "model", where)
+        model = (models or {}).get(name_of_model)
+        if model is None:
+            raise GuardRulesError(
+                f"{where}: model {name_of_model!r} is not available "
+                f"(available: {', '.join(sorted(models or {})) or 'none'})"
+            )
+        threshold = raw.get("threshold")
+        if threshold is not None and (
+            not isinstance(threshold, int | float)
+            or isinstance(threshold, bool)
+            or not 0 < threshold < 1
+        ):
+            raise GuardRulesError(f"{where}: threshold must be a number between 0 and 1")
+        return ModelRule(
+            rule_id,
+            name,
+            description,
+            requirement,
+            model,
+            name_ja,
+            *words,
+            None if threshold is None else float(threshold),
+            {s.id: s.name for s in (signals or {}).values()},
         )
     if kind == "pattern":
         source = _text(raw, "pattern", where)

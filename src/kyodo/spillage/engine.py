@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Final
 
 from kyodo.spillage.minimum import minimum_label
 from kyodo.spillage.result import Finding, GuardResult, render_label
-from kyodo.spillage.rules import CombinationRule, MarkingRule
+from kyodo.spillage.rules import CombinationRule, MarkingRule, ModelRule
 from kyodo.spillage.scanned import ScannedText
 from kyodo.spillage.signals import Evidence
 
@@ -24,6 +24,8 @@ MAX_QUOTE: Final = 60  # a longer stretch is quoted as its words joined by " …
 
 def _quote(text: str, hit: Hit) -> str:
     """The words of a hit as the reader should see them."""
+    if hit.quote:
+        return hit.quote
     if hit.end - hit.start <= MAX_QUOTE or not hit.parts:
         whole = text[hit.start : hit.end]
         return whole if len(whole) <= MAX_QUOTE * 2 else whole[: MAX_QUOTE * 2] + "…"
@@ -76,8 +78,18 @@ def check(text: str, label: Label, rules: RuleSet, registry: SchemeRegistry) -> 
                 )
                 suggested = suggested.join(found.label)
             continue
+        # The model only adds refusals: when the rules already refuse at its level, it is not
+        # consulted (it is the slowest rule, and the findings already say why).
+        if (
+            isinstance(rule, ModelRule)
+            and not label.dominates(suggested)
+            and suggested.dominates(minimum_label(label, rule.requirement, registry))
+        ):
+            continue
         hits = _separate(
-            rule.hits(evidence) if isinstance(rule, CombinationRule) else rule.hits(scanned)
+            rule.hits(evidence)
+            if isinstance(rule, CombinationRule | ModelRule)
+            else rule.hits(scanned)
         )
         # Context (history, a press release, sport…) lowers every rule; only a rule stronger
         # than the lowering still fires. Computed only when some rule has hit.

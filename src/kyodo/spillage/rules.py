@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
     from kyodo.spillage.detectors import Span
     from kyodo.spillage.markings import MarkingFinder
+    from kyodo.spillage.model import WordModel
     from kyodo.spillage.scanned import ScannedText
     from kyodo.spillage.signals import Context, Evidence, Signal
     from kyodo.spillage.terms import TermSet
@@ -54,6 +55,7 @@ class Hit:
     explanation_ja: str = ""
     # The words that made the hit, for the quote in a finding (the whole span when empty).
     parts: tuple[Span, ...] = ()
+    quote: str = ""  # what to quote instead, when the words are not one stretch of text
 
 
 def _quote(scanned: ScannedText, span: Span) -> str:
@@ -300,7 +302,49 @@ def _nearest_free(spans: list[Span], anchor: Span, taken: list[Span]) -> Span | 
     return best
 
 
-LevelRule = PatternRule | DetectorRule | ProximityRule | CombinationRule
+@dataclass(frozen=True, slots=True)
+class ModelRule:
+    """A learned model of operational wording; it fires above its probability threshold.
+
+    The finding names the features that weighed most towards "operational" (words, word
+    pairs, the guard's signals), so a refusal still says what it found.
+    """
+
+    id: str
+    name: str
+    description: str
+    requirement: Requirement
+    model: WordModel
+    name_ja: str = ""
+    strength: int = 1
+    explain: str = ""
+    explain_ja: str = ""
+    threshold: float | None = None  # None: the model's own
+    signal_names: Mapping[str, str] = field(default_factory=dict)
+
+    def hits(self, evidence: Evidence) -> Iterator[Hit]:
+        """One hit naming the strongest words, when the probability reaches the threshold."""
+        probability, contributions = self.model.score(evidence)
+        if probability < (self.model.threshold if self.threshold is None else self.threshold):
+            return
+        top = sorted((c for c in contributions if c[0] > 0), key=lambda c: -c[0])[:TOP_WORDS]
+        text = evidence.scanned.original
+        words: list[str] = []
+        parts: list[Span] = []
+        for _, feature, span in top:
+            if span is not None:
+                parts.append(span)
+                words.append(text[span[0] : span[1]])
+            elif feature.startswith("s:"):
+                words.append(self.signal_names.get(feature[2:], feature[2:]))
+        parts.sort()
+        start, end = (parts[0][0], max(e for _, e in parts)) if parts else (0, len(text))
+        yield Hit(start, end, "", "", tuple(parts), "', '".join(dict.fromkeys(words)))
+
+
+TOP_WORDS = 4  # features named in a model's finding
+
+LevelRule = PatternRule | DetectorRule | ProximityRule | CombinationRule | ModelRule
 Rule = LevelRule | MarkingRule
 
 
