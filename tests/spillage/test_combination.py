@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -284,3 +286,19 @@ def test_an_extension_adds_terms_to_a_shipped_signal(
     shipped = rules_from_toml(shipped_rules_text(), registry)
     assert "weapon-action" not in ids(check(text, label("UNCLASSIFIED"), shipped, registry))
     assert "weapon-action" in ids(check(text, label("UNCLASSIFIED"), extended, registry))
+
+
+PROBES = Path(__file__).parent / "data" / "probes.jsonl"
+
+
+def test_hand_written_probes_of_kinds_the_rules_were_not_tuned_on(
+    rules: RuleSet, registry: SchemeRegistry, label: Parse
+) -> None:
+    """Leaked-chat lines, history, sport and implicit intelligence, written for this test."""
+    wrong = []
+    for line in PROBES.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        marking = "区分なし" if row["lang"] == "ja" else "UNCLASSIFIED"
+        if check(row["text"], label(marking), rules, registry).refused != row["operational"]:
+            wrong.append(row["text"])
+    assert wrong == []
