@@ -52,6 +52,7 @@ def check(text: str, label: Label, rules: RuleSet, registry: SchemeRegistry) -> 
     evidence = Evidence(scanned, rules.signals, rules.contexts)
     rendered: dict[Label, str] = {}
     covered: list[tuple[int, int]] = []
+    shown: set[tuple[int, int]] = set()  # the stretches of the findings so far
     findings: list[Finding] = []
     suggested = label
     for rule in rules.rules:
@@ -99,7 +100,7 @@ def check(text: str, label: Label, rules: RuleSet, registry: SchemeRegistry) -> 
         if suggested.dominates(minimum):
             # Words other findings already show add nothing ("Tomahawk launch at 0330Z" is
             # weapons employment and a strike time, not also "a weapon acts at a time").
-            hits = [h for h in hits if not _covered(h, covered)]
+            hits = [h for h in hits if not _covered(h, covered) and (h.start, h.end) not in shown]
             if not hits:
                 continue
         suggested = suggested.join(minimum)
@@ -108,6 +109,7 @@ def check(text: str, label: Label, rules: RuleSet, registry: SchemeRegistry) -> 
             level = rendered[minimum] = render_label(minimum, registry)
         for hit in hits:
             covered.extend(hit.parts or ((hit.start, hit.end),))
+            shown.add((hit.start, hit.end))
             explanation, explanation_ja = _explain(rule, _quote(text, hit), level)
             findings.append(
                 Finding(
