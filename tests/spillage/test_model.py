@@ -78,7 +78,7 @@ def test_a_model_finding_names_the_words_that_weighed_most(
     assert result.refused
     (finding,) = result.findings
     assert finding.rule_id == "learned"
-    assert finding.explanation == "learned: 'launch', 'tonight', 'the package'"
+    assert finding.explanation == "learned: 'launch … tonight … the package'"
     assert not check("we eat tonight", label("UNCLASSIFIED"), tiny_rules, registry).refused
 
 

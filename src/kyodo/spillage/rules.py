@@ -327,19 +327,30 @@ class ModelRule:
         probability, contributions = self.model.score(evidence)
         if probability < (self.model.threshold if self.threshold is None else self.threshold):
             return
-        top = sorted((c for c in contributions if c[0] > 0), key=lambda c: -c[0])[:TOP_WORDS]
         text = evidence.scanned.original
-        words: list[str] = []
         parts: list[Span] = []
-        for _, feature, span in top:
-            if span is not None:
+        for weight, feature, span in sorted(contributions, key=lambda c: -c[0]):
+            if weight <= 0 or len(parts) == TOP_WORDS:
+                break
+            if feature.startswith("s:"):
+                # A signal weighed: name the words in the text that made it.
+                found = evidence.spans(feature[2:])
+                span = found[0] if found else None
+            if span is None or (text[span[0] : span[1]].isascii() and span[1] - span[0] < 3):
+                continue  # no place in the text, or a short word such as "at"
+            if not any(span[0] < e and s < span[1] for s, e in parts):
                 parts.append(span)
-                words.append(text[span[0] : span[1]])
-            elif feature.startswith("s:"):
-                words.append(self.signal_names.get(feature[2:], feature[2:]))
-        parts.sort()
-        start, end = (parts[0][0], max(e for _, e in parts)) if parts else (0, len(text))
-        yield Hit(start, end, "", "", tuple(parts), "', '".join(dict.fromkeys(words)))
+        if not parts:
+            parts = [(0, len(text))]
+        ordered = sorted(parts)
+        yield Hit(
+            ordered[0][0],
+            max(e for _, e in ordered),
+            "",
+            "",
+            tuple(ordered),
+            " … ".join(text[s:e] for s, e in parts),
+        )
 
 
 TOP_WORDS = 4  # features named in a model's finding
