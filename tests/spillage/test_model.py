@@ -123,3 +123,18 @@ def test_the_package_ships_a_model_and_its_rule() -> None:
     assert "sealed" not in model.trained_on
     rule = default_rules().rule("learned-wording")
     assert isinstance(rule, ModelRule) and rule.model is model
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.text(max_size=100) | st.sampled_from(["we launch the package tonight", "発射準備 12式 0530"])
+)
+def test_the_fast_probability_is_the_full_score(text: str) -> None:
+    from kyodo.spillage.scanned import ScannedText
+    from kyodo.spillage.signals import Evidence
+
+    rules = default_rules()
+    model = shipped_model()
+    assert model is not None
+    evidence = Evidence(ScannedText(text), rules.signals, rules.contexts)
+    assert model.probability(evidence) == pytest.approx(model.score(evidence)[0])

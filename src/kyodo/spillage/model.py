@@ -65,6 +65,33 @@ class WordModel:
     threshold: float
     trained_on: str = ""
 
+    def probability(self, evidence: Evidence) -> float:
+        """The probability the text is operational (the fast path: no positions kept)."""
+        weights = self.weights
+        total = self.bias
+        seen: set[str] = set()
+        lowered = evidence.scanned.lowered
+        previous = ""
+        for token in _WORD.findall(lowered):
+            if not token.isalpha():
+                token = _DIGITS.sub("0", token)
+            for feature in ("w:" + token, f"b:{previous} {token}" if previous else ""):
+                if feature and feature not in seen:
+                    seen.add(feature)
+                    total += weights.get(feature, 0.0)
+            previous = token
+        for run in _CJK.findall(lowered):
+            run = _DIGITS.sub("0", run)
+            for index in range(len(run) - 1):
+                pair = run[index : index + 2]
+                feature = "j:" + pair
+                if not pair.isascii() and feature not in seen:
+                    seen.add(feature)
+                    total += weights.get(feature, 0.0)
+        for feature in evidence_features(evidence):
+            total += weights.get(feature, 0.0)
+        return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, total))))
+
     def score(self, evidence: Evidence) -> tuple[float, list[tuple[float, str, Span | None]]]:
         """The probability the text is operational, and each feature's contribution."""
         # Positions in `lowered` are those of the text while lower() keeps the length.

@@ -324,9 +324,10 @@ class ModelRule:
 
     def hits(self, evidence: Evidence) -> Iterator[Hit]:
         """One hit naming the strongest words, when the probability reaches the threshold."""
-        probability, contributions = self.model.score(evidence)
-        if probability < (self.model.threshold if self.threshold is None else self.threshold):
+        threshold = self.model.threshold if self.threshold is None else self.threshold
+        if self.model.probability(evidence) < threshold:
             return
+        _, contributions = self.model.score(evidence)
         text = evidence.scanned.original
         parts: list[Span] = []
         for weight, feature, span in sorted(contributions, key=lambda c: -c[0]):
