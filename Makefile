@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast lint typecheck pytest leakhunt bench clean
+.PHONY: run test test-fast lint typecheck pytest leakhunt bench guard-eval clean
 
 # pytest-xdist workers (`auto`: one per CPU); PYTEST_WORKERS=0 runs in this process.
 PYTEST_WORKERS ?= auto
@@ -46,6 +46,13 @@ leakhunt: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/policy.py
+
+# The spillage guard on the evaluation corpus, each source kind left out in turn (recall, false
+# positives per kind and language; docs/spillage-rules.md). GUARD_EVAL_ARGS, e.g.
+# "--corpus DIR --kinds a,b --markdown out.md --misses 20".
+GUARD_EVAL_ARGS ?=
+guard-eval: $(STAMP)
+	$(BIN)/python -m bench.guardbench.evalmain $(GUARD_EVAL_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

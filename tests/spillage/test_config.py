@@ -136,7 +136,7 @@ pattern = 'blue heron'
     [
         ("rules = [", "not valid TOML"),
         ("colour = 1", "unknown key"),
-        ("version = 2", "version 2 is not 1"),
+        ("version = 3", "version 3 is not one this Kyodo reads"),
         ('[[rules]]\nid = "x y"\nkind = "marking"\nname = "n"', "id must be"),
         ('[[rules]]\nid = "x"\nkind = "magic"\nname = "n"', "kind must be one of"),
         ('[[rules]]\nid = "x"\nkind = "marking"', "name must be a non-empty string"),

@@ -245,8 +245,15 @@ def test_findings_speak_japanese_to_japanese_readers(
     data = result.as_dict(registry)
     by_rule = {f["rule_id"]: f for f in data["findings"]}
     weapon = by_rule["weapon-action"]
-    assert weapon["rule_name_ja"] == "作戦行動を示す語の近くの兵器名"
-    assert weapon["explanation_ja"].startswith("「トマホーク」と「発射」の間は")
+    assert weapon["rule_name_ja"] == "兵器の運用"
+    # What was found and what to do, in plain words (not "'x' is 5 characters from 'y'").
+    assert weapon["explanation"] == (
+        "weapons employment was found: 'トマホーク 0412Z 発射'. "
+        "Post this at SECRET//NOFORN, not here."
+    )
+    assert weapon["explanation_ja"].startswith(
+        "兵器の運用(発射・攻撃など)が含まれています:『トマホーク 0412Z 発射』"
+    )
     timing = by_rule["strike-timing"]
     assert (timing["rule_name"], timing["rule_name_ja"]) == (
         "Strike or launch timing",

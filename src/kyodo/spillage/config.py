@@ -11,8 +11,10 @@ from kyodo.labels import CategoryKind
 from kyodo.spillage.detectors import DETECTORS
 from kyodo.spillage.markings import MarkingFinder
 from kyodo.spillage.rules import (
+    CombinationRule,
     DetectorRule,
     MarkingRule,
+    ModelRule,
     PatternRule,
     ProximityRule,
     Requirement,
@@ -20,34 +22,52 @@ from kyodo.spillage.rules import (
     RuleSet,
     Unit,
 )
+from kyodo.spillage.signals import Context, Signal
 from kyodo.spillage.terms import LIST_PREFIX, compile_terms
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from kyodo.labels import SchemeRegistry
+    from kyodo.spillage.model import WordModel
     from kyodo.spillage.terms import TermSet
 
-FORMAT_VERSION: Final = 1
+FORMAT_VERSION: Final = 2
+VERSIONS: Final = (1, 2)  # version 1 files (no signals, contexts nor combinations) still load
+_V2_KEYS: Final = frozenset({"signals", "context"})
+_TOP_KEYS: Final = frozenset({"version", "extends", "disable", "lists", "rules"}) | _V2_KEYS
 SHIPPED: Final = "shipped"
-_TOP_KEYS: Final = frozenset({"version", "extends", "disable", "lists", "rules"})
 _COMMON: Final = frozenset({"id", "name", "name_ja", "description", "description_ja", "kind"})
-_LEVEL: Final = frozenset({"level", "categories"})
+_LEVEL: Final = frozenset({"level", "categories", "strength", "explain", "explain_ja"})
 _KEYS: Final[Mapping[str, frozenset[str]]] = {
     "pattern": _COMMON | _LEVEL | {"pattern"},
     "proximity": _COMMON | _LEVEL | {"terms", "near", "within", "unit", "unless"},
     "detector": _COMMON | _LEVEL | {"detector"},
+    "combination": _COMMON | _LEVEL | {"needs", "within", "at_least"},
+    "model": _COMMON | _LEVEL | {"model", "threshold"},
     "marking": _COMMON,
 }
+_V2_RULE_KEYS: Final = frozenset({"strength", "explain", "explain_ja"})
+_SIGNAL_KEYS: Final = frozenset({"name", "name_ja", "terms"})
+_CONTEXT_KEYS: Final = frozenset({"name", "name_ja", "lowers", "terms"})
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
 
 
 def rules_from_toml(
-    text: str, registry: SchemeRegistry, *, origin: str = "rules", shipped: str | None = None
+    text: str,
+    registry: SchemeRegistry,
+    *,
+    origin: str = "rules",
+    shipped: str | None = None,
+    models: Mapping[str, WordModel] | None = None,
 ) -> RuleSet:
-    """Rules from TOML text; `shipped` is the shipped rules' TOML, for `extends = "shipped"`."""
+    """Rules from TOML text; `shipped` is the shipped rules' TOML, for `extends = "shipped"`;
+    `models` the learned models a `kind = "model"` rule may name (None: such rules are left out,
+    e.g. to read a rules file without the package's model; a name not in `models` is an error)."""
     base = None if shipped is None else _loads(shipped, "shipped rules")
-    return rules_from_mapping(_loads(text, origin), registry, origin=origin, shipped=base)
+    return rules_from_mapping(
+        _loads(text, origin), registry, origin=origin, shipped=base, models=models
+    )
 
 
 def _loads(text: str, origin: str) -> dict[str, Any]:
@@ -63,6 +83,7 @@ def rules_from_mapping(
     *,
     origin: str = "rules",
     shipped: Mapping[str, Any] | None = None,
+    models: Mapping[str, WordModel] | None = None,
 ) -> RuleSet:
     """Rules from a parsed document; GuardRulesError names the file, the rule and the key."""
     _check_document(data, origin)
@@ -73,19 +94,83 @@ def rules_from_mapping(
             raise GuardRulesError(f"{origin}: extends the shipped rules, which were not given")
         _check_document(shipped, "shipped rules")
         lists, raw_rules = _merge(shipped, data, origin)
+        raw_signals = _merge_tables(shipped.get("signals", {}), data.get("signals", {}))
+        raw_contexts = _merge_tables(shipped.get("context", {}), data.get("context", {}))
     else:
         if "disable" in data:
             raise GuardRulesError(f'{origin}: disable only makes sense with extends = "{SHIPPED}"')
         lists, raw_rules = dict(data.get("lists", {})), list(data.get("rules", ()))
+        raw_signals = dict(data.get("signals", {}))
+        raw_contexts = dict(data.get("context", {}))
+    signals = {
+        name: _signal(name, raw, lists, f"{origin}: signal {name!r}")
+        for name, raw in raw_signals.items()
+    }
+    contexts = tuple(
+        _context(name, raw, lists, f"{origin}: context {name!r}")
+        for name, raw in raw_contexts.items()
+    )
     rules: list[Rule] = []
     seen: set[str] = set()
     for index, raw in enumerate(raw_rules):
-        rule = _rule(raw, index, lists, registry, origin)
+        if models is None and raw.get("kind") == "model":
+            continue
+        rule = _rule(raw, index, lists, registry, origin, signals, models)
         if rule.id in seen:
             raise GuardRulesError(f"{origin}: two rules have the id {rule.id!r}")
         seen.add(rule.id)
         rules.append(rule)
-    return RuleSet(tuple(rules))
+    return RuleSet(tuple(rules), signals, contexts)
+
+
+def _merge_tables(shipped: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Shipped signals or contexts; the file's terms add to one of the same name, or define it."""
+    merged = {name: dict(raw) for name, raw in shipped.items()}
+    for name, raw in data.items():
+        if name in merged:
+            base = merged[name]
+            merged[name] = {**base, **raw, "terms": [*base.get("terms", []), *raw.get("terms", [])]}
+        else:
+            merged[name] = dict(raw)
+    return merged
+
+
+def _table(raw: object, keys: frozenset[str], where: str) -> Mapping[str, Any]:
+    if not isinstance(raw, dict):
+        raise GuardRulesError(f"{where}: must be a table")
+    unknown = set(raw) - keys
+    if unknown:
+        raise GuardRulesError(
+            f"{where}: unknown key(s) {', '.join(sorted(unknown))}; "
+            f"known: {', '.join(sorted(keys))}"
+        )
+    return raw
+
+
+def _signal(name: str, raw: object, lists: Mapping[str, list[str]], where: str) -> Signal:
+    table = _table(raw, _SIGNAL_KEYS, where)
+    if not _ID.match(name):
+        raise GuardRulesError(f"{where}: a signal's name must be letters, digits, '-', '_' or '.'")
+    return Signal(
+        name,
+        _text(table, "name", where),
+        _text(table, "name_ja", where, default=""),
+        _terms(table, "terms", lists, where),
+    )
+
+
+def _context(name: str, raw: object, lists: Mapping[str, list[str]], where: str) -> Context:
+    table = _table(raw, _CONTEXT_KEYS, where)
+    lowers = table.get("lowers")
+    if not isinstance(lowers, int) or isinstance(lowers, bool) or lowers < 1:
+        raise GuardRulesError(f"{where}: lowers must be a whole number ≥ 1")
+    return Context(
+        name,
+        _text(table, "name", where),
+        _text(table, "name_ja", where, default=""),
+        lowers,
+        _terms(table, "terms", lists, where),
+    )
 
 
 def _check_document(data: Mapping[str, Any], origin: str) -> None:
@@ -95,9 +180,15 @@ def _check_document(data: Mapping[str, Any], origin: str) -> None:
             f"{origin}: unknown key(s) {', '.join(sorted(unknown))}; "
             f"known: {', '.join(sorted(_TOP_KEYS))}"
         )
-    version = data.get("version", FORMAT_VERSION)
-    if version != FORMAT_VERSION:
-        raise GuardRulesError(f"{origin}: version {version!r} is not {FORMAT_VERSION}")
+    version = data.get("version", 1)
+    if version not in VERSIONS:
+        raise GuardRulesError(
+            f"{origin}: version {version!r} is not one this Kyodo reads "
+            f"({', '.join(map(str, VERSIONS))})"
+        )
+    for table in ("signals", "context"):
+        if not isinstance(data.get(table, {}), dict):
+            raise GuardRulesError(f"{origin}: [{table}] must be a table of named tables")
     lists = data.get("lists", {})
     if not isinstance(lists, dict):
         raise GuardRulesError(f"{origin}: [lists] must be a table of term lists")
@@ -107,6 +198,19 @@ def _check_document(data: Mapping[str, Any], origin: str) -> None:
     if not isinstance(rules, list) or not all(isinstance(r, dict) for r in rules):
         raise GuardRulesError(f"{origin}: rules must be an array of tables ([[rules]])")
     _strings(data.get("disable", []), f"{origin}: disable")
+    if version == 1:
+        newer = sorted(_V2_KEYS & set(data)) + sorted(
+            f"{key} (rule {r.get('id')!r})"
+            for r in rules
+            if isinstance(r, dict)
+            for key in (_V2_RULE_KEYS & set(r))
+            | ({"kind"} if r.get("kind") in ("combination", "model") else set())
+        )
+        if newer:
+            raise GuardRulesError(
+                f"{origin}: {', '.join(newer)} need version = 2 (signals, contexts, combination "
+                "rules, strength and explanations came with it)"
+            )
 
 
 def _merge(
@@ -151,6 +255,8 @@ def _rule(
     lists: Mapping[str, list[str]],
     registry: SchemeRegistry,
     origin: str,
+    signals: Mapping[str, Signal] | None = None,
+    models: Mapping[str, WordModel] | None = None,
 ) -> Rule:
     rule_id = raw.get("id")
     if not isinstance(rule_id, str) or not _ID.match(rule_id):
@@ -174,6 +280,52 @@ def _rule(
     if kind == "marking":
         return MarkingRule(rule_id, name, description, MarkingFinder(registry), name_ja)
     requirement = _requirement(raw, registry, where)
+    strength = raw.get("strength", 1)
+    if not isinstance(strength, int) or isinstance(strength, bool) or strength < 1:
+        raise GuardRulesError(f"{where}: strength must be a whole number ≥ 1")
+    words = (
+        strength,
+        _text(raw, "explain", where, default=""),
+        _text(raw, "explain_ja", where, default=""),
+    )
+    if kind == "combination":
+        return CombinationRule(
+            rule_id,
+            name,
+            description,
+            requirement,
+            _needs(raw, signals or {}, where),
+            _within(raw, where, required=False),
+            name_ja,
+            *words,
+            _at_least(raw, where),
+        )
+    if kind == "model":
+        name_of_model = _text(raw, "model", where)
+        model = (models or {}).get(name_of_model)
+        if model is None:
+            raise GuardRulesError(
+                f"{where}: model {name_of_model!r} is not available "
+                f"(available: {', '.join(sorted(models or {})) or 'none'})"
+            )
+        threshold = raw.get("threshold")
+        if threshold is not None and (
+            not isinstance(threshold, int | float)
+            or isinstance(threshold, bool)
+            or not 0 < threshold < 1
+        ):
+            raise GuardRulesError(f"{where}: threshold must be a number between 0 and 1")
+        return ModelRule(
+            rule_id,
+            name,
+            description,
+            requirement,
+            model,
+            name_ja,
+            *words,
+            None if threshold is None else float(threshold),
+            {s.id: s.name for s in (signals or {}).values()},
+        )
     if kind == "pattern":
         source = _text(raw, "pattern", where)
         try:
@@ -182,17 +334,17 @@ def _rule(
             raise GuardRulesError(f"{where}: pattern is not a valid regex: {exc}") from None
         if pattern.match("") is not None:
             raise GuardRulesError(f"{where}: pattern matches the empty string")
-        return PatternRule(rule_id, name, description, requirement, pattern, name_ja)
+        return PatternRule(rule_id, name, description, requirement, pattern, name_ja, *words)
     if kind == "detector":
         detector = _text(raw, "detector", where)
         if detector not in DETECTORS:
             raise GuardRulesError(
                 f"{where}: unknown detector {detector!r}; known: {', '.join(sorted(DETECTORS))}"
             )
-        return DetectorRule(rule_id, name, description, requirement, detector, name_ja)
-    within = raw.get("within")
-    if not isinstance(within, int) or isinstance(within, bool) or within < 0:
-        raise GuardRulesError(f"{where}: within must be a whole number ≥ 0")
+        return DetectorRule(rule_id, name, description, requirement, detector, name_ja, *words)
+    within = _within(raw, where, required=True)
+    if within is None:  # required: _within has raised already; this keeps the type narrow
+        raise GuardRulesError(f"{where}: within is missing")
     try:
         unit = Unit(raw.get("unit", Unit.CHARS.value))
     except ValueError:
@@ -209,7 +361,51 @@ def _rule(
         unit,
         unless,
         name_ja,
+        *words,
     )
+
+
+def _at_least(raw: Mapping[str, Any], where: str) -> int | None:
+    if "at_least" not in raw:
+        return None
+    value = raw["at_least"]
+    groups = len(raw.get("needs", []))
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= groups:
+        raise GuardRulesError(
+            f"{where}: at_least must be a whole number from 1 to the number of needs ({groups})"
+        )
+    return value
+
+
+def _within(raw: Mapping[str, Any], where: str, *, required: bool) -> int | None:
+    if "within" not in raw and not required:
+        return None
+    within = raw.get("within")
+    if not isinstance(within, int) or isinstance(within, bool) or within < 0:
+        raise GuardRulesError(f"{where}: within must be a whole number ≥ 0")
+    return within
+
+
+def _needs(
+    raw: Mapping[str, Any], signals: Mapping[str, Signal], where: str
+) -> tuple[tuple[str, ...], ...]:
+    """`needs = ["time", "weapon|platform"]`: every item must occur; `|` is "any of"."""
+    if "needs" not in raw:
+        raise GuardRulesError(f"{where}: needs is missing")
+    items = _strings(raw["needs"], f"{where}: needs")
+    if not items:
+        raise GuardRulesError(f"{where}: needs names no signal")
+    groups = []
+    for item in items:
+        group = tuple(part.strip() for part in item.split("|"))
+        for signal in group:
+            if signal not in signals:
+                raise GuardRulesError(
+                    f"{where}: needs names the signal {signal!r}, which [signals] does not define"
+                    + (f" (defined: {', '.join(sorted(signals))})" if signals else "")
+                )
+        groups.append(group)
+    return tuple(groups)
 
 
 def _terms(raw: Mapping[str, Any], key: str, lists: Mapping[str, list[str]], where: str) -> TermSet:

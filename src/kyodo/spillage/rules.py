@@ -11,11 +11,13 @@ from typing import TYPE_CHECKING
 from kyodo.spillage.detectors import DESCRIPTIONS, DESCRIPTIONS_JA
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Mapping
 
     from kyodo.spillage.detectors import Span
     from kyodo.spillage.markings import MarkingFinder
+    from kyodo.spillage.model import WordModel
     from kyodo.spillage.scanned import ScannedText
+    from kyodo.spillage.signals import Context, Evidence, Signal
     from kyodo.spillage.terms import TermSet
 
 _WORD = re.compile(r"\w+")
@@ -51,6 +53,9 @@ class Hit:
     end: int
     explanation: str
     explanation_ja: str = ""
+    # The words that made the hit, for the quote in a finding (the whole span when empty).
+    parts: tuple[Span, ...] = ()
+    quote: str = ""  # what to quote instead, when the words are not one stretch of text
 
 
 def _quote(scanned: ScannedText, span: Span) -> str:
@@ -71,6 +76,9 @@ class PatternRule:
     requirement: Requirement
     pattern: re.Pattern[str]
     name_ja: str = ""
+    strength: int = 1
+    explain: str = ""
+    explain_ja: str = ""
 
     def hits(self, scanned: ScannedText) -> Iterator[Hit]:
         """Each non-empty match of the pattern."""
@@ -95,6 +103,9 @@ class DetectorRule:
     requirement: Requirement
     detector: str
     name_ja: str = ""
+    strength: int = 1
+    explain: str = ""
+    explain_ja: str = ""
 
     def hits(self, scanned: ScannedText) -> Iterator[Hit]:
         """Each place the detector fires."""
@@ -127,6 +138,9 @@ class ProximityRule:
     unit: Unit = Unit.CHARS
     unless: TermSet | None = None
     name_ja: str = ""
+    strength: int = 1
+    explain: str = ""
+    explain_ja: str = ""
     # The longest span `near` can produce is unknown, so candidates before a term are searched
     # this far back; longer "near" matches are still found when they start closer.
     _reach: int = field(default=200, repr=False, compare=False)
@@ -182,9 +196,10 @@ class ProximityRule:
             yield Hit(
                 cover[0],
                 cover[1],
-                f"{_quote(scanned, first)} is {gap} {unit}{'' if gap == 1 else 's'} from "
-                f"{_quote(scanned, second)} (at most {self.within})",
-                f"{_quote_ja(scanned, first)}と{_quote_ja(scanned, second)}の間は"
+                parts=(first, second) if first[0] < second[0] else (second, first),
+                explanation=f"{_quote(scanned, first)} is {gap} {unit}"
+                f"{'' if gap == 1 else 's'} from {_quote(scanned, second)} (at most {self.within})",
+                explanation_ja=f"{_quote_ja(scanned, first)}と{_quote_ja(scanned, second)}の間は"
                 f"{gap}{'文字' if self.unit is Unit.CHARS else '語'}です(上限 {self.within})",
             )
 
@@ -200,7 +215,148 @@ class MarkingRule:
     name_ja: str = ""
 
 
-LevelRule = PatternRule | DetectorRule | ProximityRule
+@dataclass(frozen=True, slots=True)
+class CombinationRule:
+    """Signals that together make a message operational: each group of `needs` must occur.
+
+    A group is one or more signal ids (any of them will do). With `at_least`, that many of the
+    groups suffice (any of them): "four kinds of operational detail together". With `within`,
+    the groups must occur inside a stretch of at most that many characters; without, anywhere
+    in the message. Each group must be found in different words ("TOT" is not both the time and
+    the action).
+    """
+
+    id: str
+    name: str
+    description: str
+    requirement: Requirement
+    needs: tuple[tuple[str, ...], ...]
+    within: int | None = None
+    name_ja: str = ""
+    strength: int = 1
+    explain: str = ""
+    explain_ja: str = ""
+    at_least: int | None = None  # None: every group
+
+    def hits(self, evidence: Evidence) -> Iterator[Hit]:
+        """The tightest stretch where the groups occur, if there is one."""
+        wanted = len(self.needs) if self.at_least is None else self.at_least
+        groups: list[list[Span]] = []
+        for index, group in enumerate(self.needs):
+            spans = evidence.group_spans(group)
+            if spans:
+                groups.append(spans)
+            elif len(groups) + len(self.needs) - index - 1 < wanted:
+                return  # too few groups can still occur
+        if len(groups) < wanted:
+            return
+        if self.within is None:
+            # Anywhere in the message: the first free words of each group will do.
+            chosen: list[Span] = []
+            for spans in groups:
+                free = next(
+                    (p for p in spans if not any(p[0] < t[1] and t[0] < p[1] for t in chosen)),
+                    None,
+                )
+                if free is not None:
+                    chosen.append(free)
+            if len(chosen) >= wanted:
+                parts = tuple(sorted(chosen))
+                yield Hit(parts[0][0], max(e for _, e in parts), "", "", parts)
+                return
+            # Words shared between groups: search as with a distance (below), without a limit.
+        best: tuple[int, list[Span]] | None = None
+        # Anchor on the rarest group; pick, for each other group, the nearest free span.
+        order = sorted(range(len(groups)), key=lambda i: len(groups[i]))
+        for anchor in groups[order[0]][:MAX_ANCHORS]:
+            chosen = [anchor]
+            for index in order[1:]:
+                span = _nearest_free(groups[index], anchor, chosen)
+                if span is not None:
+                    chosen.append(span)
+            if len(chosen) >= wanted:
+                width = max(e for _, e in chosen) - min(s for s, _ in chosen)
+                if best is None or width < best[0]:
+                    best = (width, chosen)
+        if best is None or (self.within is not None and best[0] > self.within):
+            return
+        parts = tuple(sorted(best[1]))
+        yield Hit(parts[0][0], max(e for _, e in parts), "", "", parts)
+
+
+MAX_ANCHORS = 50  # anchor spans tried per combination rule: bounds the work on long texts
+
+
+def _nearest_free(spans: list[Span], anchor: Span, taken: list[Span]) -> Span | None:
+    """The span nearest `anchor` that overlaps none of `taken`."""
+    best: Span | None = None
+    best_distance = 0
+    start, end = anchor
+    for span in spans:
+        distance = span[0] - end if span[0] >= end else (start - span[1] if span[1] <= start else 0)
+        if best is not None and distance >= best_distance:
+            continue
+        if any(span[0] < t[1] and t[0] < span[1] for t in taken):
+            continue
+        best, best_distance = span, distance
+    return best
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRule:
+    """A learned model of operational wording; it fires above its probability threshold.
+
+    The finding names the features that weighed most towards "operational" (words, word
+    pairs, the guard's signals), so a refusal still says what it found.
+    """
+
+    id: str
+    name: str
+    description: str
+    requirement: Requirement
+    model: WordModel
+    name_ja: str = ""
+    strength: int = 1
+    explain: str = ""
+    explain_ja: str = ""
+    threshold: float | None = None  # None: the model's own
+    signal_names: Mapping[str, str] = field(default_factory=dict)
+
+    def hits(self, evidence: Evidence) -> Iterator[Hit]:
+        """One hit naming the strongest words, when the probability reaches the threshold."""
+        threshold = self.model.threshold if self.threshold is None else self.threshold
+        if self.model.probability(evidence) < threshold:
+            return
+        _, contributions = self.model.score(evidence)
+        text = evidence.scanned.original
+        parts: list[Span] = []
+        for weight, feature, span in sorted(contributions, key=lambda c: -c[0]):
+            if weight <= 0 or len(parts) == TOP_WORDS:
+                break
+            if feature.startswith("s:"):
+                # A signal weighed: name the words in the text that made it.
+                found = evidence.spans(feature[2:])
+                span = found[0] if found else None
+            if span is None or (text[span[0] : span[1]].isascii() and span[1] - span[0] < 3):
+                continue  # no place in the text, or a short word such as "at"
+            if not any(span[0] < e and s < span[1] for s, e in parts):
+                parts.append(span)
+        if not parts:
+            parts = [(0, len(text))]
+        ordered = sorted(parts)
+        yield Hit(
+            ordered[0][0],
+            max(e for _, e in ordered),
+            "",
+            "",
+            tuple(ordered),
+            " … ".join(text[s:e] for s, e in parts),
+        )
+
+
+TOP_WORDS = 4  # features named in a model's finding
+
+LevelRule = PatternRule | DetectorRule | ProximityRule | CombinationRule | ModelRule
 Rule = LevelRule | MarkingRule
 
 
@@ -209,6 +365,8 @@ class RuleSet:
     """The rules the guard applies, in file order."""
 
     rules: tuple[Rule, ...]
+    signals: Mapping[str, Signal] = field(default_factory=dict)
+    contexts: tuple[Context, ...] = ()
 
     def __len__(self) -> int:
         return len(self.rules)

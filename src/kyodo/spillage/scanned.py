@@ -24,11 +24,13 @@ def fold(text: str) -> str:
 class ScannedText:
     """One message's text, original and folded, with memoised detector spans."""
 
-    __slots__ = ("_spans", "original", "text")
+    __slots__ = ("_spans", "lowered", "original", "text")
 
     def __init__(self, original: str) -> None:
         self.original = original
         self.text = fold(original)
+        # For the literal pre-checks of term lists only (lower() may change the length).
+        self.lowered = self.text.lower()
         self._spans: dict[str, tuple[Span, ...]] = {}
 
     def detector_spans(self, name: str) -> tuple[Span, ...]:
