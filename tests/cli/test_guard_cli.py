@@ -45,6 +45,15 @@ def test_operational_text_under_a_low_label_exits_1_with_the_findings() -> None:
     assert "[strike-timing]" in out
 
 
+def test_findings_say_what_was_found_in_the_readers_language() -> None:
+    text = "トマホークの発射時刻は明朝0330"
+    code, out, _ = guard("--label", "区分なし", "--lang", "ja", text)
+    assert code == 1
+    assert "含まれています" in out and "was found" not in out
+    code, out, _ = guard("--label", "区分なし", text)  # English by default
+    assert code == 1 and "was found" in out
+
+
 def test_the_same_text_under_a_high_enough_label_exits_0() -> None:
     code, out, _ = guard("--label", "SECRET//REL TO USA, JPN", "Tomahawk launch at 0330Z")
     assert code == 0
@@ -97,6 +106,7 @@ def test_dash_reads_standard_input() -> None:
         (("--label", "SECRET//REL TO XXX", "text"), "unknown country code"),
         (("text",), "Missing option '--label'"),
         (("--label", "UNCLASSIFIED"), "Missing argument"),
+        (("--label", "UNCLASSIFIED", "--lang", "fr", "text"), "'en' or 'ja'"),
     ],
 )
 def test_bad_input_exits_2(args: tuple[str, ...], message: str) -> None:

@@ -59,8 +59,14 @@ def check_cmd(
             "--json", help='Print one object {"label", "suggested", "refused", "findings"}.'
         ),
     ] = False,
+    lang: Annotated[
+        str,
+        typer.Option("--lang", metavar="en|ja", help="The language of the findings' advice."),
+    ] = "en",
 ) -> None:
     """Print findings and the suggested label; exit 0 ok, 1 refused, 2 bad input."""
+    if lang not in ("en", "ja"):
+        raise _bad_input(f"--lang: 'en' or 'ja', not {lang!r}")
     try:
         settings = Settings()
     except ValidationError as exc:
@@ -75,12 +81,12 @@ def check_cmd(
     if as_json:
         typer.echo(json.dumps(result.as_dict(registry), ensure_ascii=False))
     else:
-        _print(result, registry)
+        _print(result, registry, lang)
     if result.refused:
         raise typer.Exit(EXIT_REFUSED)
 
 
-def _print(result: GuardResult, registry: SchemeRegistry) -> None:
+def _print(result: GuardResult, registry: SchemeRegistry, lang: str) -> None:
     def render(label: Label) -> str:
         return render_label(label, registry)
 
@@ -100,4 +106,5 @@ def _print(result: GuardResult, registry: SchemeRegistry) -> None:
             f"  [{finding.rule_id}] {finding.text!r} at {finding.start}-{finding.end}: "
             f"at least {render(finding.minimum)} ({where})"
         )
-        typer.echo(f"      {finding.rule_name}: {finding.explanation}")
+        advice = finding.explanation_ja if lang == "ja" else ""
+        typer.echo(f"      {advice or finding.explanation}")
