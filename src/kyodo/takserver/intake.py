@@ -13,9 +13,10 @@ from kyodo.cot.event import UNKNOWN, unknown
 from kyodo.cot.geometry import geometry
 from kyodo.cot.keepalive import PING_TYPE, pong
 from kyodo.cot.labelling import LABEL_TAG
+from kyodo.cot.receipt import read_receipt
 from kyodo.domain.tracks import Position, TrackReport
 from kyodo.errors import NotFound
-from kyodo.services import tracks
+from kyodo.services import messages, tracks
 from kyodo.takserver.encoding import Encoded
 
 if TYPE_CHECKING:
@@ -27,8 +28,6 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("kyodo.cot")
 PONG_INTERVAL = 1.0  # at most one answer a second to a client's pings
-# GeoChat receipts (delivered, read): relayed to the clients that may read them, never tracks.
-RECEIPT_TYPES = frozenset({"b-t-f-d", "b-t-f-r"})
 
 
 async def control(ctx: ServiceContext, client: CotClient, event: Event) -> None:
@@ -68,23 +67,27 @@ def offer_event(client: CotClient, event: Event) -> None:
         client.offer(serialise_event(event))
 
 
-def receipt(
+async def receipt(
     ctx: ServiceContext,
     feed: Feed | None,
     clients: Iterable[CotClient],
     client: CotClient,
     event: Event,
 ) -> None:
-    """A chat receipt (`b-t-f-d` delivered, `b-t-f-r` read): passed on as sent, labelled
-    (its own label, else the feed's default), to the other clients that may read it, and
-    not stored: it is not a track. Refused, like a position, above the feed's ceiling or
-    the sender's clearance. Not recorded against the message it acknowledges (yet)."""
+    """A chat receipt (`b-t-f-d` delivered, `b-t-f-r` read): recorded against the message it
+    acknowledges (if Kyodo keeps it, and the client is a person who may read it: else refused
+    and audited by the service), then passed on as sent, labelled (its own label, else the
+    feed's default), to the other clients that may read it. Never a track. Refused, like a
+    position, above the feed's ceiling or the sender's clearance."""
     if feed is None:
         raise CotError("the CoT feed is not ready")
     label = read_label(event, ctx.registry).label or feed.default_label
     can_read = ctx.decisions.can_read
     if not feed.ceiling.dominates(label) or not can_read(client.actor.subject, label):
         raise CotError("receipt refused: its label is above what may be sent here")
+    said = read_receipt(event)
+    if said is not None:
+        await messages.record_receipt(ctx, client.actor, said.message_id, said.kind, ctx.clock())
     encoded = Encoded(event, label, ctx.registry)
     for other in tuple(clients):
         if other is not client and can_read(other.actor.subject, label):

@@ -32,6 +32,7 @@ import structlog
 from kyodo.bus.events import MessageChanged, SubjectChanged, TrackChanged, TrackDeleted
 from kyodo.cot import Credentials, Event, protocol_offer, serialise_event
 from kyodo.cot.negotiation import REQUEST_TYPE
+from kyodo.cot.receipt import RECEIPT_TYPES
 from kyodo.errors import KyodoError, NotFound
 from kyodo.labels import parse_marking
 from kyodo.services import auth, tracks
@@ -256,12 +257,16 @@ class TakServer:
                 await intake.control(self.ctx, client, event)
             elif event.chat is not None:
                 await self.geochat.receive(client, event)
-            elif event.type in intake.RECEIPT_TYPES:
-                intake.receipt(self.ctx, self.feed, self.clients, client, event)
+            elif event.type in RECEIPT_TYPES:
+                await intake.receipt(self.ctx, self.feed, self.clients, client, event)
             else:
                 await self._position(client, event)
         except KyodoError as exc:
-            client.refuse(event.uid, exc.message)
+            # A chat (or its receipt) refused for what it says or where it goes is its user's
+            # doing, answered to them, not a broken client's: it does not count toward dropping
+            # the connection (TAK Server drops no client for what it refuses).
+            users = event.chat is not None or event.type in RECEIPT_TYPES
+            client.refuse(event.uid, exc.message, counted=not users)
 
     async def _position(self, client: CotClient, event: Event) -> None:
         # A method, not only `intake.position`, so that profiles (bench/cotbench) name it.

@@ -54,7 +54,7 @@ async def authored(ctx: ServiceContext, message: Message) -> AuthoredMessage:
 
 
 async def message_for(
-    ctx: ServiceContext, actor: Actor, seq: int
+    ctx: ServiceContext, actor: Actor, seq: int, *, audit_action: str = "message.read"
 ) -> tuple[Message, Net, Member | None]:
     """A message the actor may read, its net and the actor's membership; the answer for a
     message in a net the actor may not see, or above what they read, is the answer for a
@@ -74,7 +74,7 @@ async def message_for(
         actor,
         Action.READ,
         Resource(message.label),
-        audit_action="message.read",
+        audit_action=audit_action,
         object_type="message",
         object_id=str(seq),
         hide=True,
