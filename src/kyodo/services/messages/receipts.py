@@ -87,7 +87,7 @@ async def message_receipts(
 ) -> Sequence[tuple[Receipt, Person]]:
     """A message's receipts, for one who may read the message, from the people whose records
     they may read (a receipt says its reader is a member: it is no more shown than the person)."""
-    await _readable(ctx, actor, seq, "message.read")
+    await _readable(ctx, actor, seq, "message.receipts")
     async with ctx.db.transaction(write=False) as tx:
         receipts = await tx.receipts.list(seq)
         people = await tx.people.get_many({r.person_id for r in receipts})
