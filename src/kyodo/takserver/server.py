@@ -12,8 +12,8 @@ the track.
 A connection's life: who it is (`kyodo.takserver.identity`: a TLS certificate registered to a
 person; else, where allowed, the `<auth>` credentials it sends first; else the plain identity),
 the protocol offer, then the snapshot of the tracks it may read once its format is known
-(`kyodo.takserver.snapshot`: after its protocol request, or at its first other event, or when
-the negotiation window closes), and its events, each dispatched on its type: negotiation,
+(`kyodo.takserver.snapshot`: after its protocol request, or at its first other event, or
+`SNAPSHOT_SECONDS` after connecting), and its events, each dispatched on its type: negotiation,
 control (`t-…`: pings answered), GeoChat, receipt, position.
 """
 
@@ -50,9 +50,13 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("kyodo.cot")
 _Accept = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
-# TAK Server listens for a client's protocol request for 60 s after its offer; a client that
-# has neither asked nor sent anything else by then gets its snapshot in XML.
-NEGOTIATION_SECONDS = 60.0
+# TAK Server sends a new subscription its latest SA at once, in XML, before it even offers
+# protocol 1 (SubmissionService: sendLatestReachableSA, then startProtocolNegotiation), and
+# listens for a protocol request for 60 s. Kyodo waits this long for the request (ATAK and
+# WinTAK ask within milliseconds of the offer), so that a negotiating client gets its snapshot
+# in protocol 1; a client that has neither asked nor sent anything by then (a receiver only)
+# gets it in XML, as from TAK Server, and may still negotiate later.
+SNAPSHOT_SECONDS = 2.0
 # How long a TLS client whose certificate is registered to nobody has to send its <auth>.
 CREDENTIALS_SECONDS = 15.0
 
@@ -70,7 +74,7 @@ class TakServer:
         self.feed: Feed | None = None
         self.ports: dict[str, int] = {}
         self.geochat = GeoChatBridge(ctx, self.clients, settings)
-        self.negotiation_seconds = NEGOTIATION_SECONDS
+        self.snapshot_seconds = SNAPSHOT_SECONDS
         self.credentials_seconds = CREDENTIALS_SECONDS
 
     async def start(self) -> None:
@@ -213,7 +217,7 @@ class TakServer:
         identity.act_as(self.ctx, self.settings, client, actor)
         self.clients.add(client)
         log.info("cot client connected", peer=client.peer, actor=actor.audit_name)
-        timer = asyncio.create_task(snapshot.send_later(self.ctx, client, self.negotiation_seconds))
+        timer = asyncio.create_task(snapshot.send_later(self.ctx, client, self.snapshot_seconds))
         self._tasks.add(timer)  # cancelled by `stop` too
         timer.add_done_callback(self._tasks.discard)
         try:
