@@ -35,6 +35,9 @@ MODEL_ATTRIBUTES = frozenset(
 # Spellings of the releasability attribute met in the wild: the CoT schema's `releasableTo`,
 # TAK Server's `releaseableTo`, and pytak's `rel_to`. Kyodo reads all and writes the first.
 RELEASABLE_TO_NAMES = ("releasableTo", "releaseableTo", "rel_to")
+# Types that may come without a <point>: control events, and shapes and routes, whose
+# vertices say where they are (kept at their centroid or first vertex).
+POINTLESS_TYPES = ("t-", "u-d-", "b-m-r")
 MAX_UID = 1000
 
 
@@ -161,7 +164,7 @@ class Event:
             raise CotError(
                 f"stale {format_time(self.stale)} is before start {format_time(self.start)}"
             )
-        if self.point is None and not self.type.startswith("t-"):
+        if self.point is None and not self.type.startswith(POINTLESS_TYPES):
             raise CotError(f"a {self.type} event needs a <point>")
         texts = [self.uid, self.type, self.how, self.version]
         texts.extend(v for v in (self.access, self.caveat, self.releasable_to) if v is not None)

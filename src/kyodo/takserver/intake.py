@@ -7,7 +7,15 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from kyodo.cot import CotError, Event, event_to_message, frame_stream, read_label, serialise_event
+from kyodo.cot import (
+    CotError,
+    Event,
+    Point,
+    event_to_message,
+    frame_stream,
+    read_label,
+    serialise_event,
+)
 from kyodo.cot.delete import DELETE_TYPE, deleted_uid
 from kyodo.cot.event import UNKNOWN, unknown
 from kyodo.cot.geometry import geometry
@@ -104,16 +112,17 @@ async def position(ctx: ServiceContext, feed_id: str, client: CotClient, event: 
             uid=event.uid,
             detail=reading.disagreement,
         )
-    if event.point is None:
-        raise CotError("a position report needs a <point>")
-    point = event.point
+    point = event.point or Point(0.0, 0.0)
     detail = event.detail.without(LABEL_TAG)
     lat, lon = point.lat, point.lon
     if lat == 0.0 and lon == 0.0:
-        # Routes and telestrations are sent at 0,0: kept at their first vertex, where a
-        # bounding box finds them (the event itself goes on as sent).
+        # Routes, telestrations and some shapes are sent at 0,0 (or with no point): kept
+        # where they are drawn — a polygon at its centroid, a line at its first vertex —
+        # where a bounding box finds them (the event itself goes on as sent).
         shape = geometry(event.type, lat, lon, detail)
-        lat, lon = shape.coordinates[0]
+        if event.point is None and shape.kind == "point":
+            raise CotError("a position report needs a <point>")
+        lat, lon = shape.anchor()
     report = TrackReport(
         uid=event.uid,
         type=event.type,
