@@ -142,3 +142,25 @@ async def test_a_closed_shape_without_a_point_or_at_0_0_is_kept_at_its_centroid(
         assert [client.refused for client in tak.clients] == [0, 0]
     finally:
         await _close(sender, reader.peer)
+
+
+async def test_an_event_placed_nowhere_is_relayed_as_tak_server_does_but_not_kept(
+    tak: TakServer, ctx: ServiceContext, operator: Actor
+) -> None:
+    sender, reader = await plain(tak), RawPeer(await plain(tak))
+    try:
+        sender.send(cot("nan-lat", lat=float("nan")))
+        sender.send(cot("off-earth", lat=123.0))
+        sender.send(cot("placed"))
+        got = await reader.expect(3)
+        assert [parse_event(e).uid for e in got] == ["nan-lat", "off-earth", "placed"]
+        assert b'lat="nan"' in got[0] and b'lat="123.0"' in got[1]  # as sent, labelled
+        assert read_label(parse_event(got[0]), ctx.registry).label is not None
+
+        async def stored() -> list[str]:
+            return [t.uid for t in await tracks.list_tracks(ctx, operator, include_stale=True)]
+
+        assert await wait_for(stored, timeout=5) == ["placed"]
+        assert [client.refused for client in tak.clients] == [0, 0]
+    finally:
+        await _close(sender, reader.peer)

@@ -80,7 +80,11 @@ def unknown(value: float) -> bool:
 class Point:
     """A WGS 84 position: degrees, metres above the ellipsoid (`hae`), circular and linear
     error (`ce`, `le`, metres); 9999999.0 means unknown, and so does NaN (`NAN`), which is kept
-    as such so that the event is written back as its sender wrote it (`unknown` tells)."""
+    as such so that the event is written back as its sender wrote it (`unknown` tells).
+
+    A latitude or longitude that is NaN or off the Earth is kept too: TAK Server relays such an
+    event as it came (it checks no coordinate), so Kyodo relays it, but does not place it on
+    the picture (`placed`)."""
 
     lat: float
     lon: float
@@ -93,16 +97,23 @@ class Point:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise CotError(f"point {name} must be a number, not {value!r}")
-            if math.isnan(value) and name not in ("lat", "lon"):
+            if math.isnan(value):
                 object.__setattr__(self, name, NAN)
             elif not math.isfinite(value):
                 raise CotError(f"point {name} must be a finite number, not {value!r}")
-        if not -90.0 <= self.lat <= 90.0:
-            raise CotError(f"latitude {self.lat} is outside -90..90")
-        if not -180.0 <= self.lon <= 180.0:
-            raise CotError(f"longitude {self.lon} is outside -180..180")
         if self.ce < 0 or self.le < 0:
             raise CotError("ce and le are error radii and cannot be negative")
+
+    @property
+    def placed(self) -> bool:
+        """Whether it is a place on the Earth (a latitude and longitude in range)."""
+        return -90.0 <= self.lat <= 90.0 and -180.0 <= self.lon <= 180.0
+
+    def unplaced_reason(self) -> str:
+        """Why it is no place on the Earth (for the log line of an event not kept)."""
+        if not -90.0 <= self.lat <= 90.0:
+            return f"latitude {self.lat} is outside -90..90"
+        return f"longitude {self.lon} is outside -180..180"
 
 
 @dataclass(frozen=True, slots=True, eq=False)

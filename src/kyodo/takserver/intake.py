@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from kyodo.domain.tracks import Feed
+    from kyodo.labels import Label
     from kyodo.services.context import ServiceContext
     from kyodo.takserver.client import CotClient
 
@@ -87,16 +88,54 @@ async def receipt(
     and audited by the service), then passed on as sent, labelled (its own label, else the
     feed's default), to the other clients that may read it. Never a track. Refused, like a
     position, above the feed's ceiling or the sender's clearance."""
-    if feed is None:
-        raise CotError("the CoT feed is not ready")
-    label = read_label(event, ctx.registry).label or feed.default_label
-    can_read = ctx.decisions.can_read
-    if not feed.ceiling.dominates(label) or not can_read(client.actor.subject, label):
-        raise CotError("receipt refused: its label is above what may be sent here")
+    label = _relayable(ctx, feed, client, event, "receipt")
     said = read_receipt(event)
     if said is not None:
         await messages.record_receipt(ctx, client.actor, said.message_id, said.kind, ctx.clock())
+    _relay(ctx, clients, client, event, label)
+
+
+def unplaced(
+    ctx: ServiceContext,
+    feed: Feed | None,
+    clients: Iterable[CotClient],
+    client: CotClient,
+    event: Event,
+) -> None:
+    """An event whose point is no place on the Earth (NaN, or a latitude or longitude out of
+    range): relayed as TAK Server relays it (it checks no coordinate), to the other clients
+    that may read it, labelled, but not kept: there is no place to put it on the picture.
+    Refused, like a position, above the feed's ceiling or the sender's clearance."""
+    label = _relayable(ctx, feed, client, event, "event")
+    point = event.point
+    log.warning(
+        "cot event relayed but not kept: its point is no place on the earth",
+        peer=client.peer,
+        actor=client.actor.audit_name,
+        uid=event.uid,
+        reason=point.unplaced_reason() if point is not None else "no point",
+    )
+    _relay(ctx, clients, client, event, label)
+
+
+def _relayable(
+    ctx: ServiceContext, feed: Feed | None, client: CotClient, event: Event, what: str
+) -> Label:
+    """The label an event is relayed under (its own, else the feed's default), if the feed
+    takes it and its sender may write it."""
+    if feed is None:
+        raise CotError("the CoT feed is not ready")
+    label = read_label(event, ctx.registry).label or feed.default_label
+    if not feed.ceiling.dominates(label) or not ctx.decisions.can_read(client.actor.subject, label):
+        raise CotError(f"{what} refused: its label is above what may be sent here")
+    return label
+
+
+def _relay(
+    ctx: ServiceContext, clients: Iterable[CotClient], client: CotClient, event: Event, label: Label
+) -> None:
     encoded = Encoded(event, label, ctx.registry)
+    can_read = ctx.decisions.can_read
     for other in tuple(clients):
         if other is not client and can_read(other.actor.subject, label):
             other.offer(encoded.bytes_for(other))

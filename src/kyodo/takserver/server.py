@@ -14,7 +14,8 @@ person; else, where allowed, the `<auth>` credentials it sends first; else the p
 the protocol offer, then the snapshot of the tracks it may read once its format is known
 (`kyodo.takserver.snapshot`: after its protocol request, or at its first other event, or
 `SNAPSHOT_SECONDS` after connecting), and its events, each dispatched on its type: negotiation,
-control (`t-…`: pings answered), GeoChat, receipt, position.
+control (`t-…`: pings answered), GeoChat, receipt, an event placed nowhere (relayed, not
+kept), position.
 """
 
 from __future__ import annotations
@@ -263,6 +264,8 @@ class TakServer:
                 await self.geochat.receive(client, event)
             elif event.type in RECEIPT_TYPES:
                 await intake.receipt(self.ctx, self.feed, self.clients, client, event)
+            elif event.point is not None and not event.point.placed:
+                intake.unplaced(self.ctx, self.feed, self.clients, client, event)
             else:
                 await self._position(client, event)
         except KyodoError as exc:
