@@ -6,10 +6,15 @@ import tempfile
 
 import pytest
 
+from tests.support.takproto_pair import both_faces
+
 # Audit seal files of databases without a folder of their own (PostgreSQL) default to the
 # user's state folder: the tests' go to a folder of their own (inherited by CLI processes).
 # Made at import, so once per test process: each xdist worker has its own.
 os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp(prefix="kyodo-test-state-")
+
+# pytak and cotdantic each bring a package named `takproto` (tests/support/takproto_pair.py).
+both_faces()
 
 pytest_plugins = ["tests.support.fixtures"]
 

@@ -57,10 +57,8 @@ def test_times_are_written_in_milliseconds_unless_finer() -> None:
 @pytest.mark.parametrize(
     ("changes", "reason"),
     [
-        ({"lat": 90.5}, "latitude 90.5 is outside"),
-        ({"lat": -91}, "latitude -91 is outside"),
-        ({"lon": 180.01}, "longitude 180.01 is outside"),
-        ({"lon": float("nan")}, "finite"),
+        ({"lat": float("inf")}, "finite"),
+        ({"lon": float("-inf")}, "finite"),
         ({"hae": float("inf")}, "finite"),
         ({"ce": -1.0}, "cannot be negative"),
         ({"lat": "26.2"}, "must be a number"),
@@ -71,6 +69,23 @@ def test_points_are_checked(changes: dict[str, object], reason: str) -> None:
     values: dict[str, object] = {"lat": 0.0, "lon": 0.0, **changes}
     with pytest.raises(CotError, match=reason):
         Point(**values)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("lat", "lon", "reason"),
+    [
+        (90.5, 0.0, "latitude 90.5 is outside -90..90"),
+        (-91, 0.0, "latitude -91 is outside -90..90"),
+        (0.0, 180.01, "longitude 180.01 is outside -180..180"),
+        (float("nan"), 0.0, "latitude nan is outside -90..90"),
+        (0.0, float("nan"), "longitude nan is outside -180..180"),
+    ],
+)
+def test_a_point_off_the_earth_is_kept_but_not_placed(lat: float, lon: float, reason: str) -> None:
+    # TAK Server relays such events as they came: Kyodo reads them, relays them, keeps them not.
+    point = Point(lat, lon)
+    assert not point.placed and point.unplaced_reason() == reason
+    assert Point(90.0, -180.0).placed
 
 
 def test_unknown_is_the_default_error_and_height() -> None:

@@ -110,6 +110,9 @@ _element = st.one_of(
     _number_text.map(lambda v: f'<range value="{v}"/>'),
     _number_text.map(lambda v: f'<bearing value="{v}"/>'),
     st.lists(_point_text, max_size=3).map(_stroke),
+    st.sampled_from(["wp-1", "wp-2", "", "wp-3"]).map(
+        lambda u: f'<link uid="{u}" type="b-m-p-w" relation="c"/>'
+    ),
     st.text(alphabet=st.sampled_from(list("<>&'\"?=/ event.link0123456789,-")), max_size=60).map(
         lambda t: f"<link line={quoteattr(t)}/>"
     ),
@@ -128,9 +131,10 @@ _element = st.one_of(
 def test_geometry_never_fails_and_stays_on_the_earth(
     cot_type: str, lat: float, lon: float, elements: list[str]
 ) -> None:
-    found = geometry(cot_type, lat, lon, Detail("".join(elements)))
+    waypoints = {"wp-1": (45.0, 179.5), "wp-2": (-89.9, -180.0)}
+    found = geometry(cot_type, lat, lon, Detail("".join(elements)), waypoints)
     assert found.coordinates
-    for a, b in found.coordinates:
+    for a, b in (*found.coordinates, found.anchor()):
         assert -90.0 <= a <= 90.0 and -180.0 <= b <= 180.0
     if found.radius is not None:
         assert 0.0 < found.radius <= 20_037_509.0

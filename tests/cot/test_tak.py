@@ -207,8 +207,8 @@ def _message(**fields: object) -> TakMessage:
         (_message(staleTime=2**63), "staleTime .* is out of range"),
         (_message(uid=""), "empty uid"),
         (_message(how="m g"), "not a CoT how"),  # none at all is fine (UAS Tool)
-        (_message(lat=91.0), "latitude 91.0 is outside"),
-        (_message(lon=float("nan")), "finite"),
+        (_message(lat=float("inf")), "finite"),
+        (_message(lon=float("-inf")), "finite"),
         (_message(uid="a\x00b"), "characters XML cannot carry"),
     ],
 )

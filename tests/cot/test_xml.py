@@ -135,7 +135,7 @@ def test_missing_hae_ce_le_are_unknown() -> None:
         (b'<event uid="x" type="a-f-G"/>', "lacks time, start, stale"),
         (HEAD + b"><point lat='1'/></event>", "<point> lacks lon"),
         (HEAD + b"><point lat='north' lon='1'/></event>", "lat 'north' is not a number"),
-        (HEAD + b"><point lat='95' lon='1'/></event>", "latitude 95.0 is outside"),
+        (HEAD + b"><point lat='inf' lon='1'/></event>", "lat must be a finite number"),
         (HEAD + b"><point lat='1' lon='1'/><point lat='1' lon='1'/></event>", "not <point>"),
         (HEAD + b"><point lat='1' lon='1'/><extra/></event>", "not <extra>"),
         (
@@ -194,12 +194,19 @@ def test_nan_is_an_unknown_number_kept_and_written_as_tak_writes_it(nan: bytes) 
     assert parse_event(out) == event
 
 
+def test_a_nan_latitude_is_read_and_written_back_as_nan() -> None:
+    # TAK Server relays it as it came (it checks no coordinate); the event is not placed.
+    event = parse_event(HEAD + b"><point lat='NaN' lon='nan' hae='0'/></event>")
+    assert event.point is not None and not event.point.placed
+    assert b'lat="NaN" lon="NaN"' in serialise_event(event)
+
+
 def test_unknown_is_9999999_or_nan() -> None:
     assert unknown(UNKNOWN) and unknown(float("nan"))
     assert not unknown(0.0) and not unknown(-4919.1)
 
 
-@pytest.mark.parametrize(("name", "value"), [("lat", b"NaN"), ("lon", b"nan"), ("hae", b"inf")])
+@pytest.mark.parametrize(("name", "value"), [("lat", b"inf"), ("lon", b"-inf"), ("hae", b"inf")])
 def test_a_position_must_still_be_a_number(name: str, value: bytes) -> None:
     values = {"lat": b"1", "lon": b"2", "hae": b"0"} | {name: value}
     point = b" ".join(k.encode() + b'="' + v + b'"' for k, v in values.items())

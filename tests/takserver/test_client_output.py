@@ -55,3 +55,18 @@ async def test_a_client_that_never_reads_is_dropped() -> None:
     assert client.closed == "slow consumer"
     writer.close()
     server.close()
+
+
+async def test_what_was_offered_before_a_close_still_goes_before_the_end() -> None:
+    # E.g. the answer to the refusal that drops the client, offered in the same loop turn.
+    (reader, writer), (r, w), server = await _pair()
+    client = CotClient(r, w, OPERATOR, peer="test", max_queue=100, max_refusals=5)
+    client.offer(b"<answer/>")
+    client.close("too many refusals")
+    got = b""
+    async with asyncio.timeout(5):
+        while data := await reader.read(65536):
+            got += data
+    assert got == b"<answer/>"
+    writer.close()
+    server.close()

@@ -110,3 +110,57 @@ async def test_a_noforn_receipt_or_shape_never_reaches_a_japanese_client(
         assert all(b"NOFORN" not in e and b"b-t-f-" not in e for e in jp_reader.got)
     finally:
         await _close(us, us_reader.peer, jp_reader.peer)
+
+
+def _square(uid: str, point: str) -> bytes:
+    return (
+        f'<event version="2.0" uid="{uid}" type="u-d-f" how="h-e" time="2026-01-01T00:00:00Z"'
+        ' start="2026-01-01T00:00:00Z" stale="2099-01-01T00:00:00Z">'
+        f"{point}<detail>"
+        '<link point="35.0,139.0"/><link point="35.0,139.2"/><link point="35.2,139.2"/>'
+        '<link point="35.2,139.0"/><link point="35.0,139.0"/></detail></event>'
+    ).encode()
+
+
+async def test_a_closed_shape_without_a_point_or_at_0_0_is_kept_at_its_centroid(
+    tak: TakServer, ctx: ServiceContext, operator: Actor
+) -> None:
+    sender, reader = await plain(tak), RawPeer(await plain(tak))
+    try:
+        sender.send(_square("no-point", ""))
+        sender.send(_square("at-zero", '<point lat="0" lon="0" hae="0" ce="9" le="9"/>'))
+        relayed = await reader.expect(2)
+        assert b"<point" not in relayed[0]  # passed on as sent
+
+        async def stored() -> dict[str, tuple[float, float]]:
+            found = await tracks.list_tracks(ctx, operator, include_stale=True)
+            where = {t.uid: (round(t.position.lat, 9), round(t.position.lon, 9)) for t in found}
+            return where if len(where) == 2 else {}
+
+        where = await wait_for(stored, timeout=5)
+        assert where == {"no-point": (35.1, 139.1), "at-zero": (35.1, 139.1)}
+        assert [client.refused for client in tak.clients] == [0, 0]
+    finally:
+        await _close(sender, reader.peer)
+
+
+async def test_an_event_placed_nowhere_is_relayed_as_tak_server_does_but_not_kept(
+    tak: TakServer, ctx: ServiceContext, operator: Actor
+) -> None:
+    sender, reader = await plain(tak), RawPeer(await plain(tak))
+    try:
+        sender.send(cot("nan-lat", lat=float("nan")))
+        sender.send(cot("off-earth", lat=123.0))
+        sender.send(cot("placed"))
+        got = await reader.expect(3)
+        assert [parse_event(e).uid for e in got] == ["nan-lat", "off-earth", "placed"]
+        assert b'lat="nan"' in got[0] and b'lat="123.0"' in got[1]  # as sent, labelled
+        assert read_label(parse_event(got[0]), ctx.registry).label is not None
+
+        async def stored() -> list[str]:
+            return [t.uid for t in await tracks.list_tracks(ctx, operator, include_stale=True)]
+
+        assert await wait_for(stored, timeout=5) == ["placed"]
+        assert [client.refused for client in tak.clients] == [0, 0]
+    finally:
+        await _close(sender, reader.peer)

@@ -286,3 +286,112 @@ def test_a_cot_shape_is_drawn_as_a_path_not_a_symbol(
     assert d.lower().rstrip().endswith("z") and d.count("L") == 5  # 6 vertices, closed
     assert page.locator(f'.kyodo-track[data-uid="{uid}"]').count() == 0  # no point symbol
     assert console_errors(page) == []
+
+
+def _frames_page(web_server, new_context, login, made: list[dict]):
+    """The map as us.j3, its stream carrying `made` (server JSON of track frames) too."""
+    frames = [json.dumps({"type": "track", "track": t}) for t in made]
+
+    def relay(ws) -> None:
+        server = ws.connect_to_server()
+
+        def to_server(message) -> None:
+            server.send(message)
+            if "subscribe" in str(message):
+                for frame in frames:
+                    ws.send(frame)
+
+        ws.on_message(to_server)
+
+    page = login(new_context(), "us.j3")
+    page.route_web_socket(lambda url: url.endswith("/api/v1/stream"), relay)
+    _open_map(web_server, page)
+    for track in made:
+        page.wait_for_function("uid => window.kyodoMap.uids().includes(uid)", arg=track["uid"])
+    return page
+
+
+def _cot_track(web_server, uid: str, cot_type: str, lat: float, lon: float, detail: str = ""):
+    """A track as `track_json` writes it, for a CoT event of this type and detail."""
+    from datetime import UTC, datetime, timedelta
+
+    from kyodo.api.track_json import geometry_json
+    from kyodo.cot.detail import Detail
+    from kyodo.cot.geometry import geometry, route_links, track_kind
+
+    links = route_links(Detail(detail)) if cot_type == "b-m-r" else ()
+    waypoints = [[u, [at[1], at[0]] if at else None] for u, at in links] or None
+    base = web_server.api("us.j3").get("/api/v1/tracks").json()[0]
+    return base | {
+        "uid": uid,
+        "type": cot_type,
+        "callsign": uid,
+        "lat": lat,
+        "lon": lon,
+        "stale": (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
+        "kind": track_kind(cot_type),
+        "geometry": geometry_json(geometry(cot_type, lat, lon, Detail(detail)), waypoints),
+    }
+
+
+def test_alerts_and_casevac_have_their_own_symbols(web_server, new_context, login, console_errors):
+    tag = uuid.uuid4().hex[:6]
+    made = [
+        _cot_track(web_server, f"alert.{tag}", "b-a-o-tbl", 35.60, 139.60),
+        _cot_track(web_server, f"tic.{tag}", "b-a-o-opn", 35.61, 139.61),
+        _cot_track(web_server, f"cancel.{tag}", "b-a-o-can", 35.62, 139.62),
+        _cot_track(web_server, f"casevac.{tag}", "b-r-f-h-c", 35.63, 139.63),
+    ]
+    assert [t["kind"] for t in made] == ["alert", "alert", "alert", "casevac"]
+    page = _frames_page(web_server, new_context, login, made)
+    page.evaluate("() => window.kyodoMap.map.setView([35.61, 139.61], 13)")
+    for uid, name in (
+        (f"alert.{tag}", "alert"),
+        (f"tic.{tag}", "alert"),
+        (f"cancel.{tag}", "alert-cancelled"),
+        (f"casevac.{tag}", "casevac"),
+    ):
+        symbol = page.locator(f'.leaflet-marker-pane .kyodo-track.kyodo-{name}[data-uid="{uid}"]')
+        symbol.wait_for()
+        assert symbol.get_attribute("data-kind") == ("casevac" if name == "casevac" else "alert")
+        # Its own drawing, not a 2525 frame made by milsymbol.
+        assert symbol.locator("svg path, svg circle").count() >= 1
+    plain = page.locator(".leaflet-marker-pane .kyodo-track:not(.kyodo-alert)")
+    assert plain.count() >= 1  # the demo's units keep their 2525 symbols
+    assert console_errors(page) == []
+
+
+def test_telestration_strokes_and_a_route_by_waypoint_uids_are_drawn(
+    web_server, new_context, login, console_errors
+):
+    from xml.sax.saxutils import quoteattr
+
+    tag = uuid.uuid4().hex[:6]
+
+    def stroke(points):
+        links = "".join(f'<link point="{a},{b}"/>' for a, b in points)
+        return f"<link line={quoteattr(f'<event><detail>{links}</detail></event>')}/>"
+
+    strokes = stroke([(35.60, 139.60), (35.61, 139.61)]) + stroke(
+        [(35.62, 139.60), (35.63, 139.61), (35.64, 139.60)]
+    )
+    route = "".join(f'<link uid="wp{n}.{tag}" type="b-m-p-w" relation="c"/>' for n in (1, 2, 3))
+    made = [
+        _cot_track(web_server, f"tele.{tag}", "u-d-f-m", 35.60, 139.60, strokes),
+        _cot_track(web_server, f"wp1.{tag}", "b-m-p-w", 35.70, 139.70),
+        _cot_track(web_server, f"wp2.{tag}", "b-m-p-w", 35.71, 139.72),
+        _cot_track(web_server, f"route.{tag}", "b-m-r", 35.70, 139.70, route),
+    ]
+    assert made[0]["geometry"]["type"] == "MultiLineString"
+    page = _frames_page(web_server, new_context, login, made)
+    page.evaluate("() => window.kyodoMap.map.setView([35.66, 139.66], 12)")
+    tele = page.locator(f'.leaflet-overlay-pane path.kyodo-shape[data-uid="tele.{tag}"]')
+    tele.wait_for()
+    assert tele.get_attribute("data-shape") == "multiline"
+    assert (tele.get_attribute("d") or "").count("M") == 2  # two strokes
+    line = page.locator(f'.leaflet-overlay-pane path.kyodo-shape[data-uid="route.{tag}"]')
+    line.wait_for()
+    assert line.get_attribute("data-shape") == "route"
+    # Two of its three waypoints are on this map: the route runs through them.
+    assert (line.get_attribute("d") or "").count("L") == 1
+    assert console_errors(page) == []

@@ -35,6 +35,9 @@ MODEL_ATTRIBUTES = frozenset(
 # Spellings of the releasability attribute met in the wild: the CoT schema's `releasableTo`,
 # TAK Server's `releaseableTo`, and pytak's `rel_to`. Kyodo reads all and writes the first.
 RELEASABLE_TO_NAMES = ("releasableTo", "releaseableTo", "rel_to")
+# Types that may come without a <point>: control events, and shapes and routes, whose
+# vertices say where they are (kept at their centroid or first vertex).
+POINTLESS_TYPES = ("t-", "u-d-", "b-m-r")
 MAX_UID = 1000
 
 
@@ -77,7 +80,11 @@ def unknown(value: float) -> bool:
 class Point:
     """A WGS 84 position: degrees, metres above the ellipsoid (`hae`), circular and linear
     error (`ce`, `le`, metres); 9999999.0 means unknown, and so does NaN (`NAN`), which is kept
-    as such so that the event is written back as its sender wrote it (`unknown` tells)."""
+    as such so that the event is written back as its sender wrote it (`unknown` tells).
+
+    A latitude or longitude that is NaN or off the Earth is kept too: TAK Server relays such an
+    event as it came (it checks no coordinate), so Kyodo relays it, but does not place it on
+    the picture (`placed`)."""
 
     lat: float
     lon: float
@@ -90,16 +97,23 @@ class Point:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise CotError(f"point {name} must be a number, not {value!r}")
-            if math.isnan(value) and name not in ("lat", "lon"):
+            if math.isnan(value):
                 object.__setattr__(self, name, NAN)
             elif not math.isfinite(value):
                 raise CotError(f"point {name} must be a finite number, not {value!r}")
-        if not -90.0 <= self.lat <= 90.0:
-            raise CotError(f"latitude {self.lat} is outside -90..90")
-        if not -180.0 <= self.lon <= 180.0:
-            raise CotError(f"longitude {self.lon} is outside -180..180")
         if self.ce < 0 or self.le < 0:
             raise CotError("ce and le are error radii and cannot be negative")
+
+    @property
+    def placed(self) -> bool:
+        """Whether it is a place on the Earth (a latitude and longitude in range)."""
+        return -90.0 <= self.lat <= 90.0 and -180.0 <= self.lon <= 180.0
+
+    def unplaced_reason(self) -> str:
+        """Why it is no place on the Earth (for the log line of an event not kept)."""
+        if not -90.0 <= self.lat <= 90.0:
+            return f"latitude {self.lat} is outside -90..90"
+        return f"longitude {self.lon} is outside -180..180"
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -161,7 +175,7 @@ class Event:
             raise CotError(
                 f"stale {format_time(self.stale)} is before start {format_time(self.start)}"
             )
-        if self.point is None and not self.type.startswith("t-"):
+        if self.point is None and not self.type.startswith(POINTLESS_TYPES):
             raise CotError(f"a {self.type} event needs a <point>")
         texts = [self.uid, self.type, self.how, self.version]
         texts.extend(v for v in (self.access, self.caveat, self.releasable_to) if v is not None)

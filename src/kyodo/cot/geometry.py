@@ -12,12 +12,16 @@ from kyodo.domain.tracks import MAX_RADIUS, Geometry
 
 if TYPE_CHECKING:
     import xml.etree.ElementTree as ET
+    from collections.abc import Mapping
+
+    from kyodo.domain.tracks import LatLon
 
 TrackKind = Literal[
     "unit", "marker", "drawing", "route", "range_bearing", "alert", "casevac", "other"
 ]
 EARTH_RADIUS = 6_371_008.8  # metres, the mean radius
 MAX_VERTICES = 10_000
+MAX_UID = 200  # a waypoint's uid longer than an event's may be is no waypoint's
 
 
 def track_kind(cot_type: str) -> TrackKind:
@@ -42,24 +46,49 @@ def track_kind(cot_type: str) -> TrackKind:
     return "other"
 
 
-def geometry_from_xml(cot_type: str, lat: float, lon: float, detail_xml: str) -> Geometry:
+def geometry_from_xml(
+    cot_type: str,
+    lat: float,
+    lon: float,
+    detail_xml: str,
+    waypoints: Mapping[str, LatLon] | None = None,
+) -> Geometry:
     """`geometry` of a stored detail (its XML); a detail that does not parse is a point."""
     try:
         detail = Detail(detail_xml)
     except CotError:
         return Geometry("point", ((lat, lon),))
-    return geometry(cot_type, lat, lon, detail)
+    return geometry(cot_type, lat, lon, detail, waypoints)
 
 
-def geometry(cot_type: str, lat: float, lon: float, detail: Detail) -> Geometry:
-    """The event's geometry: its `<link point="lat,lon[,hae]">` vertices, or a telestration's
-    first stroke (a route for `b-m-r`, a polygon for a rectangle `u-d-r` or a closed shape,
-    else a line), a circle for
-    `<shape><ellipse major minor>` (its larger axis as the radius), a line from the point for
-    a range & bearing (`<range value>` metres, `<bearing value>` degrees), else the point.
-    Whatever is missing, out of range or not a number is left out: never an error."""
+def geometry(
+    cot_type: str,
+    lat: float,
+    lon: float,
+    detail: Detail,
+    waypoints: Mapping[str, LatLon] | None = None,
+) -> Geometry:
+    """The event's geometry: its `<link point="lat,lon[,hae]">` vertices (a route for `b-m-r`,
+    whose waypoints given only by `<link uid>` are taken from `waypoints` if there, a polygon
+    for a rectangle `u-d-r` or a closed shape, else a line), a telestration's strokes (a line,
+    or several), a circle for `<shape><ellipse major minor>` (its larger axis as the radius), a
+    line from the point for a range & bearing (`<range value>` metres, `<bearing value>`
+    degrees), else the point. Whatever is missing, out of range or not a number is left out:
+    never an error."""
     point = (lat, lon)
-    vertices = link_points(detail) or _telestration(detail)
+    if cot_type == "b-m-r":
+        known = waypoints or {}
+        vertices = tuple(
+            v for uid, at in route_links(detail) if (v := at or known.get(uid or "")) is not None
+        )
+    else:
+        vertices = link_points(detail)
+    if not vertices:
+        strokes = _telestration(detail)
+        if len(strokes) >= 2:
+            flat = tuple(v for stroke in strokes for v in stroke)
+            return Geometry("multiline", flat, strokes=strokes)
+        vertices = strokes[0] if strokes else ()
     if len(vertices) >= 2:
         if cot_type == "b-m-r":
             return Geometry("route", vertices)
@@ -79,9 +108,9 @@ def geometry(cot_type: str, lat: float, lon: float, detail: Detail) -> Geometry:
     return Geometry("point", (point,))
 
 
-def link_points(detail: Detail) -> tuple[tuple[float, float], ...]:
+def link_points(detail: Detail) -> tuple[LatLon, ...]:
     """The (lat, lon) of each top-level `<link point="…">` that holds a valid one, in order."""
-    found: list[tuple[float, float]] = []
+    found: list[LatLon] = []
     for link in detail.findall("link"):
         parsed = _link_point(link)
         if parsed is not None:
@@ -91,9 +120,37 @@ def link_points(detail: Detail) -> tuple[tuple[float, float], ...]:
     return tuple(found)
 
 
-def _telestration(detail: Detail) -> tuple[tuple[float, float], ...]:
+def route_links(detail: Detail) -> tuple[tuple[str | None, LatLon | None], ...]:
+    """A route's waypoints in order, each as its `<link>`'s uid and point (either may be
+    missing: ATAK writes `point=`, some tools only `uid=` of a waypoint sent on its own).
+    Only the links that are waypoints or checkpoints (`b-m-p-…` or with a point), not the
+    route's other links (its creator's `p-p`)."""
+    found: list[tuple[str | None, LatLon | None]] = []
+    for link in detail.findall("link"):
+        at = _link_point(link)
+        uid = link.get("uid") or None
+        if at is None and not (uid and link.get("type", "").startswith("b-m-p-")):
+            continue
+        found.append((uid if uid and len(uid) <= MAX_UID else None, at))
+        if len(found) >= MAX_VERTICES:
+            break
+    return tuple(found)
+
+
+def route_uids(detail_xml: str) -> tuple[str, ...]:
+    """The uids of a stored route's waypoints that it gives no point for (to look up)."""
+    try:
+        detail = Detail(detail_xml)
+    except CotError:
+        return ()
+    return tuple(uid for uid, at in route_links(detail) if at is None and uid is not None)
+
+
+def _telestration(detail: Detail) -> tuple[tuple[LatLon, ...], ...]:
     """A telestration (`u-d-f-m`) holds its strokes as events, escaped in `<link line="…">`:
-    the vertices of its first stroke that has some (the others are not drawn)."""
+    the vertices of each stroke that has two or more, in order."""
+    strokes: list[tuple[LatLon, ...]] = []
+    total = 0
     for link in detail.findall("link"):
         line = link.get("line")
         if not line:
@@ -107,9 +164,13 @@ def _telestration(detail: Detail) -> tuple[tuple[float, float], ...]:
         if inner is None:
             continue
         found = [p for e in inner.findall("link") if (p := _link_point(e)) is not None]
+        found = found[: MAX_VERTICES - total]
         if len(found) >= 2:
-            return tuple(found[:MAX_VERTICES])
-    return ()
+            strokes.append(tuple(found))
+            total += len(found)
+        if total >= MAX_VERTICES - 1:
+            break
+    return tuple(strokes)
 
 
 def _link_point(link: ET.Element) -> tuple[float, float] | None:

@@ -1,8 +1,9 @@
 """Streaming CoT XML over TCP: events back to back, split after `</event>`, whatever the reads.
 
 Between events the splitter skips white space, XML declarations, processing instructions,
-comments and a byte order mark silently; anything else is garbage, refused up to the next
-`<event`. Inside an event it skips comments and CDATA sections, so a `</event>` written in a
+comments, NUL bytes and byte order marks silently; an event written in UTF-16 is refused as such
+(each one: TAK Server reads streams as UTF-8 too); anything else is garbage, refused up to the
+next `<event`. Inside an event it skips comments and CDATA sections, so a `</event>` written in a
 remark does not end the event. An event larger than the cap is refused and its bytes are
 dropped up to its `</event>`; an event that is not closed before the next `<event` is refused
 and the splitter carries on with the new one. `feed` never raises, and every refusal is
@@ -32,13 +33,22 @@ _EVENT_START = re.compile(rb"<event(?=[\s/>])")
 _ITEM_START = re.compile(rb"<(?:event|auth)(?=[\s/>])")
 _AUTH_END = re.compile(rb"</auth\s*>")
 # What may stand between events without being garbage.
-_BETWEEN = re.compile(rb"(?:\s+|\xef\xbb\xbf|<\?.*?\?>|<!--.*?-->)*", re.DOTALL)
+# (With NUL bytes and UTF-16 byte order marks: what trails a refused UTF-16 event.)
+_BETWEEN = re.compile(
+    rb"(?:\s+|\x00+|\xff\xfe|\xfe\xff|\xef\xbb\xbf|<\?.*?\?>|<!--.*?-->)*", re.DOTALL
+)
 # Inside an event: the markup that matters for finding its end.
 _TOKEN = re.compile(rb"<!--|<!\[CDATA\[|</event\s*>|<event(?=[\s/>])")
 # The start of an event's start tag: its name and attributes, as far as they are well-formed
 # (no "<" anywhere in a tag, quoted values closed).
 _START_TAG = re.compile(rb"<event(?:[^<>\"']|\"[^<\"]*\"|'[^<']*')*")
 _SKIP_TO = {b"<!--": b"-->", b"<![CDATA[": b"]]>"}
+# The end of an event written in UTF-16 (little- or big-endian). TAK Server decodes a stream as
+# UTF-8 and finds no event in UTF-16, so it relays nothing of it; Kyodo neither, but says so at
+# each such event rather than when the garbage fills the buffer.
+# One pattern for both byte orders; the NUL that follows either is skipped between events.
+_UTF16_END = re.compile(rb"\x00?<\x00/\x00e\x00v\x00e\x00n\x00t\x00>")
+UTF16_REFUSAL = "an event in UTF-16: CoT streams are read as UTF-8 (as TAK Server reads them)"
 _PARTIAL = len(b"<event")  # "<event" at the end of a read is kept: the next byte decides
 
 
@@ -111,6 +121,7 @@ class EventSplitter:
         buffer, size = self._buffer, len(self._buffer)
         found = _ITEM_START.search(buffer, max(self._head, self._searched))
         if found is None:
+            self._drop_utf16(batch, size)
             if size - self._head > self.max_event_bytes:
                 last = buffer.rfind(b"<", size - _PARTIAL)
                 tail = bytes(buffer[last:])
@@ -167,6 +178,7 @@ class EventSplitter:
     def _drop(self, batch: Batch[bytes], end: int) -> None:
         """Drop the bytes from the head to `end`, refusing them unless they are white space,
         declarations or comments."""
+        self._drop_utf16(batch, end)
         if end <= self._head:
             return
         between = _BETWEEN.match(self._buffer, self._head, end)
@@ -174,6 +186,13 @@ class EventSplitter:
             start = between.end() if between else self._head
             self._refuse(batch, "bytes between events that are not an event", start, end)
         self._head = end
+
+    def _drop_utf16(self, batch: Batch[bytes], end: int) -> None:
+        """Refuse each UTF-16 event that ends before `end` on its own (with what precedes it),
+        so however the reads split them, each is one refusal, named for what it is."""
+        while (found := _UTF16_END.search(self._buffer, self._head, end)) is not None:
+            self._refuse(batch, UTF16_REFUSAL, self._head, found.end())
+            self._head = found.end()
 
     def _find_end(self, batch: Batch[bytes]) -> bool:
         """Look for the end of the event at the head; whether one ended (or was refused)."""

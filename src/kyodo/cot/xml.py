@@ -102,7 +102,7 @@ def serialise_event(event: Event, *, declaration: bool = False) -> bytes:
     if event.point is not None:
         p = event.point
         point = (
-            f'<point lat="{xmltext.number(p.lat)}" lon="{xmltext.number(p.lon)}" '
+            f'<point lat="{_number(p.lat)}" lon="{_number(p.lon)}" '
             f'hae="{_number(p.hae)}" ce="{_number(p.ce)}" le="{_number(p.le)}"/>'
         )
     # Never markup a naive splitter would cut the event at (CDATA holding "</event>"…).

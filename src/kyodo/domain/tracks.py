@@ -67,19 +67,22 @@ class Position:
             raise ValueError("speed cannot be negative")
 
 
-GeometryKind = Literal["point", "line", "polygon", "circle", "route"]
+GeometryKind = Literal["point", "line", "polygon", "circle", "route", "multiline"]
 MAX_RADIUS = 20_037_509.0  # metres: half the Earth's circumference
+LatLon = tuple[float, float]
 
 
 @dataclass(frozen=True, slots=True)
 class Geometry:
     """What a track covers on the map: a point, a line, a polygon (vertices, not repeated
-    closed), a circle (`radius` in metres around its one coordinate) or a route (a line of
-    waypoints). Coordinates are (lat, lon) pairs."""
+    closed), a circle (`radius` in metres around its one coordinate), a route (a line of
+    waypoints) or several lines (`strokes`, a telestration's; `coordinates` are all their
+    vertices in order). Coordinates are (lat, lon) pairs."""
 
     kind: GeometryKind
-    coordinates: tuple[tuple[float, float], ...]
+    coordinates: tuple[LatLon, ...]
     radius: float | None = None
+    strokes: tuple[tuple[LatLon, ...], ...] = ()
 
     def __post_init__(self) -> None:
         if not self.coordinates:
@@ -93,6 +96,38 @@ class Geometry:
             math.isfinite(self.radius) and 0.0 < self.radius <= MAX_RADIUS
         ):
             raise ValueError(f"radius {self.radius} is not a distance on the Earth")
+        if (self.kind == "multiline") != bool(self.strokes):
+            raise ValueError("several lines, and only they, have strokes")
+        if self.strokes and (
+            any(len(stroke) < 2 for stroke in self.strokes)
+            or tuple(v for stroke in self.strokes for v in stroke) != self.coordinates
+        ):
+            raise ValueError("strokes have two vertices or more, and are the coordinates")
+
+    def anchor(self) -> LatLon:
+        """Where the shape is kept when its event gives no point (or 0,0): a polygon's
+        centroid, a circle's centre, else its first vertex."""
+        if self.kind == "polygon":
+            return _centroid(self.coordinates)
+        return self.coordinates[0]
+
+
+def _centroid(ring: tuple[LatLon, ...]) -> LatLon:
+    """The area centroid of a polygon (on the lat/lon plane: shapes are small), else, for a
+    degenerate one, the mean of its vertices; always within their bounds."""
+    twice_area = cx = cy = 0.0
+    for (y0, x0), (y1, x1) in zip(ring, ring[1:] + ring[:1], strict=True):
+        cross = x0 * y1 - x1 * y0
+        twice_area += cross
+        cx += (x0 + x1) * cross
+        cy += (y0 + y1) * cross
+    lats, lons = [v[0] for v in ring], [v[1] for v in ring]
+    if abs(twice_area) < 1e-12:
+        lat, lon = sum(lats) / len(lats), sum(lons) / len(lons)
+    else:
+        lat, lon = cy / (3.0 * twice_area), cx / (3.0 * twice_area)
+    # Rounding must not take it outside its vertices (nor the Earth).
+    return (min(max(lat, min(lats)), max(lats)), min(max(lon, min(lons)), max(lons)))
 
 
 @dataclass(frozen=True, slots=True)

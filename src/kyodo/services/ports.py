@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from kyodo.domain.files import StoredFile
     from kyodo.domain.identity import Org, Person
     from kyodo.domain.nets import Member, Message, MessageVersion, Net
+    from kyodo.domain.receipts import Receipt
     from kyodo.domain.tracks import Feed, Position, StoredTrack, Track
     from kyodo.labels import Label
     from kyodo.policy import Subject
@@ -171,6 +172,15 @@ class MessageStore(Protocol):
     async def expired(self, net_id: str, before: datetime) -> Sequence[Message]: ...
 
 
+class ReceiptStore(Protocol):
+    """Chat receipts, and the GeoChat ids TAK clients gave the messages they posted."""
+
+    async def add_ref(self, ref: str, message_seq: int) -> None: ...
+    async def message_for_ref(self, ref: str) -> int | None: ...
+    async def record(self, receipt: Receipt) -> bool: ...
+    async def list(self, message_seq: int) -> Sequence[Receipt]: ...
+
+
 class FeedStore(Protocol):
     """Feeds of tracks."""
 
@@ -270,6 +280,8 @@ class UnitOfWork(Protocol):
     def nets(self) -> NetStore: ...
     @property
     def messages(self) -> MessageStore: ...
+    @property
+    def receipts(self) -> ReceiptStore: ...
     @property
     def feeds(self) -> FeedStore: ...
     @property

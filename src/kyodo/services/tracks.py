@@ -19,9 +19,10 @@ from kyodo.services.access import audit_entry, enforce, require, require_role
 from kyodo.services.track_writes import Outcome, Report, log_failed_write, write_reports
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Collection, Sequence
     from datetime import datetime
 
+    from kyodo.domain.tracks import LatLon
     from kyodo.labels import Label
     from kyodo.services.actor import Actor
     from kyodo.services.context import ServiceContext
@@ -355,3 +356,24 @@ async def track_history(
     )
     async with ctx.db.transaction(write=False) as tx:
         return track, await tx.tracks.history(uid, actor.subject, limit)
+
+
+MAX_LOOKUPS = 1000  # waypoints looked up for one answer (a route has tens)
+
+
+async def readable_positions(
+    ctx: ServiceContext, actor: Actor, uids: Collection[str]
+) -> dict[str, LatLon]:
+    """Where those of `uids` are that are on the picture and that the actor may read (a
+    route's waypoints named by uid alone); the others are left out, as if absent."""
+    found: dict[str, LatLon] = {}
+    can_read = ctx.decisions.can_read
+    async with ctx.db.transaction(write=False) as tx:
+        for uid in sorted(uids)[:MAX_LOOKUPS]:
+            try:
+                track = await tx.tracks.get(uid)
+            except NotFound:
+                continue
+            if can_read(actor.subject, track.label):
+                found[uid] = (track.position.lat, track.position.lon)
+    return found

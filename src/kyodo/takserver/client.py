@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 from typing import TYPE_CHECKING
 
@@ -81,11 +82,18 @@ class CotClient:
         parsed but were refused; past `max_refusals` the client is dropped."""
         return self.events.refused + self.refused_events
 
-    def refuse(self, uid: str, reason: str) -> None:
-        """Log and count an event refused after parsing."""
-        self.refused_events += 1
+    def refuse(self, uid: str, reason: str, *, counted: bool = True) -> None:
+        """Log an event refused after parsing, and count it unless `counted` is False (a
+        refusal of what its user wrote rather than of a broken client)."""
+        if counted:
+            self.refused_events += 1
         log.warning(
-            "cot event refused", peer=self.peer, actor=self.actor.audit_name, uid=uid, reason=reason
+            "cot event refused",
+            peer=self.peer,
+            actor=self.actor.audit_name,
+            uid=uid,
+            reason=reason,
+            counted=counted,
         )
 
     def too_many_refusals(self) -> bool:
@@ -142,11 +150,17 @@ class CotClient:
     def close(self, reason: str, *, abort: bool = False) -> None:
         if self.closed is None:
             self.closed = reason
+            pending = b"".join(self._pending)
             self._pending.clear()
             if abort:  # close() would wait for the unread buffer to drain, maybe for ever
                 self.writer.transport.abort()
-            else:
-                self.writer.close()
+                return
+            if pending:
+                # What was offered before the close (the answer to the refusal that drops
+                # the client, say) still goes: close() sends the buffer before the FIN.
+                with contextlib.suppress(ConnectionError, OSError, RuntimeError):
+                    self.writer.write(pending)
+            self.writer.close()
 
     async def read(self) -> list[Event | Credentials] | None:
         """The next events, or credentials (None at the end of the stream); refusals are logged

@@ -7,28 +7,36 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from kyodo.cot import CotError, Event, event_to_message, frame_stream, read_label, serialise_event
+from kyodo.cot import (
+    CotError,
+    Event,
+    Point,
+    event_to_message,
+    frame_stream,
+    read_label,
+    serialise_event,
+)
 from kyodo.cot.delete import DELETE_TYPE, deleted_uid
 from kyodo.cot.event import UNKNOWN, unknown
 from kyodo.cot.geometry import geometry
 from kyodo.cot.keepalive import PING_TYPE, pong
 from kyodo.cot.labelling import LABEL_TAG
+from kyodo.cot.receipt import read_receipt
 from kyodo.domain.tracks import Position, TrackReport
 from kyodo.errors import NotFound
-from kyodo.services import tracks
+from kyodo.services import messages, tracks
 from kyodo.takserver.encoding import Encoded
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from kyodo.domain.tracks import Feed
+    from kyodo.labels import Label
     from kyodo.services.context import ServiceContext
     from kyodo.takserver.client import CotClient
 
 log = structlog.get_logger("kyodo.cot")
 PONG_INTERVAL = 1.0  # at most one answer a second to a client's pings
-# GeoChat receipts (delivered, read): relayed to the clients that may read them, never tracks.
-RECEIPT_TYPES = frozenset({"b-t-f-d", "b-t-f-r"})
 
 
 async def control(ctx: ServiceContext, client: CotClient, event: Event) -> None:
@@ -68,24 +76,66 @@ def offer_event(client: CotClient, event: Event) -> None:
         client.offer(serialise_event(event))
 
 
-def receipt(
+async def receipt(
     ctx: ServiceContext,
     feed: Feed | None,
     clients: Iterable[CotClient],
     client: CotClient,
     event: Event,
 ) -> None:
-    """A chat receipt (`b-t-f-d` delivered, `b-t-f-r` read): passed on as sent, labelled
-    (its own label, else the feed's default), to the other clients that may read it, and
-    not stored: it is not a track. Refused, like a position, above the feed's ceiling or
-    the sender's clearance. Not recorded against the message it acknowledges (yet)."""
+    """A chat receipt (`b-t-f-d` delivered, `b-t-f-r` read): recorded against the message it
+    acknowledges (if Kyodo keeps it, and the client is a person who may read it: else refused
+    and audited by the service), then passed on as sent, labelled (its own label, else the
+    feed's default), to the other clients that may read it. Never a track. Refused, like a
+    position, above the feed's ceiling or the sender's clearance."""
+    label = _relayable(ctx, feed, client, event, "receipt")
+    said = read_receipt(event)
+    if said is not None:
+        await messages.record_receipt(ctx, client.actor, said.message_id, said.kind, ctx.clock())
+    _relay(ctx, clients, client, event, label)
+
+
+def unplaced(
+    ctx: ServiceContext,
+    feed: Feed | None,
+    clients: Iterable[CotClient],
+    client: CotClient,
+    event: Event,
+) -> None:
+    """An event whose point is no place on the Earth (NaN, or a latitude or longitude out of
+    range): relayed as TAK Server relays it (it checks no coordinate), to the other clients
+    that may read it, labelled, but not kept: there is no place to put it on the picture.
+    Refused, like a position, above the feed's ceiling or the sender's clearance."""
+    label = _relayable(ctx, feed, client, event, "event")
+    point = event.point
+    log.warning(
+        "cot event relayed but not kept: its point is no place on the earth",
+        peer=client.peer,
+        actor=client.actor.audit_name,
+        uid=event.uid,
+        reason=point.unplaced_reason() if point is not None else "no point",
+    )
+    _relay(ctx, clients, client, event, label)
+
+
+def _relayable(
+    ctx: ServiceContext, feed: Feed | None, client: CotClient, event: Event, what: str
+) -> Label:
+    """The label an event is relayed under (its own, else the feed's default), if the feed
+    takes it and its sender may write it."""
     if feed is None:
         raise CotError("the CoT feed is not ready")
     label = read_label(event, ctx.registry).label or feed.default_label
-    can_read = ctx.decisions.can_read
-    if not feed.ceiling.dominates(label) or not can_read(client.actor.subject, label):
-        raise CotError("receipt refused: its label is above what may be sent here")
+    if not feed.ceiling.dominates(label) or not ctx.decisions.can_read(client.actor.subject, label):
+        raise CotError(f"{what} refused: its label is above what may be sent here")
+    return label
+
+
+def _relay(
+    ctx: ServiceContext, clients: Iterable[CotClient], client: CotClient, event: Event, label: Label
+) -> None:
     encoded = Encoded(event, label, ctx.registry)
+    can_read = ctx.decisions.can_read
     for other in tuple(clients):
         if other is not client and can_read(other.actor.subject, label):
             other.offer(encoded.bytes_for(other))
@@ -101,16 +151,17 @@ async def position(ctx: ServiceContext, feed_id: str, client: CotClient, event: 
             uid=event.uid,
             detail=reading.disagreement,
         )
-    if event.point is None:
-        raise CotError("a position report needs a <point>")
-    point = event.point
+    point = event.point or Point(0.0, 0.0)
     detail = event.detail.without(LABEL_TAG)
     lat, lon = point.lat, point.lon
     if lat == 0.0 and lon == 0.0:
-        # Routes and telestrations are sent at 0,0: kept at their first vertex, where a
-        # bounding box finds them (the event itself goes on as sent).
+        # Routes, telestrations and some shapes are sent at 0,0 (or with no point): kept
+        # where they are drawn — a polygon at its centroid, a line at its first vertex —
+        # where a bounding box finds them (the event itself goes on as sent).
         shape = geometry(event.type, lat, lon, detail)
-        lat, lon = shape.coordinates[0]
+        if event.point is None and shape.kind == "point":
+            raise CotError("a position report needs a <point>")
+        lat, lon = shape.anchor()
     report = TrackReport(
         uid=event.uid,
         type=event.type,

@@ -12,10 +12,10 @@ the track.
 A connection's life: who it is (`kyodo.takserver.identity`: a TLS certificate registered to a
 person; else, where allowed, the `<auth>` credentials it sends first; else the plain identity),
 the protocol offer, then the snapshot of the tracks it may read once its format is known
-(`kyodo.takserver.snapshot`: after its protocol request, or at its first other event, or when
-the negotiation window closes), and its events, each dispatched on its type: negotiation,
+(`kyodo.takserver.snapshot`: after its protocol request, or at its first other event, or
+`SNAPSHOT_SECONDS` after connecting), and its events, each dispatched on its type: negotiation,
 control (`t-…`: pings answered), GeoChat, receipt, file share of a file Kyodo holds
-(`kyodo.takserver.fileshare`), position.
+(`kyodo.takserver.fileshare`), an event placed nowhere (relayed, not kept), position.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ import structlog
 from kyodo.bus.events import MessageChanged, SubjectChanged, TrackChanged, TrackDeleted
 from kyodo.cot import Credentials, Event, protocol_offer, serialise_event
 from kyodo.cot.negotiation import REQUEST_TYPE
+from kyodo.cot.receipt import RECEIPT_TYPES
 from kyodo.errors import KyodoError, NotFound
 from kyodo.labels import parse_marking
 from kyodo.pki.tls_context import server_context
@@ -52,9 +53,13 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("kyodo.cot")
 _Accept = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
-# TAK Server listens for a client's protocol request for 60 s after its offer; a client that
-# has neither asked nor sent anything else by then gets its snapshot in XML.
-NEGOTIATION_SECONDS = 60.0
+# TAK Server sends a new subscription its latest SA at once, in XML, before it even offers
+# protocol 1 (SubmissionService: sendLatestReachableSA, then startProtocolNegotiation), and
+# listens for a protocol request for 60 s. Kyodo waits this long for the request (ATAK and
+# WinTAK ask within milliseconds of the offer), so that a negotiating client gets its snapshot
+# in protocol 1; a client that has neither asked nor sent anything by then (a receiver only)
+# gets it in XML, as from TAK Server, and may still negotiate later.
+SNAPSHOT_SECONDS = 2.0
 # How long a TLS client whose certificate is registered to nobody has to send its <auth>.
 CREDENTIALS_SECONDS = 15.0
 
@@ -72,7 +77,7 @@ class TakServer:
         self.feed: Feed | None = None
         self.ports: dict[str, int] = {}
         self.geochat = GeoChatBridge(ctx, self.clients, settings)
-        self.negotiation_seconds = NEGOTIATION_SECONDS
+        self.snapshot_seconds = SNAPSHOT_SECONDS
         self.credentials_seconds = CREDENTIALS_SECONDS
 
     async def start(self) -> None:
@@ -211,7 +216,7 @@ class TakServer:
         identity.act_as(self.ctx, self.settings, client, actor)
         self.clients.add(client)
         log.info("cot client connected", peer=client.peer, actor=actor.audit_name)
-        timer = asyncio.create_task(snapshot.send_later(self.ctx, client, self.negotiation_seconds))
+        timer = asyncio.create_task(snapshot.send_later(self.ctx, client, self.snapshot_seconds))
         self._tasks.add(timer)  # cancelled by `stop` too
         timer.add_done_callback(self._tasks.discard)
         try:
@@ -255,14 +260,22 @@ class TakServer:
                 await intake.control(self.ctx, client, event)
             elif event.chat is not None:
                 await self.geochat.receive(client, event)
-            elif event.type in intake.RECEIPT_TYPES:
-                intake.receipt(self.ctx, self.feed, self.clients, client, event)
-            elif event.type != fileshare.FILESHARE_TYPE or not await fileshare.share(
+            elif event.type in RECEIPT_TYPES:
+                await intake.receipt(self.ctx, self.feed, self.clients, client, event)
+            elif event.type == fileshare.FILESHARE_TYPE and await fileshare.share(
                 self.ctx, self.feed, self.clients, client, event
             ):
+                pass  # a share of a file Kyodo holds: relayed within the file's label
+            elif event.point is not None and not event.point.placed:
+                intake.unplaced(self.ctx, self.feed, self.clients, client, event)
+            else:
                 await self._position(client, event)
         except KyodoError as exc:
-            client.refuse(event.uid, exc.message)
+            # A chat (or its receipt) refused for what it says or where it goes is its user's
+            # doing, answered to them, not a broken client's: it does not count toward dropping
+            # the connection (TAK Server drops no client for what it refuses).
+            users = event.chat is not None or event.type in RECEIPT_TYPES
+            client.refuse(event.uid, exc.message, counted=not users)
 
     async def _position(self, client: CotClient, event: Event) -> None:
         # A method, not only `intake.position`, so that profiles (bench/cotbench) name it.

@@ -42,7 +42,7 @@ async def send(ctx: ServiceContext, client: CotClient) -> None:
 
 async def send_later(ctx: ServiceContext, client: CotClient, seconds: float) -> None:
     """The snapshot for a client that neither negotiates nor sends anything (a receiver
-    only) once the negotiation window (`seconds`) has closed."""
+    only), `seconds` after it connected (in XML: it has not asked for protocol 1)."""
     await asyncio.sleep(seconds)
     if client.closed is None and not client.snapshot_sent:
         try:

@@ -28,6 +28,7 @@ from kyodo.api.schemas import (
     PostedOut,
     ReadMarkerIn,
     ReadMarkerOut,
+    ReceiptOut,
     VersionOut,
 )
 from kyodo.domain.nets import NetRole
@@ -246,6 +247,16 @@ async def message_versions(seq: Seq, actor: CurrentActor, ctx: Context) -> list[
             at=v.at.isoformat(),
         )
         for v in await messages.message_versions(ctx, actor, seq)
+    ]
+
+
+@router.get("/messages/{seq}/receipts", response_model=list[ReceiptOut])
+async def message_receipts(seq: Seq, actor: CurrentActor, ctx: Context) -> list[ReceiptOut]:
+    """Who TAK clients report as delivered and as having read a message: for one who may read
+    it, and only people whose records they may read."""
+    return [
+        ReceiptOut(person_id=p.id, username=p.username, kind=r.kind, at=r.at.isoformat())
+        for r, p in await messages.message_receipts(ctx, actor, seq)
     ]
 
 

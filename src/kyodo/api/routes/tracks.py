@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Annotated
 
@@ -20,9 +21,11 @@ from kyodo.api.schemas import (
     TrackOut,
 )
 from kyodo.api.track_json import track_json
-from kyodo.domain.tracks import Feed, Position, TrackReport
+from kyodo.cot.geometry import route_uids
+from kyodo.domain.tracks import Feed, Position, Track, TrackReport
 from kyodo.errors import InvalidInput
 from kyodo.services import tracks
+from kyodo.services.actor import Actor
 from kyodo.services.context import ServiceContext
 
 router = APIRouter(tags=["picture"])
@@ -98,7 +101,17 @@ async def list_tracks(
         include_stale=include_stale,
         limit=limit,
     )
-    return [TrackOut.model_validate(track_json(t, ctx.registry)) for t in found]
+    return await _rendered(ctx, actor, found)
+
+
+async def _rendered(ctx: ServiceContext, actor: Actor, found: Sequence[Track]) -> list[TrackOut]:
+    """The tracks as TrackOut, routes with the waypoints they name by uid alone placed where
+    the caller may read them (the others are left out of the route's line)."""
+    known = {t.uid: (t.position.lat, t.position.lon) for t in found}
+    wanted = {uid for t in found if t.type == "b-m-r" for uid in route_uids(t.detail_xml)}
+    if wanted - known.keys():
+        known |= await tracks.readable_positions(ctx, actor, wanted - known.keys())
+    return [TrackOut.model_validate(track_json(t, ctx.registry, known)) for t in found]
 
 
 @router.post("/tracks", response_model=TrackOut, status_code=201)
@@ -119,7 +132,8 @@ async def report_track(body: TrackIn, actor: CurrentActor, ctx: Context) -> Trac
         how="h-e",
     )
     track = await tracks.report_track(ctx, actor, body.feed_id, report)
-    return TrackOut.model_validate(track_json(track, ctx.registry))
+    (out,) = await _rendered(ctx, actor, [track])
+    return out
 
 
 @router.delete("/tracks/{uid}", status_code=204)
@@ -138,7 +152,7 @@ async def track_history(
     """A track's positions, oldest first (404 if you may not read it)."""
     track, positions = await tracks.track_history(ctx, actor, uid, limit)
     return TrackHistoryOut(
-        track=TrackOut.model_validate(track_json(track, ctx.registry)),
+        track=(await _rendered(ctx, actor, [track]))[0],
         positions=[
             PositionOut(
                 lat=p.lat,

@@ -34,6 +34,7 @@ from kyodo.api.schemas.nets import (
     PostedOut,
     ReadMarkerIn,
     ReadMarkerOut,
+    ReceiptOut,
     VersionOut,
 )
 from kyodo.api.schemas.session import LoginIn, LoginOut, TokenIn, TokenInfo, TokenOut, TokenScope
@@ -84,6 +85,7 @@ __all__ = [
     "PostedOut",
     "ReadMarkerIn",
     "ReadMarkerOut",
+    "ReceiptOut",
     "Recipient",
     "RenderIn",
     "RenderOut",

@@ -128,6 +128,15 @@ class MessagePage(BaseModel):
     banner: LabelOut | None
 
 
+class ReceiptOut(BaseModel):
+    """A TAK client's receipt for a message: who (their person), delivered or read, when."""
+
+    person_id: str
+    username: str
+    kind: str
+    at: str
+
+
 class VersionOut(BaseModel):
     version: int
     text: str

@@ -46,12 +46,15 @@ class TrackIn(Strict):
 
 class GeometryOut(BaseModel):
     """GeoJSON (lon, lat); `shape`: point, line, polygon, circle (a Point with a `radius` in
-    metres) or route."""
+    metres), route, or multiline (a telestration's strokes, a MultiLineString). A route that
+    names waypoints only by uid lists each waypoint as `[uid, [lon, lat] or null]`
+    (`waypoints`): the coordinates hold those the reader may read."""
 
     type: str
     shape: str
     coordinates: list[Any]
     radius: float | None = None
+    waypoints: list[Any] | None = None
 
 
 class TrackOut(BaseModel):

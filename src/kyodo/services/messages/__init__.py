@@ -13,6 +13,12 @@ from kyodo.services.messages.reads import (
     message_versions,
     search_messages,
 )
+from kyodo.services.messages.receipts import (
+    chat_ref,
+    message_receipts,
+    own_ref,
+    record_receipt,
+)
 from kyodo.services.messages.records import export_net, purge_expired
 from kyodo.services.messages.writes import (
     MAX_TEXT,
@@ -29,6 +35,7 @@ __all__ = [
     "Posted",
     "authored",
     "changes_since",
+    "chat_ref",
     "delete_message",
     "downgrade_message",
     "edit_message",
@@ -36,8 +43,11 @@ __all__ = [
     "get_message",
     "latest_messages",
     "list_messages",
+    "message_receipts",
     "message_versions",
+    "own_ref",
     "post_message",
     "purge_expired",
+    "record_receipt",
     "search_messages",
 ]

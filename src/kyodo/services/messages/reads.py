@@ -54,11 +54,12 @@ async def authored(ctx: ServiceContext, message: Message) -> AuthoredMessage:
 
 
 async def message_for(
-    ctx: ServiceContext, actor: Actor, seq: int
+    ctx: ServiceContext, actor: Actor, seq: int, *, audit_action: str | None = None
 ) -> tuple[Message, Net, Member | None]:
     """A message the actor may read, its net and the actor's membership; the answer for a
     message in a net the actor may not see, or above what they read, is the answer for a
-    message that does not exist."""
+    message that does not exist. Refusals are audited as `audit_action` if given, else as
+    reading the net or the message."""
     absent = f"no message {seq}"
     async with ctx.db.transaction(write=False) as tx:
         try:
@@ -66,7 +67,9 @@ async def message_for(
         except NotFound:
             raise NotFound(absent) from None
     try:
-        net, member = await net_for(ctx, actor, message.net_id)
+        net, member = await net_for(
+            ctx, actor, message.net_id, audit_action=audit_action or "net.read"
+        )
     except NotFound:
         raise NotFound(absent) from None
     await require(
@@ -74,7 +77,7 @@ async def message_for(
         actor,
         Action.READ,
         Resource(message.label),
-        audit_action="message.read",
+        audit_action=audit_action or "message.read",
         object_type="message",
         object_id=str(seq),
         hide=True,

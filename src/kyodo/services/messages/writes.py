@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from kyodo.services.ports import UnitOfWork
 
 MAX_TEXT = 20_000
+MAX_REF = 200  # the longest GeoChat messageId kept (ATAK's are UUIDs)
+KYODO_REF = "kyodo-"  # the messageId form of messages posted in Kyodo (`receipts.chat_ref`)
 
 
 def _check_text(text: str) -> str:
@@ -69,11 +71,13 @@ async def post_message(
     override_justification: str | None = None,
     origin: str | None = None,
     received: object = None,
+    chat_ref: str | None = None,
 ) -> Posted:
     """Post to a net: the author reads the label, the ceiling dominates it, the guard agrees (or
     an allowed override is justified and audited); stored and audited, then published (with
     `origin`, the connection it came from, so that transport is not sent it back, and
-    `received`, what that transport parsed, for it to pass on as sent)."""
+    `received`, what that transport parsed, for it to pass on as sent; `chat_ref`, the id the
+    sender's client gave it, by which its receipts name it)."""
     net, member = await net_for(ctx, actor, net_id, cached=True)
     await net_rule(
         ctx, actor, net_rules.may_post(actor.subject, net_view(net, member)), net, "message.post"
@@ -120,11 +124,15 @@ async def post_message(
             author = await author_name(tx, actor.subject.id)
     entry = audit_entry(ctx, actor, "message.post", "message", "", label, **details)
 
+    if chat_ref is not None and (chat_ref.startswith(KYODO_REF) or len(chat_ref) > MAX_REF):
+        # Kyodo's own form names Kyodo's messages only; an overlong id names nothing.
+        chat_ref = None
+
     async def write(batch: Sequence[_NewPost]) -> list[Message]:
         return await _write_posts(ctx, batch)
 
     stored = await ctx.group_commit.submit(
-        "message.post", write, _NewPost(draft, entry, author, origin, received)
+        "message.post", write, _NewPost(draft, entry, author, origin, received, chat_ref)
     )
     return Posted(stored, author, findings)
 
@@ -136,6 +144,7 @@ class _NewPost:
     author: str
     origin: str | None = None
     received: object = None
+    chat_ref: str | None = None
 
 
 async def _write_posts(ctx: ServiceContext, batch: Sequence[_NewPost]) -> list[Message]:
@@ -156,6 +165,8 @@ async def _write_posts(ctx: ServiceContext, batch: Sequence[_NewPost]) -> list[M
         if [r.seq for r in records] != [m.rev for m in stored]:
             raise RuntimeError("the audit chain moved while it was locked")  # cannot happen
         for post, message in zip(batch, stored, strict=True):
+            if post.chat_ref is not None:
+                await tx.receipts.add_ref(post.chat_ref, message.seq)
             tx.publish(
                 MessageChanged(
                     "posted", message, post.author, origin=post.origin, received=post.received

@@ -26,7 +26,12 @@ def net_view(net: Net, member: Member | None) -> NetView:
 
 
 async def net_for(
-    ctx: ServiceContext, actor: Actor, net_id: str, *, cached: bool = False
+    ctx: ServiceContext,
+    actor: Actor,
+    net_id: str,
+    *,
+    cached: bool = False,
+    audit_action: str = "net.read",
 ) -> tuple[Net, Member | None]:
     """The net and the actor's membership; NotFound — the same answer as for a net that does
     not exist — unless a member, or an overseer who reads the net's entry label.
@@ -34,7 +39,7 @@ async def net_for(
     `cached` may answer from the read cache (hot read paths and posting); changes read fresh."""
     net, member = await _load_net(ctx, net_id, actor.subject.id, cached)
     decision = net_rules.may_see_net(actor.subject, net_view(net, member))
-    await net_rule(ctx, actor, decision, net, "net.read", hide=True)
+    await net_rule(ctx, actor, decision, net, audit_action, hide=True)
     return net, member
 
 

@@ -20,6 +20,7 @@ from kyodo.store.sql.identity import SqlOrgStore, SqlPersonStore
 from kyodo.store.sql.labels import LabelRows, TransactionLabels
 from kyodo.store.sql.messages import SqlMessageStore
 from kyodo.store.sql.nets import SqlNetStore
+from kyodo.store.sql.receipts import SqlReceiptStore
 from kyodo.store.sql.sessions import SqlSessionStore
 from kyodo.store.sql.tracks import SqlFeedStore, SqlTrackStore
 
@@ -44,6 +45,7 @@ class SqlUnitOfWork:
     audit: SqlAuditStore
     nets: SqlNetStore
     messages: SqlMessageStore
+    receipts: SqlReceiptStore
     feeds: SqlFeedStore
     tracks: SqlTrackStore
     files: SqlFileStore
@@ -130,6 +132,7 @@ class SqlDatabase:
                         audit=SqlAuditStore(conn, self.dialect),
                         nets=SqlNetStore(conn, labels),
                         messages=SqlMessageStore(conn, labels, self.dialect),
+                        receipts=SqlReceiptStore(conn, self.dialect),
                         feeds=SqlFeedStore(conn, labels),
                         tracks=SqlTrackStore(conn, labels),
                         files=SqlFileStore(conn, labels),

@@ -178,6 +178,24 @@ messages = Table(
     sqlite_autoincrement=True,  # a seq is never handed out twice (migration 0007)
 )
 Index("ix_messages_net_seq", messages.c.net_id, messages.c.seq)
+
+# The GeoChat messageId a TAK client gave a message it posted: its receipts name it so.
+chat_refs = Table(
+    "chat_refs",
+    metadata,
+    Column("ref", String(200), primary_key=True),
+    Column("message_seq", Integer, ForeignKey("messages.seq"), nullable=False),
+)
+
+# Delivered and read receipts: the first of each kind per message and person.
+chat_receipts = Table(
+    "chat_receipts",
+    metadata,
+    Column("message_seq", Integer, ForeignKey("messages.seq"), primary_key=True),
+    Column("person_id", String(64), ForeignKey("people.id"), primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
 Index("ix_messages_rev", messages.c.rev)
 
 message_versions = Table(

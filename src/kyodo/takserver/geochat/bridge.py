@@ -141,7 +141,14 @@ class GeoChatBridge:
         label = read_label(event, self.ctx.registry).label
         net = await self.resolver.net_for(client, person, chat, label)
         await messages.post_message(
-            self.ctx, actor, net.id, chat.text, label=label, origin=client.id, received=event
+            self.ctx,
+            actor,
+            net.id,
+            chat.text,
+            label=label,
+            origin=client.id,
+            received=event,
+            chat_ref=chat.message_id,  # its receipts name it so
         )
 
     def answer(self, client: CotClient, chat: GeoChat, text: str) -> None:

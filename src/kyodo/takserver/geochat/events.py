@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from kyodo.cot import Event, Point
 from kyodo.cot.chat import GEOCHAT_TYPE, GeoChat, geochat_detail, geochat_uid
 from kyodo.cot.event import format_time
+from kyodo.services.messages import chat_ref
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -42,7 +43,7 @@ def net_message_event(
         room_id=sender_uid if direct else room,
         sender_uid=sender_uid,
         sender_callsign=callsign,
-        message_id=f"kyodo-{event.seq}",
+        message_id=chat_ref(event.seq),
         text=text,
     )
     return chat_event(chat, now)

@@ -65,8 +65,11 @@ class Dialect(Protocol):
         """Insert the rows (each a mapping of every column of `statement`), one driver call."""
         ...
 
-    def insert_if_new(self, table: Table, values: Mapping[str, Any], key: str) -> Executable:
-        """`INSERT` of one row that does nothing if a row with the same `key` exists."""
+    def insert_if_new(
+        self, table: Table, values: Mapping[str, Any], key: str | Sequence[str]
+    ) -> Executable:
+        """`INSERT` of one row that does nothing if a row with the same `key` (a unique
+        column, or the columns of a composite key) exists."""
         ...
 
     async def lock_audit_chain(self, conn: AsyncConnection) -> None:

@@ -127,10 +127,11 @@ class PostgresqlDialect:
         driver = await _driver(conn)
         await driver.execute(compiled.sql, *_arrays(compiled, rows))
 
-    def insert_if_new(self, table: Table, values: Mapping[str, Any], key: str) -> Executable:
-        return (
-            postgresql.insert(table).values(**values).on_conflict_do_nothing(index_elements=[key])
-        )
+    def insert_if_new(
+        self, table: Table, values: Mapping[str, Any], key: str | Sequence[str]
+    ) -> Executable:
+        keys = [key] if isinstance(key, str) else list(key)
+        return postgresql.insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)
 
     async def lock_audit_chain(self, conn: AsyncConnection) -> None:
         # Held until commit: appenders in every process queue here, so seq and prev_hash are

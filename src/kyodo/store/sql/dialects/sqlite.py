@@ -100,8 +100,11 @@ class SqliteDialect:
         driver = await _driver(conn)
         await driver.executemany(compiled.sql, [compiled.values(row) for row in rows])
 
-    def insert_if_new(self, table: Table, values: Mapping[str, Any], key: str) -> Executable:
-        return sqlite.insert(table).values(**values).on_conflict_do_nothing(index_elements=[key])
+    def insert_if_new(
+        self, table: Table, values: Mapping[str, Any], key: str | Sequence[str]
+    ) -> Executable:
+        keys = [key] if isinstance(key, str) else list(key)
+        return sqlite.insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)
 
     async def lock_audit_chain(self, conn: AsyncConnection) -> None:
         """Nothing to take: a write transaction began IMMEDIATE, holding the only write lock."""
