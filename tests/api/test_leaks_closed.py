@@ -567,3 +567,31 @@ async def test_a_non_member_overseer_learns_nothing_from_a_guard_preview_of_a_ne
         "/api/v1/guard/check", headers=h["jp.sato"], json={**draft, "net_id": net_id}
     )
     assert member.status_code == 200, member.text  # members still see who would receive it
+
+
+async def test_raising_a_message_by_edit_raises_its_replies_down_the_thread(
+    ctx: ServiceContext, operator: Actor, client: httpx.AsyncClient
+) -> None:
+    h = await _people(ctx, operator, client)
+    net_id = await _net(client, h, MIXED, "jp.sato", "us.chief")
+    original = await _post(client, h["us.j3"], net_id, "Tankers at 2100.", label=REL)
+    reply = await _post(client, h["jp.sato"], net_id, "Roger.", label=REL, reply_to=original)
+    nested = await _post(client, h["us.chief"], net_id, "Copy.", label=REL, reply_to=reply)
+    raised = await client.put(
+        f"/api/v1/messages/{original}",
+        headers=h["us.j3"],
+        json={"text": "Tankers at 2100 over the strait.", "label": NOFORN},
+    )
+    assert raised.status_code == 200, raised.text
+    for seq in (reply, nested):  # the thread follows its original; the text stays
+        got = await client.get(f"/api/v1/messages/{seq}", headers=h["us.j3"])
+        assert got.json()["label"]["marking"] == "SECRET//NOFORN"
+        assert (
+            await client.get(f"/api/v1/messages/{seq}", headers=h["jp.sato"])
+        ).status_code == 404
+    async with ctx.db.transaction(write=False) as tx:
+        rollups = [r.entry async for r in tx.audit.walk() if r.entry.action == "message.rollup"]
+    assert sorted(e.object_id for e in rollups) == sorted([str(reply), str(nested)])
+    assert all(
+        e.details["label_change"] == ["SECRET//REL TO USA, JPN", "SECRET//NOFORN"] for e in rollups
+    )

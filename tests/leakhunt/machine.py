@@ -34,7 +34,7 @@ from kyodo.errors import (
     NotFound,
     PermissionDenied,
 )
-from kyodo.labels import Label, label_from_json, parse_marking, render_marking
+from kyodo.labels import Label, join_all, label_from_json, parse_marking, render_marking
 from kyodo.services import audit as audit_service
 from kyodo.services import identity, messages, nets, tracks
 from kyodo.services.actor import Actor, operator_actor, person_actor
@@ -47,6 +47,12 @@ from tests.leakhunt import world
 from tests.leakhunt.world import LABELS, REGISTRY, WORDS, check, readable
 
 T = TypeVar("T")
+
+
+def _seq(msg: Msg) -> int:
+    return msg.seq
+
+
 IDX = st.integers(min_value=0, max_value=63)
 MAYBE_LABEL = st.one_of(st.none(), LABELS)
 # How a post or an edit picks its label: the net's own labels (so most are accepted), or any.
@@ -524,7 +530,23 @@ class LeakHunt(RuleBasedStateMachine):
                 f"edit lowered message {msg.seq} from {_m(msg.label)} to {_m(edited.label)}",
             )
         msg.versions.append((edited.label, edited.text))
+        self._roll_up(msg)
         self.done["edits"] = self.done.get("edits", 0) + 1
+
+    def _roll_up(self, parent: Msg) -> None:
+        """As the service does: a raised message raises its replies, down the thread, to at
+        least its label (a new version each, same text)."""
+        pending = [parent]
+        while pending:
+            above = pending.pop()
+            below = sorted((x for x in self.msgs.values() if x.reply_to == above.seq), key=_seq)
+            for reply in below:
+                if reply.label.dominates(above.label):
+                    continue
+                raised = self.ctx.registry.fit(join_all(reply.label, above.label))
+                note(f"  -> reply {reply.seq} rolled up to {_m(raised)}")
+                reply.versions.append((raised, reply.versions[-1][1]))
+                pending.append(reply)
 
     @precondition(lambda self: self.msgs)
     @rule(m=IDX, who=IDX, as_author=st.booleans())

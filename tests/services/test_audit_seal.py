@@ -156,6 +156,30 @@ async def test_a_downgraded_message_passes_the_deep_check(
     assert report.ok, report.problems
 
 
+async def test_replies_rolled_up_by_a_raise_pass_the_deep_check(
+    ctx: ServiceContext, operator: Actor, sealed: Seal
+) -> None:
+    owner, net_id, seq = await _chat(ctx, operator)
+    await messages.post_message(
+        ctx,
+        owner,
+        net_id,
+        "see you there",
+        label=parse_marking("CONFIDENTIAL//REL TO USA, JPN", ctx.registry),
+        reply_to=seq,
+    )
+    await messages.edit_message(
+        ctx,
+        owner,
+        seq,
+        "lunch at 1230",
+        label=parse_marking("SECRET//REL TO USA, JPN", ctx.registry),
+    )
+    await sealed.sealer.seal()
+    report = await sealed.deep(operator)
+    assert report.ok, report.problems
+
+
 async def test_a_label_changed_in_the_database_is_caught(
     ctx: ServiceContext, operator: Actor, sealed: Seal
 ) -> None:

@@ -58,7 +58,12 @@ class Reconciler:
             if not entry.object_id.isdigit():
                 return
             seq = int(entry.object_id)
-            if entry.action in ("message.post", "message.edit", "message.downgrade"):
+            if entry.action in (
+                "message.post",
+                "message.edit",
+                "message.rollup",
+                "message.downgrade",
+            ):
                 version = 1 if entry.action == "message.post" else d.get("version")
                 # A downgrade's record carries the higher label; the version has `new_label`.
                 label = d.get("new_label") if entry.action == "message.downgrade" else entry.label

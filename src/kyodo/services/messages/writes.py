@@ -218,7 +218,45 @@ async def _write_version(
         after = replace(after, rev=rev)
         author = await author_name(tx, before.author_id)
         tx.publish(MessageChanged("edited", after, author, previous=before.label))
+        await _roll_up_replies(ctx, tx, actor, after)
     return after
+
+
+async def _roll_up_replies(
+    ctx: ServiceContext, tx: UnitOfWork, actor: Actor, parent: Message
+) -> None:
+    """A reply carries at least its parent's label, also once the parent's label is raised:
+    each reply below it (and theirs, down the thread) gets a new version at the join, with the
+    same text, audited as `message.rollup` — in the same transaction as the raise."""
+    pending = [parent]
+    while pending:
+        above = pending.pop()
+        for reply in await tx.messages.replies(above.seq):
+            if reply.label.dominates(above.label):
+                continue  # and so do its own replies: nothing below needs raising
+            raised = replace(
+                reply,
+                label=ctx.registry.fit(join_all(reply.label, above.label)),
+                version=reply.version + 1,
+                edited_at=ctx.clock(),
+            )
+            await tx.messages.edit(raised, actor.subject.id)
+            details: dict[str, Any] = {
+                "version": raised.version,
+                "label_change": [
+                    render_marking(reply.label, ctx.registry),
+                    render_marking(raised.label, ctx.registry),
+                ],
+                "reply_to": above.seq,
+                "text_sha256": text_sha256(reply.text),
+            }
+            entry = audit_entry(
+                ctx, actor, "message.rollup", "message", str(reply.seq), raised.label, **details
+            )
+            raised = replace(raised, rev=await stamp_rev(tx, entry, reply.seq))
+            author = await author_name(tx, reply.author_id)
+            tx.publish(MessageChanged("edited", raised, author, previous=reply.label))
+            pending.append(raised)
 
 
 async def _may_relabel(

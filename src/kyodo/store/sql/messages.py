@@ -125,6 +125,10 @@ class SqlMessageStore:
             raise NotFound(f"no message {seq}")
         return self._message(row)
 
+    async def replies(self, seq: int) -> Sequence[Message]:
+        query = self._select().where(messages.c.reply_to == seq).order_by(messages.c.seq)
+        return [self._message(row) for row in await self._conn.execute(query)]
+
     async def edit(self, message: Message, editor_id: str) -> None:
         """Store a new current version (the old one stays in message_versions)."""
         if message.edited_at is None:
