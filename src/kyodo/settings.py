@@ -164,7 +164,8 @@ class Settings(BaseSettings):
         default_factory=dict,
         description='Where "All Chat Rooms" goes when cot_chat_rooms does not name it: the net '
         'for the sender\'s username, else for "nation:<ISO code>", else for "*"; with none, '
-        "the sender is answered that the room has no net.",
+        "the sender is answered that the room has no net. A team colour (Red, Cyan…) that "
+        "neither cot_chat_rooms nor a net's name covers goes there too.",
     )
     map_tile_url: str | None = Field(
         default=None,

@@ -129,6 +129,23 @@ async def test_all_chat_rooms_reach_the_default_net_with_the_senders_identity(
         peer.close()
 
 
+async def test_a_team_colour_no_net_is_configured_for_goes_where_all_chat_rooms_goes(
+    tak: TakServer, ctx: ServiceContext, operator: Actor, tmp_path: Path
+) -> None:
+    alpha = await add_person(ctx, operator, "gc.team.a")
+    bravo = await add_person(ctx, operator, "gc.team.b")
+    net = await _net(ctx, alpha, bravo)
+    tak.geochat.default_nets = {"*": "Harbor"}
+    a = await tls(tak, tmp_path, "gc.team.a", ctx, operator)
+    b = await tls(tak, tmp_path, "gc.team.b", ctx, operator)
+    a.send(chat("ANDROID-A", "ALPHA", "Dark Blue", "Team, rally on me", message_id="t1"))
+    (got,) = await b.expect(1)
+    assert _chat_of(got).chat.room == "Dark Blue"  # type: ignore[union-attr]
+    (stored,) = await messages.list_messages(ctx, person_actor(bravo, "api"), net.id)
+    assert stored.message.text == "Team, rally on me"
+    a.close(), b.close()
+
+
 async def test_a_noforn_chat_in_a_room_never_reaches_a_japanese_member(
     tak: TakServer, ctx: ServiceContext, operator: Actor, tmp_path: Path
 ) -> None:

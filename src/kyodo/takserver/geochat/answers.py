@@ -35,9 +35,9 @@ ANSWERS: dict[str, dict[str, str]] = {
         "いません。",
     },
     "no_default": {
-        "en": "Not delivered: “All Chat Rooms” has no Kyodo net configured for you. Use a room "
+        "en": "Not delivered: “{room}” has no Kyodo net configured for you. Use a room "
         "named like one of your nets.",
-        "ja": "未配信: 「All Chat Rooms」にはあなた用の Kyodo ネットが設定されていません。"
+        "ja": "未配信: 「{room}」にはあなた用の Kyodo ネットが設定されていません。"
         "所属ネットと同名のルームを使ってください。",
     },
     "unknown_addressee": {

@@ -26,6 +26,13 @@ if TYPE_CHECKING:
     from kyodo.takserver.geochat.contacts import Contact
 
 ALL_CHAT_ROOMS = "All Chat Rooms"  # ATAK's room for everyone on the server
+# ATAK's team colours: each is a chat room of the team's members.
+TEAM_ROOMS = frozenset(
+    (
+        "White", "Yellow", "Orange", "Magenta", "Red", "Maroon", "Purple",
+        "Dark Blue", "Blue", "Cyan", "Teal", "Green", "Dark Green", "Brown",
+    )
+)  # fmt: skip
 DIRECT_PREFIX = "DM "
 DIRECT_PURPOSE = "Direct messages (GeoChat)"
 _NET_NAME = re.compile(r"[\w][\w .\-/()]{0,99}")  # what a net's name may be (nets.create_net)
@@ -82,27 +89,37 @@ class RoomResolver:
         the room; None for a room that may be a direct conversation."""
         name = self.rooms.get(chat.room) or self.rooms.get(chat.room_id)
         if name is None and chat.room == ALL_CHAT_ROOMS:
-            name = (
-                self.default_nets.get(person.username)
-                or self.default_nets.get(f"nation:{person.nation}")
-                or self.default_nets.get("*")
-            )
-            if name is None:
-                raise ChatRefused(f"no net is configured for {ALL_CHAT_ROOMS!r}", "no_default")
+            name = self._default_net(person, chat.room)
         if name is not None:
-            try:
-                return await nets.find_net(self.ctx, actor, name)
-            except NotFound:
-                raise ChatRefused(
-                    f"no net {name!r} for chat room", "no_net", room=chat.room
-                ) from None
+            return await self._named(actor, name, chat.room)
         try:
             return await nets.find_net(self.ctx, actor, chat.room)
         except NotFound:
             pass
+        if chat.room in TEAM_ROOMS and not chat.addressed:
+            # A team colour no net is configured for: the team's chat goes where the sender's
+            # All Chat Rooms goes (its readers still only those the label allows).
+            return await self._named(actor, self._default_net(person, chat.room), chat.room)
         if chat.addressed or self._clients_named([chat.room], [chat.room_id]):
             return None
         raise ChatRefused(f"no net matches chat room {chat.room!r}", "no_net", room=chat.room)
+
+    def _default_net(self, person: Person, room: str) -> str:
+        """The sender's default net (`cot_chat_default_nets`), or the refusal saying none is."""
+        name = (
+            self.default_nets.get(person.username)
+            or self.default_nets.get(f"nation:{person.nation}")
+            or self.default_nets.get("*")
+        )
+        if name is None:
+            raise ChatRefused(f"no net is configured for {room!r}", "no_default", room=room)
+        return name
+
+    async def _named(self, actor: Actor, name: str, room: str) -> Net:
+        try:
+            return await nets.find_net(self.ctx, actor, name)
+        except NotFound:
+            raise ChatRefused(f"no net {name!r} for chat room", "no_net", room=room) from None
 
     async def direct_net(
         self, client: CotClient, sender: Person, chat: GeoChat, label: Label | None
