@@ -180,3 +180,41 @@ def test_reply_edit_and_history(web_server, new_context, login, screenshot, cons
     assert "Draft agenda" in versions.nth(0).inner_text()
     screenshot(page, "history")
     assert console_errors(page) == []
+
+
+def test_the_author_sees_who_received_and_read_a_message_in_their_language(
+    web_server, new_context, login, console_errors
+):
+    """The receipts TAK clients send (recorded by the server; their filtering is tested in
+    tests/takserver/test_chat_receipts.py) shown to the author; here the page's rendering of the
+    API's answer, which is stubbed, since the demo server runs no CoT listener."""
+    net_id = web_server.make_net(
+        _name("Receipts"),
+        "SECRET//REL TO USA, JPN",
+        ["jp.j3"],
+        entry="UNCLASSIFIED",
+        default_label="UNCLASSIFIED",
+    )
+    page = _open_net(web_server, login, new_context(), "jp.j3", net_id, lang="ja")
+    page.fill("#composer-text", "明朝の会議は0900から")
+    page.click("#composer-send")
+    mine = page.locator("#messages li:has-text('明朝の会議')")
+    expect(mine).to_have_count(1, timeout=3000)
+    mine.locator("button.receipts").click()
+    expect(mine.locator(".receipts-list")).to_contain_text("受領通知はまだありません")
+    mine.locator("button.receipts").click()  # closes
+    answer = (
+        '[{"person_id": "p1", "username": "us.j3", "kind": "delivered",'
+        ' "at": "2026-12-08T01:00:00+00:00"},'
+        ' {"person_id": "p1", "username": "us.j3", "kind": "read",'
+        ' "at": "2026-12-08T01:02:00+00:00"}]'
+    )
+    page.route(
+        "**/api/v1/messages/*/receipts",
+        lambda route: route.fulfill(status=200, content_type="application/json", body=answer),
+    )
+    mine.locator("button.receipts").click()
+    items = mine.locator(".receipts-list li")
+    expect(items).to_have_count(2)
+    assert "着信" in items.nth(0).inner_text() and "既読" in items.nth(1).inner_text()
+    assert console_errors(page) == []

@@ -120,6 +120,7 @@ async function render(message) {
       mine || (recordsOfficer && message.version > 1)
         ? el("button", { type: "button", class: "history", text: t("history"), onclick: () => showHistory(message, li) })
         : null,
+      mine ? el("button", { type: "button", class: "receipts", text: t("receipts"), onclick: () => showReceipts(message, li) }) : null,
       mine ? el("button", { type: "button", class: "delete", text: t("delete"), onclick: () => remove(message) }) : null,
     );
     li.append(actions);
@@ -285,6 +286,29 @@ async function showHistory(message, li) {
         marking(view), " ", el("span", { text: visible(version.text) })));
     }
     box.append(ol);
+  } catch (err) {
+    box.append(el("p", { class: "error", text: err.message }));
+  }
+}
+
+// Who has received and read it: the TAK clients' receipts (b-t-f-d, b-t-f-r), for the author.
+async function showReceipts(message, li) {
+  const open = li.querySelector(".receipts-list");
+  if (open) { open.remove(); return; }
+  const box = el("div", { class: "receipts-list" });
+  li.append(box);
+  try {
+    const receipts = await getJSON(`/api/v1/messages/${message.seq}/receipts`);
+    if (!receipts.length) {
+      box.append(el("p", { class: "muted", text: t("no_receipts") }));
+      return;
+    }
+    const ul = el("ul");
+    for (const receipt of receipts) {
+      const kind = receipt.kind === "read" ? t("receipt_read") : t("receipt_delivered");
+      ul.append(el("li", { text: `${receipt.username} · ${kind} · ${zulu(receipt.at)}` }));
+    }
+    box.append(ul);
   } catch (err) {
     box.append(el("p", { class: "error", text: err.message }));
   }
