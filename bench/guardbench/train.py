@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kyodo.spillage.model import (
     WordModel,
@@ -52,6 +52,16 @@ def features(text: str, rules: RuleSet) -> dict[str, float]:
     return found
 
 
+def _int32(matrix: Any) -> Any:
+    """The sparse matrix with 32-bit indices (liblinear refuses 64-bit ones)."""
+    from scipy.sparse import csr_matrix
+
+    matrix = csr_matrix(matrix)
+    matrix.indices = matrix.indices.astype("int32")
+    matrix.indptr = matrix.indptr.astype("int32")
+    return matrix
+
+
 def choose_c(samples: list[Sample], rules: RuleSet) -> float:
     """The regularisation with the best leave-one-kind-out log-loss over the kinds of `samples`.
 
@@ -78,10 +88,13 @@ def choose_c(samples: list[Sample], rules: RuleSet) -> float:
             if len({labels[i] for i in train}) < 2:
                 continue
             vectorizer = DictVectorizer()
-            x = vectorizer.fit_transform([rows[i] for i in train])
-            model = LogisticRegression(C=c, class_weight="balanced", solver="liblinear", max_iter=5000)
+            x = _int32(vectorizer.fit_transform([rows[i] for i in train]))
+            model = LogisticRegression(
+                C=c, class_weight="balanced", solver="liblinear", max_iter=5000
+            )
             model.fit(x, [labels[i] for i in train])
-            probabilities = model.predict_proba(vectorizer.transform([rows[i] for i in test]))
+            test_x = _int32(vectorizer.transform([rows[i] for i in test]))
+            probabilities = model.predict_proba(test_x)
             truth += [labels[i] for i in test]
             predicted += [float(p) for p in probabilities[:, 1]]
         positives = sum(truth) or 1
@@ -104,9 +117,7 @@ def old_corpus() -> list[Sample]:
     ]
 
 
-def fit(
-    samples: list[Sample], rules: RuleSet, name: str = "", c: float | None = None
-) -> WordModel:
+def fit(samples: list[Sample], rules: RuleSet, name: str = "", c: float | None = None) -> WordModel:
     """A logistic regression on `samples` (scikit-learn, imported only here); `c` the
     regularisation (None: chosen by leave-one-kind-out over the kinds of `samples`)."""
     from sklearn.feature_extraction import DictVectorizer
@@ -115,7 +126,7 @@ def fit(
     if c is None:
         c = choose_c(samples, rules)
     vectorizer = DictVectorizer()
-    x = vectorizer.fit_transform([features(s.text, rules) for s in samples])
+    x = _int32(vectorizer.fit_transform([features(s.text, rules) for s in samples]))
     y = [int(s.operational) for s in samples]
     model = LogisticRegression(C=c, class_weight="balanced", solver="liblinear", max_iter=5000)
     model.fit(x, y)
