@@ -68,7 +68,8 @@ def with_model(rules: RuleSet, model: WordModel) -> RuleSet:
             signal_names={s.id: s.name for s in rules.signals.values()},
         )
     if not any(isinstance(r, ModelRule) for r in rules.rules):
-        return RuleSet((*rules.rules, replace(template, model=model)), rules.signals, rules.contexts)
+        added = (*rules.rules, replace(template, model=model))
+        return RuleSet(added, rules.signals, rules.contexts)
     # Every model rule of the file (the plain one, the one with weaker rule evidence) gets it.
     swapped = tuple(replace(r, model=model) if isinstance(r, ModelRule) else r for r in rules.rules)
     return RuleSet(swapped, rules.signals, rules.contexts)

@@ -176,9 +176,7 @@ def test_a_model_rule_with_needs_fires_only_with_that_rule_evidence(
             SUPPORTED.replace("at_least = 2", "at_least = 3"), registry, models={"tiny": TINY}
         )
     with pytest.raises(GuardRulesError, match="which \\[signals\\] does not define"):
-        rules_from_toml(
-            SUPPORTED.replace('"ship"]', '"boat"]'), registry, models={"tiny": TINY}
-        )
+        rules_from_toml(SUPPORTED.replace('"ship"]', '"boat"]'), registry, models={"tiny": TINY})
 
 
 def test_the_package_ships_the_supported_model_rule() -> None:
