@@ -67,8 +67,12 @@ def with_model(rules: RuleSet, model: WordModel) -> RuleSet:
             strength=3,
             signal_names={s.id: s.name for s in rules.signals.values()},
         )
-    rule = replace(template, model=model)
-    return RuleSet((*without_model(rules).rules, rule), rules.signals, rules.contexts)
+    if not any(isinstance(r, ModelRule) for r in rules.rules):
+        added = (*rules.rules, replace(template, model=model))
+        return RuleSet(added, rules.signals, rules.contexts)
+    # Every model rule of the file (the plain one, the one with weaker rule evidence) gets it.
+    swapped = tuple(replace(r, model=model) if isinstance(r, ModelRule) else r for r in rules.rules)
+    return RuleSet(swapped, rules.signals, rules.contexts)
 
 
 def _ratio(value: float | None, percent: bool = False) -> str:

@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kyodo.spillage.model import (
     WordModel,
@@ -34,16 +34,77 @@ OLD_CORPUS = BENCH / "data" / "guard_corpus.jsonl"
 MODEL_OUT = BENCH.parent / "src" / "kyodo" / "spillage" / "guard_model.json"
 THRESHOLD = 0.9  # probability that refuses: high, since the model only adds to the rules
 MIN_WEIGHT = 0.02  # smaller weights are dropped from the shipped file
-C = 1.0
+C_GRID = (0.3, 1.0, 3.0)  # regularisation tried; chosen by leave-one-kind-out
+_FEATURES: dict[tuple[int, str], dict[str, float]] = {}  # per rule set and text: folds share them
 
 
 def features(text: str, rules: RuleSet) -> dict[str, float]:
     """The features of one message, as the runtime model sees them."""
+    key = (id(rules), text)
+    cached = _FEATURES.get(key)
+    if cached is not None:
+        return cached
     scanned = ScannedText(text)
     evidence = Evidence(scanned, rules.signals, rules.contexts)
     found = {name: 1.0 for name, _ in text_features(scanned.lowered)}
     found.update(dict.fromkeys(evidence_features(evidence), 1.0))
+    _FEATURES[key] = found
     return found
+
+
+def _int32(matrix: Any) -> Any:
+    """The sparse matrix with 32-bit indices (liblinear refuses 64-bit ones)."""
+    from scipy.sparse import csr_matrix
+
+    matrix = csr_matrix(matrix)
+    matrix.indices = matrix.indices.astype("int32")
+    matrix.indptr = matrix.indptr.astype("int32")
+    return matrix
+
+
+def choose_c(samples: list[Sample], rules: RuleSet) -> float:
+    """The regularisation with the best leave-one-kind-out log-loss over the kinds of `samples`.
+
+    Each kind is predicted by a model fitted on the others (class-weighted, as the final fit), so
+    the choice rewards what carries over to a kind of source not seen, never the score on a kind
+    the caller then reports (the caller leaves that kind out of `samples`).
+    """
+    from sklearn.feature_extraction import DictVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import log_loss
+
+    kinds = sorted({s.kind for s in samples} - {"old-corpus"})
+    if len(kinds) < 2:
+        return 1.0
+    rows = [features(s.text, rules) for s in samples]
+    labels = [int(s.operational) for s in samples]
+    best: tuple[float, float] | None = None
+    for c in C_GRID:
+        truth: list[int] = []
+        predicted: list[float] = []
+        for kind in kinds:
+            train = [i for i, s in enumerate(samples) if s.kind != kind]
+            test = [i for i, s in enumerate(samples) if s.kind == kind]
+            if len({labels[i] for i in train}) < 2:
+                continue
+            vectorizer = DictVectorizer()
+            x = _int32(vectorizer.fit_transform([rows[i] for i in train]))
+            model = LogisticRegression(
+                C=c, class_weight="balanced", solver="liblinear", max_iter=5000
+            )
+            model.fit(x, [labels[i] for i in train])
+            test_x = _int32(vectorizer.transform([rows[i] for i in test]))
+            probabilities = model.predict_proba(test_x)
+            truth += [labels[i] for i in test]
+            predicted += [float(p) for p in probabilities[:, 1]]
+        positives = sum(truth) or 1
+        negatives = (len(truth) - sum(truth)) or 1
+        # Balanced, as the fit: each class weighs the same in the loss.
+        weights = [0.5 / positives if t else 0.5 / negatives for t in truth]
+        loss = float(log_loss(truth, predicted, sample_weight=weights, labels=[0, 1]))
+        if best is None or loss < best[0]:
+            best = (loss, c)
+    return 1.0 if best is None else best[1]
 
 
 def old_corpus() -> list[Sample]:
@@ -56,22 +117,26 @@ def old_corpus() -> list[Sample]:
     ]
 
 
-def fit(samples: list[Sample], rules: RuleSet, name: str = "") -> WordModel:
-    """A logistic regression on `samples` (scikit-learn, imported only here)."""
+def fit(samples: list[Sample], rules: RuleSet, name: str = "", c: float | None = None) -> WordModel:
+    """A logistic regression on `samples` (scikit-learn, imported only here); `c` the
+    regularisation (None: chosen by leave-one-kind-out over the kinds of `samples`)."""
     from sklearn.feature_extraction import DictVectorizer
     from sklearn.linear_model import LogisticRegression
 
+    if c is None:
+        c = choose_c(samples, rules)
     vectorizer = DictVectorizer()
-    x = vectorizer.fit_transform([features(s.text, rules) for s in samples])
+    x = _int32(vectorizer.fit_transform([features(s.text, rules) for s in samples]))
     y = [int(s.operational) for s in samples]
-    model = LogisticRegression(C=C, class_weight="balanced", max_iter=5000)
+    model = LogisticRegression(C=c, class_weight="balanced", solver="liblinear", max_iter=5000)
     model.fit(x, y)
     weights = {
         feature: float(weight)
         for feature, weight in zip(vectorizer.get_feature_names_out(), model.coef_[0], strict=True)
         if abs(weight) >= MIN_WEIGHT
     }
-    return WordModel(float(model.intercept_[0]), weights, THRESHOLD, name)
+    label = f"{name}; C={c:g}" if name else f"C={c:g}"
+    return WordModel(float(model.intercept_[0]), weights, THRESHOLD, label)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -213,6 +213,64 @@ def test_the_shipped_rules_catch_the_issue_examples(
         assert not check(text, label(lang), rules, registry).refused, text
 
 
+@pytest.mark.parametrize(
+    ("text", "rule_id"),
+    [
+        ("TIME NOW: MQ-9s on station over the compound", "status-update"),
+        ("現在時刻0544、護衛艦は配置に就いた", "status-update"),
+        ("our battery moves to Tokunoshima Friday night", "planned-force-activity"),
+        ("日曜から那覇のF-15の分遣隊を宮古に出す", "planned-force-activity"),
+    ],
+)
+def test_round_2_signals_find_status_reports_and_planned_moves(
+    rules: RuleSet, registry: SchemeRegistry, label: Parse, text: str, rule_id: str
+) -> None:
+    from kyodo.spillage.rules import CombinationRule
+    from kyodo.spillage.scanned import ScannedText
+    from kyodo.spillage.signals import Evidence
+
+    marking = "UNCLASSIFIED" if text.isascii() else "区分なし"
+    assert check(text, label(marking), rules, registry).refused
+    # The rule itself matches (its finding may be dropped when another shows the same words).
+    rule = rules.rule(rule_id)
+    assert isinstance(rule, CombinationRule)
+    assert list(rule.hits(Evidence(ScannedText(text), rules.signals, rules.contexts)))
+
+
+def test_a_planned_move_is_refused_whatever_the_context_but_needs_a_place(
+    rules: RuleSet, registry: SchemeRegistry, label: Parse
+) -> None:
+    unclassified = label("UNCLASSIFIED")
+    # Strength 3: golf (social context) does not excuse it.
+    assert check(
+        "Can't make golf Sat, we fly the Ospreys to Ishigaki Friday night",
+        unclassified,
+        rules,
+        registry,
+    ).refused
+    # No place: a unit's sports day moving to the gym is not a force movement.
+    assert not check(
+        "来週の金曜、部隊の運動会は雨天のため体育館へ移動します", label("区分なし"), rules, registry
+    ).refused
+
+
+def test_a_bare_says_lowers_less_than_a_named_state_or_outlet(
+    rules: RuleSet, registry: SchemeRegistry, label: Parse
+) -> None:
+    unclassified = label("UNCLASSIFIED")
+    # Our own liaison's word is reporting: intelligence about a ship at a place still refuses.
+    assert check(
+        "The liaison says the frigate is loitering 30 nm off Uotsuri since yesterday",
+        unclassified,
+        rules,
+        registry,
+    ).refused
+    # A state's claim, as in the news, is silenced as before.
+    assert not check(
+        "Russia says it hit a refinery with drones overnight", unclassified, rules, registry
+    ).refused
+
+
 def test_shipped_findings_explain_in_plain_words(
     rules: RuleSet, registry: SchemeRegistry, label: Parse
 ) -> None:

@@ -138,3 +138,70 @@ def test_the_fast_probability_is_the_full_score(text: str) -> None:
     assert model is not None
     evidence = Evidence(ScannedText(text), rules.signals, rules.contexts)
     assert model.probability(evidence) == pytest.approx(model.score(evidence)[0])
+
+
+SUPPORTED = """
+version = 2
+[signals.time]
+name = "a time"
+terms = ['@clock']
+[signals.ship]
+name = "a ship"
+terms = ['ships?']
+[[rules]]
+id = "supported"
+kind = "model"
+name = "Supported"
+level = "SECRET"
+model = "tiny"
+threshold = 0.5
+needs = ["time", "ship"]
+at_least = 2
+strength = 2
+"""
+
+
+def test_a_model_rule_with_needs_fires_only_with_that_rule_evidence(
+    registry: SchemeRegistry, label: Parse
+) -> None:
+    rules = rules_from_toml(SUPPORTED, registry, models={"tiny": TINY})
+    rule = rules.rule("supported")
+    assert isinstance(rule, ModelRule) and rule.needs == (("time",), ("ship",))
+    unclassified = label("UNCLASSIFIED")
+    # The same wording: refused only when a time and a ship are both there.
+    assert check("launch tonight, ships at 1345", unclassified, rules, registry).refused
+    assert not check("launch tonight at 1345", unclassified, rules, registry).refused
+    with pytest.raises(GuardRulesError, match="at_least must be a whole number from 1 to"):
+        rules_from_toml(
+            SUPPORTED.replace("at_least = 2", "at_least = 3"), registry, models={"tiny": TINY}
+        )
+    with pytest.raises(GuardRulesError, match="which \\[signals\\] does not define"):
+        rules_from_toml(SUPPORTED.replace('"ship"]', '"boat"]'), registry, models={"tiny": TINY})
+
+
+def test_the_package_ships_the_supported_model_rule() -> None:
+    rule = default_rules().rule("learned-wording-supported")
+    assert isinstance(rule, ModelRule) and rule.model is shipped_model()
+    assert rule.needs and rule.at_least == 2 and rule.threshold is not None
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.text(max_size=300)
+    | st.sampled_from(
+        [
+            "TIME NOW 0544: on station, a GO for window 2",
+            "明朝6時から部隊は与那国へ前進、艦は配置に就いた",
+            "Source CATFISH reports 3 deliveries at the fuel farm (12-15th)",
+        ]
+    )
+)
+def test_the_shipped_guard_never_raises_on_any_text(text: str) -> None:
+    from kyodo.labels import parse_marking
+    from kyodo.scheme_files import default_registry
+
+    registry = default_registry()
+    result = check(text, parse_marking("UNCLASSIFIED", registry), default_rules(), registry)
+    for finding in result.findings:
+        assert 0 <= finding.start <= finding.end <= len(text)
+        assert finding.explanation and finding.explanation_ja

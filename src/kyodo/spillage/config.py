@@ -44,7 +44,7 @@ _KEYS: Final[Mapping[str, frozenset[str]]] = {
     "proximity": _COMMON | _LEVEL | {"terms", "near", "within", "unit", "unless"},
     "detector": _COMMON | _LEVEL | {"detector"},
     "combination": _COMMON | _LEVEL | {"needs", "within", "at_least"},
-    "model": _COMMON | _LEVEL | {"model", "threshold"},
+    "model": _COMMON | _LEVEL | {"model", "threshold", "needs", "at_least"},
     "marking": _COMMON,
 }
 _V2_RULE_KEYS: Final = frozenset({"strength", "explain", "explain_ja"})
@@ -325,6 +325,8 @@ def _rule(
             *words,
             None if threshold is None else float(threshold),
             {s.id: s.name for s in (signals or {}).values()},
+            _needs(raw, signals or {}, where) if "needs" in raw else (),
+            _at_least(raw, where),
         )
     if kind == "pattern":
         source = _text(raw, "pattern", where)

@@ -321,11 +321,28 @@ class ModelRule:
     explain_ja: str = ""
     threshold: float | None = None  # None: the model's own
     signal_names: Mapping[str, str] = field(default_factory=dict)
+    # Weaker evidence the rules found, which lets a lower threshold suffice: at least
+    # `at_least` of the groups of `needs` must occur (no `needs`: the model alone decides).
+    needs: tuple[tuple[str, ...], ...] = ()
+    at_least: int | None = None
+
+    def supported(self, evidence: Evidence) -> bool:
+        """Whether enough of the groups of `needs` occur in the message."""
+        if not self.needs:
+            return True
+        wanted = len(self.needs) if self.at_least is None else self.at_least
+        found = 0
+        for group in self.needs:
+            if evidence.group_spans(group):
+                found += 1
+                if found >= wanted:
+                    return True
+        return False
 
     def hits(self, evidence: Evidence) -> Iterator[Hit]:
         """One hit naming the strongest words, when the probability reaches the threshold."""
         threshold = self.model.threshold if self.threshold is None else self.threshold
-        if self.model.probability(evidence) < threshold:
+        if not self.supported(evidence) or self.model.probability(evidence) < threshold:
             return
         _, contributions = self.model.score(evidence)
         text = evidence.scanned.original
