@@ -94,7 +94,7 @@ def test_a_time_and_a_strike_combine_within_the_distance(
         "a strike time was found: 'launches 1345'. Post this at SECRET//NOFORN."
     )
     assert finding.explanation_ja == (
-        "攻撃の時刻が含まれています:『launches 1345』。SECRET//NOFORNで投稿してください。"
+        "攻撃の時刻が含まれています:『launches 1345』。極秘//REL TO USAで投稿してください。"
     )
     assert not run(small, registry, label, "launches the plan; the meeting is at 1345").refused
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from itertools import islice
 from typing import TYPE_CHECKING, Final
 
+from kyodo.errors import NoEquivalentError
+from kyodo.labels import render_marking
 from kyodo.spillage.minimum import minimum_label
 from kyodo.spillage.result import Finding, GuardResult, render_label
 from kyodo.spillage.rules import CombinationRule, MarkingRule, ModelRule
@@ -32,12 +34,16 @@ def _quote(text: str, hit: Hit) -> str:
     return " … ".join(text[start:end] for start, end in hit.parts)
 
 
-def _explain(rule: LevelRule, quote: str, level: str) -> tuple[str, str]:
-    """What was found and what to do, in English and in Japanese, from the rule's templates."""
+JAPANESE_SCHEME = "JPN"  # the scheme a Japanese reader's advice names labels in, where it can
+
+
+def _explain(rule: LevelRule, quote: str, level: tuple[str, str]) -> tuple[str, str]:
+    """What was found and what to do, in English and in Japanese, from the rule's templates;
+    `level` is the label to use as written for each (the Japanese in the Japanese scheme)."""
     english = rule.explain or "{name} found: {text}"
     japanese = rule.explain_ja or "{name}が含まれています:{text}"
-    values = {"name": rule.name, "level": level, "text": f"'{quote}'"}
-    values_ja = {"name": rule.name_ja or rule.name, "level": level, "text": f"『{quote}』"}
+    values = {"name": rule.name, "level": level[0], "text": f"'{quote}'"}
+    values_ja = {"name": rule.name_ja or rule.name, "level": level[1], "text": f"『{quote}』"}
     for key, value in values.items():
         english = english.replace("{" + key + "}", value)
     for key, value in values_ja.items():
@@ -45,12 +51,23 @@ def _explain(rule: LevelRule, quote: str, level: str) -> tuple[str, str]:
     return english, japanese
 
 
+def _in_scheme(label: Label, registry: SchemeRegistry, scheme: str) -> str:
+    """The label's marking in `scheme` if that scheme is loaded and can express it, else as
+    `render_label` writes it."""
+    if scheme in registry.schemes:
+        try:
+            return render_marking(label, registry, scheme=scheme)
+        except NoEquivalentError:
+            pass
+    return render_label(label, registry)
+
+
 def check(text: str, label: Label, rules: RuleSet, registry: SchemeRegistry) -> GuardResult:
     """Scan `text` posted under `label`; `suggested` is the label joined with each finding's
     minimum, and the result is `refused` when `label` does not dominate it."""
     scanned = ScannedText(text)
     evidence = Evidence(scanned, rules.signals, rules.contexts)
-    rendered: dict[Label, str] = {}
+    rendered: dict[Label, tuple[str, str]] = {}
     covered: list[tuple[int, int]] = []
     shown: set[tuple[int, int]] = set()  # the stretches of the findings so far
     findings: list[Finding] = []
@@ -106,7 +123,10 @@ def check(text: str, label: Label, rules: RuleSet, registry: SchemeRegistry) -> 
         suggested = suggested.join(minimum)
         level = rendered.get(minimum)
         if level is None:
-            level = rendered[minimum] = render_label(minimum, registry)
+            level = rendered[minimum] = (
+                render_label(minimum, registry),
+                _in_scheme(minimum, registry, JAPANESE_SCHEME),
+            )
         for hit in hits:
             covered.extend(hit.parts or ((hit.start, hit.end),))
             shown.add((hit.start, hit.end))
