@@ -252,7 +252,7 @@ def test_findings_speak_japanese_to_japanese_readers(
         "Post this at SECRET//NOFORN, not here."
     )
     assert weapon["explanation_ja"].startswith(
-        "兵器の運用(発射・攻撃など)が含まれています:『トマホーク 0412Z 発射』"
+        "兵器の運用（発射・攻撃など）が含まれています：『トマホーク 0412Z 発射』"
     )
     timing = by_rule["strike-timing"]
     assert (timing["rule_name"], timing["rule_name_ja"]) == (

@@ -121,7 +121,7 @@ def test_japanese_ui_shows_japanese_labels_and_menus(
     page.locator("#composer-text").press_sequentially("トマホーク 0412Z 発射", delay=5)
     findings = page.locator("#guard .findings")
     expect(findings).to_contain_text("兵器の運用", timeout=3000)
-    expect(findings).to_contain_text("兵器の運用(発射・攻撃など)が含まれています")
+    expect(findings).to_contain_text("兵器の運用（発射・攻撃など）が含まれています")
     page.goto(f"{web_server.url}/directory")
     expect(page.locator("#counterparts [data-org=jjoc]").first).to_contain_text("統合作戦司令部")
     expect(page.locator("#counterparts [data-org=usfj]")).to_contain_text("在日米軍")

@@ -41,7 +41,7 @@ def _explain(rule: LevelRule, quote: str, level: tuple[str, str]) -> tuple[str, 
     """What was found and what to do, in English and in Japanese, from the rule's templates;
     `level` is the label to use as written for each (the Japanese in the Japanese scheme)."""
     english = rule.explain or "{name} found: {text}"
-    japanese = rule.explain_ja or "{name}が含まれています:{text}"
+    japanese = rule.explain_ja or "{name}が含まれています：{text}"
     values = {"name": rule.name, "level": level[0], "text": f"'{quote}'"}
     values_ja = {"name": rule.name_ja or rule.name, "level": level[1], "text": f"『{quote}』"}
     for key, value in values.items():

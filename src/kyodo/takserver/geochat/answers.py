@@ -26,62 +26,62 @@ ANSWERS: dict[str, dict[str, str]] = {
     "anonymous": {
         "en": "Not delivered: this plain TCP connection is no Kyodo person, so it cannot post "
         "in nets or send direct messages. Connect with your certificate (TLS).",
-        "ja": "未配信: この平文TCP接続は Kyodo の利用者に紐付いていないため、ネットへの投稿や"
-        "個別メッセージはできません。証明書(TLS)で接続してください。",
+        "ja": "未配信：この平文TCP接続は Kyodo の利用者に紐付いていないため、ネットへの投稿や"
+        "個別メッセージはできません。証明書（TLS）で接続してください。",
     },
     "no_net": {
         "en": "Not delivered: chat room “{room}” is not linked to a Kyodo net you belong to.",
-        "ja": "未配信: チャットルーム「{room}」は、あなたが所属する Kyodo のネットに対応して"
+        "ja": "未配信：チャットルーム「{room}」は、あなたが所属する Kyodo のネットに対応して"
         "いません。",
     },
     "no_default": {
         "en": "Not delivered: “{room}” has no Kyodo net configured for you. Use a room "
         "named like one of your nets.",
-        "ja": "未配信: 「{room}」にはあなた用の Kyodo ネットが設定されていません。"
+        "ja": "未配信：「{room}」にはあなた用の Kyodo ネットが設定されていません。"
         "所属ネットと同名のルームを使ってください。",
     },
     "unknown_addressee": {
         "en": "Not delivered: {name} is not a Kyodo person you can write to.",
-        "ja": "未配信: {name} は、あなたがメッセージを送れる Kyodo の利用者ではありません。",
+        "ja": "未配信：{name} は、あなたがメッセージを送れる Kyodo の利用者ではありません。",
     },
     "ambiguous": {
         "en": "Not delivered: more than one person uses the callsign {name}.",
-        "ja": "未配信: コールサイン {name} を複数の利用者が使用しています。",
+        "ja": "未配信：コールサイン {name} を複数の利用者が使用しています。",
     },
     "addressee_label": {
         "en": "Not delivered: {name} may not read a message labelled {label}.",
-        "ja": "未配信: {name} は {label} の表示があるメッセージを閲覧できません。",
+        "ja": "未配信：{name} は {label} の表示があるメッセージを閲覧できません。",
     },
     "refused": {
         "en": "Not delivered: {reason}",
-        "ja": "未配信: 権限により拒否されました ({reason})",
+        "ja": "未配信：権限により拒否されました（{reason}）",
     },
     "guard": {
         "en": "Not delivered: the spillage guard refused it ({reason})",
-        "ja": "未配信: 情報漏えい防止ガードにより拒否されました ({reason})",
+        "ja": "未配信：情報漏えい防止ガードにより拒否されました（{reason}）",
     },
     # The guard's reasons by code (services/spillage.py), worded here as on the web.
     "guard.above_label": {
         "en": "Not delivered: the spillage guard finds this text needs at least {suggested}. "
         "Raise the label and send it again.",
-        "ja": "未配信: 情報漏えい防止ガードにより、この本文には{suggested}以上の区分が必要です。"
+        "ja": "未配信：情報漏えい防止ガードにより、この本文には{suggested}以上の区分が必要です。"
         "区分を上げて送り直してください。",
     },
     "guard.above_ceiling": {
         "en": "Not delivered: the spillage guard finds this text belongs in a {level} net, "
         "not in {net}.",
-        "ja": "未配信: 情報漏えい防止ガードにより、この本文は{net}ではなく{level}のネットで"
+        "ja": "未配信：情報漏えい防止ガードにより、この本文は{net}ではなく{level}のネットで"
         "扱うべき内容です。",
     },
     "guard.not_for_author": {
         "en": "Not delivered: the spillage guard finds this text needs {level}, a label you may "
         "not use; it belongs in another net, not in {net}.",
-        "ja": "未配信: 情報漏えい防止ガードにより、この本文には{level}が必要ですが、あなたは"
+        "ja": "未配信：情報漏えい防止ガードにより、この本文には{level}が必要ですが、あなたは"
         "その区分を使えません。{net}ではなく別のネットで扱ってください。",
     },
     "invalid": {
         "en": "Not delivered: {reason}",
-        "ja": "未配信: {reason}",
+        "ja": "未配信：{reason}",
     },
 }
 

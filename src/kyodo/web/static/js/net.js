@@ -356,7 +356,7 @@ function findingsList(findings) {
     displayOf(finding.minimum)
       .then((view) => {
         const level = finding.marking === false ? view.classification || view.banner : view.banner;
-        needs.textContent = `(${tf("finding_needs", { level })})`;
+        needs.textContent = japanese ? `（${tf("finding_needs", { level })}）` : `(${tf("finding_needs", { level })})`;
       })
       .catch((err) => console.warn("label:", err));
   }
