@@ -87,17 +87,17 @@ async def message_for(
 
 
 async def member_message_for(
-    ctx: ServiceContext, actor: Actor, seq: int, audit_action: str = "message.read"
+    ctx: ServiceContext, actor: Actor, seq: int, audit_action: str | None = None
 ) -> tuple[Message, Net, Member | None]:
     """As `message_for`, for members only (like the net's list): an overseer who may see the
     net but not its messages gets the answer for a message that does not exist."""
-    message, net, member = await message_for(ctx, actor, seq)
+    message, net, member = await message_for(ctx, actor, seq, audit_action=audit_action)
     await net_rule(
         ctx,
         actor,
         net_rules.may_read_messages(actor.subject, net_view(net, member)),
         net,
-        audit_action,
+        audit_action or "message.read",
         object_type="message",
         object_id=str(seq),
         label=message.label,

@@ -6,10 +6,8 @@ from typing import TYPE_CHECKING
 
 from kyodo.domain.receipts import RECEIPT_KINDS, Receipt, ReceiptKind
 from kyodo.errors import InvalidInput
-from kyodo.policy import nets as net_rules
-from kyodo.services.messages.reads import message_for
+from kyodo.services.messages.reads import member_message_for
 from kyodo.services.messages.writes import KYODO_REF
-from kyodo.services.nets.access import net_rule, net_view
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -45,24 +43,6 @@ async def message_seq_for(ctx: ServiceContext, ref: str) -> int | None:
         return await tx.receipts.message_for_ref(ref)
 
 
-async def _readable(ctx: ServiceContext, actor: Actor, seq: int, audit_action: str) -> None:
-    # As for reading the message: its label and the net's rule for its members (refusals
-    # audited; an unreadable message is answered as a missing one).
-    message, net, member = await message_for(ctx, actor, seq, audit_action=audit_action)
-    await net_rule(
-        ctx,
-        actor,
-        net_rules.may_read_messages(actor.subject, net_view(net, member)),
-        net,
-        audit_action,
-        object_type="message",
-        object_id=str(seq),
-        label=message.label,
-        hide=True,
-        not_found=f"no message {seq}",
-    )
-
-
 async def record_receipt(
     ctx: ServiceContext, actor: Actor, ref: str, kind: ReceiptKind, at: datetime
 ) -> Receipt | None:
@@ -75,7 +55,7 @@ async def record_receipt(
     seq = await message_seq_for(ctx, ref)
     if seq is None or person is None:
         return None
-    await _readable(ctx, actor, seq, "message.receipt")
+    await member_message_for(ctx, actor, seq, "message.receipt")
     receipt = Receipt(seq, person.id, kind, at)
     async with ctx.db.transaction() as tx:
         await tx.receipts.record(receipt)
@@ -87,7 +67,7 @@ async def message_receipts(
 ) -> Sequence[tuple[Receipt, Person]]:
     """A message's receipts, for one who may read the message, from the people whose records
     they may read (a receipt says its reader is a member: it is no more shown than the person)."""
-    await _readable(ctx, actor, seq, "message.receipts")
+    await member_message_for(ctx, actor, seq, "message.receipts")
     async with ctx.db.transaction(write=False) as tx:
         receipts = await tx.receipts.list(seq)
         people = await tx.people.get_many({r.person_id for r in receipts})
