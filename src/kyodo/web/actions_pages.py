@@ -137,14 +137,14 @@ async def inbox(
     )
 
 
-def _reasons(lang: str, exc: KyodoError) -> list[str]:
-    """The service's reasons for a refusal, in the reader's language where known."""
+def _reasons(exc: KyodoError) -> list[str]:
+    """The service's reasons for a refusal, as it gave them."""
     if isinstance(exc, PermissionDenied) and exc.reasons:
         found = list(exc.reasons)
     else:
         _, sep, rest = exc.message.partition(" refused: ")
         found = rest.split("; ") if sep else [exc.message]
-    return [v.reason_text(lang, r) for r in found]
+    return found
 
 
 async def _action_page(
@@ -260,7 +260,7 @@ async def _action_page(
         officer=names.person(seen.action_officer_id),
         created=v.when(lang, seen.created_at),
         updated=v.when(lang, seen.updated_at),
-        error=error,
+        error=[v.reason_text(lang, r, names.org) for r in error or ()],
         done=done and gettext(done),
     )
 
@@ -276,11 +276,8 @@ async def action_page(
 async def _refused(request: Request, actor: Actor, action_id: str, exc: KyodoError) -> Response:
     if isinstance(exc, NotFound):
         return render_error(request, actor, exc)
-    lang = language_of(request, actor)
     status = STATUS.get(exc.code, 400)
-    return await _action_page(
-        request, actor, action_id, error=_reasons(lang, exc), status_code=status
-    )
+    return await _action_page(request, actor, action_id, error=_reasons(exc), status_code=status)
 
 
 @router.post("/actions/{action_id}/step", response_class=HTMLResponse)

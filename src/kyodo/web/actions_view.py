@@ -11,12 +11,21 @@ from kyodo.domain.actions import parse_time
 from kyodo.web.i18n import N_, translations
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from kyodo.domain.actions import FieldValue
 
 JST = timezone(timedelta(hours=9), "JST")
 DATE_FIELDS = frozenset({"suspense", "ltiov", "required_delivery_date"})
 WEEKDAYS_JA = "月火水木金土日"
 
+ISO_IN_TEXT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:\d\d)")
+ACTION_TYPES = {
+    "information": N_("information"),
+    "action": N_("action"),
+    "coordinate": N_("coordinate"),
+    "reply_for_signature": N_("reply for signature"),
+}
 KINDS = {
     "tasker": N_("Tasker"),
     "rfi": N_("Request for information"),
@@ -218,14 +227,17 @@ def word(lang: str, table: dict[str, str], key: str) -> str:
     return translations(lang).gettext(text) if text else key
 
 
-def reason_text(lang: str, reason: str) -> str:
-    """A refusal reason from the service in the reader's language where one is known."""
+def reason_text(lang: str, reason: str, org: Callable[[str], str] = str) -> str:
+    """A refusal reason from the service in the reader's language where one is known (`org`
+    names an organisation id for the reader)."""
     gettext = translations(lang).gettext
     for pattern, text in REASONS:
         found = pattern.fullmatch(reason)
         if found is None:
             continue
         parts = found.groupdict()
+        if "org" in parts:
+            parts["org"] = org(parts["org"])
         if "state" in parts:
             parts["state"] = word(lang, STATES, parts["state"])
         if "who" in parts:
@@ -266,5 +278,8 @@ def value_text(lang: str, name: str, value: FieldValue) -> str:
     if isinstance(value, list):
         return "、".join(value) if lang == "ja" else "; ".join(value)
     if name == "action_type" and isinstance(value, str):
-        return value.replace("_", " ")
-    return str(value)
+        return word(lang, ACTION_TYPES, value)
+    text = str(value)
+    # Dates inside text ("2027-01-07T03:00Z to 2027-01-21T03:00Z") read like the others.
+    text = ISO_IN_TEXT.sub(lambda m: when(lang, parse_time(m.group(0))), text)
+    return text.replace(" to ", " 〜 ") if lang == "ja" and ISO_IN_TEXT.search(str(value)) else text
