@@ -57,8 +57,10 @@ def test_inbox_in_english_overdue_first_with_markings(
     # Filters: by kind, then "waiting on me".
     page.select_option("#filter-kind", "rfi")
     page.wait_for_url(re.compile(r"kind=rfi"))
-    kinds = {page.locator("#inbox tbody tr").nth(i).get_attribute("data-kind")
-             for i in range(page.locator("#inbox tbody tr").count())}
+    kinds = {
+        page.locator("#inbox tbody tr").nth(i).get_attribute("data-kind")
+        for i in range(page.locator("#inbox tbody tr").count())
+    }
     assert kinds == {"rfi"}
     page.click("#scopes a[data-scope=waiting]")
     page.wait_for_url(re.compile(r"scope=waiting"))

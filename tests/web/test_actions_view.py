@@ -42,7 +42,9 @@ def test_refusal_reasons_translated_with_their_parts():
         v.reason_text("ja", "the non-concurrence of jmsdf_sf is open", lambda o: names(o) or o)
         == "自衛艦隊 の不同意が未解決です"
     )
-    assert v.reason_text("ja", "no step 'issue' from ISSUED") == "「発簡済み」からその手順は実施できません"
+    assert v.reason_text("ja", "no step 'issue' from ISSUED") == (
+        "「発簡済み」からその手順は実施できません"
+    )
     assert v.reason_text("ja", "approve is taken by the action's approver") == (
         "この手順を実施するのはアクションの承認者です"
     )
