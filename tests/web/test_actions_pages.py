@@ -168,3 +168,35 @@ def test_a_step_taken_from_the_page_and_a_refused_one(
     assert console_errors(us) == []
     # The refusal page comes with its 403, which chromium logs as a failed load; nothing else.
     assert [e for e in console_errors(jp) if "status of 403" not in e] == []
+
+
+def test_a_withheld_title_and_deadline_in_the_inbox(web_server, new_context, login, console_errors):
+    # us.j3 writes a NOFORN title and suspense on an action jp.j3's command is party to.
+    created = web_server.api("us.j3").post(
+        "/api/v1/actions",
+        json={
+            "kind": "tasker",
+            "label": "SECRET//REL TO USA, JPN",
+            "owner_org": "usfj",
+            "opr_org": "jjoc",
+            "title": {"value": "Web test: HIMARS move", "label": "SECRET//NOFORN"},
+            "fields": {
+                "suspense": {"value": "2026-01-01T00:00:00Z", "label": "SECRET//NOFORN"},
+            },
+        },
+    )
+    created.raise_for_status()
+    action_id = created.json()["action"]["id"]
+    page = login(new_context(), "jp.j3", lang="en")
+    page.goto(f"{web_server.url}/actions")
+    row = page.locator(f"#inbox tr[data-action='{action_id}']")
+    assert "withheld" in row.locator(".action-title").inner_text()
+    assert "withheld" in row.locator(".deadline").inner_text()
+    # A withheld deadline moves nothing: not overdue, not first.
+    assert "overdue" not in (row.get_attribute("class") or "")
+    assert "HIMARS" not in page.content() and "2026-01-01" not in page.content()
+    assert "NOFORN" not in page.inner_text("#banner-top")
+    page.goto(f"{web_server.url}/actions/{action_id}")
+    assert page.locator("[data-field=title] [data-withheld]").count() == 1
+    assert "HIMARS" not in page.content()
+    assert console_errors(page) == []
