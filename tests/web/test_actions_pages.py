@@ -200,3 +200,27 @@ def test_a_withheld_title_and_deadline_in_the_inbox(web_server, new_context, log
     assert page.locator("[data-field=title] [data-withheld]").count() == 1
     assert "HIMARS" not in page.content()
     assert console_errors(page) == []
+
+
+def test_a_step_form_with_bad_input_is_answered_422_and_changes_nothing(web_server):
+    api = web_server.api("us.j3")
+    created = api.post(
+        "/api/v1/actions",
+        json={
+            "kind": "tasker",
+            "label": "SECRET//REL TO USA, JPN",
+            "owner_org": "usfj",
+            "opr_org": "jjoc",
+            "title": {"value": "Web test: bad form"},
+        },
+    )
+    created.raise_for_status()
+    action_id = created.json()["action"]["id"]
+    too_long = api.post(f"/actions/{action_id}/step", data={"step": "issue", "reason": "x" * 2001})
+    assert too_long.status_code == 422
+    assert "at most 2000" in too_long.text
+    unknown = api.post(f"/actions/{action_id}/step", data={"step": "close", "reason": ""})
+    assert unknown.status_code == 409
+    assert "cannot be taken from Draft" in unknown.text
+    state = api.get(f"/api/v1/actions/{action_id}").json()["action"]["state"]
+    assert state == "DRAFT"

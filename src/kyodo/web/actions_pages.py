@@ -28,6 +28,8 @@ router = APIRouter(include_in_schema=False)
 SCOPES = {"all": N_("All my actions"), "mine": N_("My actions"), "waiting": N_("Waiting on me")}
 DONE = {"step": N_("Step taken."), "signed": N_("Signed for your nation.")}
 INBOX_LIMIT = 200
+MAX_STEP, MAX_REASON = 64, 2000
+TOO_LONG = N_("a step name is 1 to 64 characters and a reason at most 2000")
 
 
 class _Names:
@@ -260,7 +262,9 @@ async def _action_page(
         officer=names.person(seen.action_officer_id),
         created=v.when(lang, seen.created_at),
         updated=v.when(lang, seen.updated_at),
-        error=[v.reason_text(lang, r, names.org) for r in error or ()],
+        error=[
+            gettext(r) if r == TOO_LONG else v.reason_text(lang, r, names.org) for r in error or ()
+        ],
         done=done and gettext(done),
     )
 
@@ -283,10 +287,12 @@ async def _refused(request: Request, actor: Actor, action_id: str, exc: KyodoErr
 @router.post("/actions/{action_id}/step", response_class=HTMLResponse)
 async def take_step(request: Request, action_id: str, post: FormDep) -> Response:
     """Take a step: the service decides (and audits); a refusal shows its reasons."""
+    step, reason = post.text("step"), post.text("reason")
+    # The API's bounds (TransitionIn); the service itself does not bound a reason.
+    if not 0 < len(step) <= MAX_STEP or len(reason) > MAX_REASON:
+        return await _action_page(request, post.actor, action_id, error=[TOO_LONG], status_code=422)
     try:
-        await actions.transition(
-            context_of(request), post.actor, action_id, post.text("step"), post.text("reason")
-        )
+        await actions.transition(context_of(request), post.actor, action_id, step, reason)
     except KyodoError as exc:
         return await _refused(request, post.actor, action_id, exc)
     return RedirectResponse(f"/actions/{action_id}?done=step", status_code=303)
