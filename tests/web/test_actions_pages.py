@@ -224,3 +224,36 @@ def test_a_step_form_with_bad_input_is_answered_422_and_changes_nothing(web_serv
     assert "cannot be taken from Draft" in unknown.text
     state = api.get(f"/api/v1/actions/{action_id}").json()["action"]["state"]
     assert state == "DRAFT"
+
+
+def test_signing_from_the_page_and_a_refused_signature(
+    web_server, new_context, login, screenshot, console_errors
+):
+    created = web_server.api("us.j3").post(
+        "/api/v1/actions",
+        json={
+            "kind": "liaison_request",
+            "label": "SECRET//REL TO USA, JPN",
+            "owner_org": "usfj",
+            "opr_org": "jjoc",
+            "bilateral": True,
+            "title": {"value": "Web test: liaison officers to JJOC"},
+        },
+    )
+    created.raise_for_status()
+    action_id = created.json()["action"]["id"]
+    us = login(new_context(), "us.j3", lang="en")
+    us.goto(f"{web_server.url}/actions/{action_id}")
+    us.click("#sign")
+    us.wait_for_url(re.compile(r"done=signed"))
+    assert us.locator("#signoff tr[data-nation=USA][data-signed=yes]").count() == 1
+    assert us.locator("#signoff tr[data-nation=JPN][data-signed=no]").count() == 1
+    assert us.locator("#sign").count() == 0  # signed for the USA this round
+    # jp.j3 may not read the NOFORN weapon systems of the Ishigaki request: nobody signs blind.
+    jp = login(new_context(), "jp.j3", lang="ja")
+    jp.goto(f"{web_server.url}/actions/{_action_id(web_server, 'jp.j3', 'facility_access')}")
+    jp.click("#sign")
+    jp.locator("#action-error").wait_for()
+    assert "確認できないまま署名することはできません" in jp.inner_text("#action-error")
+    assert jp.locator("#signoff tr[data-nation=JPN][data-signed=no]").count() == 1
+    assert console_errors(us) == []

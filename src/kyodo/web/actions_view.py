@@ -195,6 +195,22 @@ REASONS: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     (re.compile(r"the action is (?P<state>\S+)"), N_("the action is %(state)s")),
     (
+        re.compile(r"the action is (?P<state>\S+): past approval"),
+        N_("the action is %(state)s: past approval"),
+    ),
+    (
+        re.compile(r"part of the action is withheld from you: nobody signs blind"),
+        N_("part of the action is withheld from you: nobody signs blind"),
+    ),
+    (
+        re.compile(r"(?P<nation>\S+) has signed this round already"),
+        N_("%(nation)s has signed this round already"),
+    ),
+    (
+        re.compile(r"only a bilateral action is signed by each nation"),
+        N_("only a bilateral action is signed by each nation"),
+    ),
+    (
         re.compile(r"the RFI has expired: its LTIOV has passed"),
         N_("the RFI has expired: its LTIOV has passed"),
     ),
