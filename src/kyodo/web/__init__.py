@@ -9,6 +9,7 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from kyodo.web import (
+    actions_pages,
     directory_page,
     labels_api,
     map_page,
@@ -27,6 +28,7 @@ def install(app: FastAPI) -> None:
     for module in (
         pages,
         nets_pages,
+        actions_pages,
         map_page,
         directory_page,
         security_page,
