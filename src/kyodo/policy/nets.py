@@ -148,7 +148,11 @@ def may_relabel_by_edit(current: Label, new: Label) -> Decision:
     downgrade, its own action."""
     if new.dominates(current):
         return ALLOW
-    return _deny("an edit cannot lower a message's label: that is a downgrade", failed="downgrade")
+    return _deny(
+        "an edit cannot lower a message's label: that is a downgrade",
+        failed="downgrade",
+        code="policy.edit_lowers",
+    )
 
 
 def may_downgrade(subject: Subject, before: Label, after: Label, justification: str) -> Decision:

@@ -18,8 +18,8 @@ from kyodo.services import messages, nets
 from kyodo.services.actor import Actor
 from kyodo.services.context import ServiceContext
 from kyodo.web.i18n import translations
-from kyodo.web.label_picker import REL_CHOICES, choices, picked_label
-from kyodo.web.labels_view import view
+from kyodo.web.label_picker import REL_CHOICES, choices, default_levels, picked_label
+from kyodo.web.labels_view import SCHEME_OF_LANGUAGE, view
 from kyodo.web.people_view import by_id, clearance_text, display_name, readable_people
 from kyodo.web.reasons import error_text
 from kyodo.web.session import FormDep, FormPost, PageActor, context_of
@@ -36,16 +36,30 @@ async def list_nets(request: Request, actor: PageActor) -> Response:
     return render_page(request, "nets.html", actor=actor, active="nets", nets=mine)
 
 
-def _picker_context(request: Request) -> dict[str, Any]:
+def _picker_context(request: Request, actor: Actor) -> dict[str, Any]:
+    """The picker in the reader's scheme first (Japanese officers: the JPN scheme's levels
+    and compartments first, and its levels chosen to begin with)."""
     registry = context_of(request).registry
-    return {"schemes": choices(registry), "rel_choices": REL_CHOICES}
+    policy = SCHEME_OF_LANGUAGE.get(language_of(request, actor))
+    ceiling, entry = default_levels(registry, policy)
+    return {
+        "schemes": choices(registry, policy),
+        "rel_choices": REL_CHOICES,
+        "default_ceiling": ceiling,
+        "default_entry": entry,
+    }
 
 
 @router.get("/nets/new", response_class=HTMLResponse)
 async def new_net(request: Request, actor: PageActor) -> Response:
     """The form to create a net, with its label picker."""
     return render_page(
-        request, "net_new.html", actor=actor, active="nets", error=None, **_picker_context(request)
+        request,
+        "net_new.html",
+        actor=actor,
+        active="nets",
+        error=None,
+        **_picker_context(request, actor),
     )
 
 
@@ -131,7 +145,7 @@ async def create_net(request: Request, post: FormDep) -> Response:
             reasons=text.reasons,
             form=post.form,
             status_code=422 if not isinstance(exc, PermissionDenied) else 403,
-            **_picker_context(request),
+            **_picker_context(request, post.actor),
         )
     if request.headers.get("hx-request"):
         response = Response(status_code=204)

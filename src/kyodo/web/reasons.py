@@ -21,6 +21,7 @@ REASONS: dict[str, str] = {
     "policy.not_owner": N_("Only the net's owners or an administrator may change it."),
     "policy.not_author": N_("Only the author can edit a message."),
     "policy.not_author_delete": N_("Only the author or a net owner can delete a message."),
+    "policy.edit_lowers": N_("An edit cannot lower a message's label: that is a downgrade."),
 }
 
 # What a page says for each kind of error (the English detail is for the API).
