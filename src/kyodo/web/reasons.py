@@ -9,8 +9,8 @@ from kyodo.web.i18n import N_, translations
 
 # The policy's reason codes (`kyodo.policy.Reason`), with their values in braces.
 REASONS: dict[str, str] = {
-    "policy.clearance": N_("Your clearance ({clearance}) is below {level}."),
-    "policy.compartments": N_("You do not hold {names}."),
+    "policy.clearance": N_("The clearance ({clearance}) is below {level}."),
+    "policy.compartments": N_("{names} is not held."),
     "policy.releasability": N_("It is not releasable to {nation} (REL TO {nations})."),
     "policy.entry": N_("The entry label of {net} is above what may be read."),
     "policy.ceiling": N_("The label is above the ceiling of {net}."),
