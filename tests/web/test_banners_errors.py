@@ -184,3 +184,24 @@ def test_japanese_officer_picker_starts_in_the_japanese_scheme(web_server, brows
     assert ceiling.index('value="JPN:') < ceiling.index('value="USA:')
     english = browse("us.j3", "en").get("/nets/new").text
     assert '<option value="USA:SECRET" selected' in english
+
+
+def test_reasons_are_worded_in_the_readers_language_and_scheme():
+    from kyodo.policy import Action, Resource, decide, make_subject
+    from kyodo.web.reasons import reason_text
+
+    registry = default_registry()
+    secret = parse_marking("SECRET//REL TO USA, JPN", registry)
+    subject = make_subject(registry, id="p1", nation="USA", clearance="CONFIDENTIAL")
+    decision = decide(subject, Action.READ, Resource(secret))
+    assert not decision.allowed
+    (reason,) = decision.codes
+    params = dict(reason.params)
+    assert reason.code == "policy.clearance"
+    assert reason_text(reason.code, params, "en", registry) == (
+        "The clearance (CONFIDENTIAL) is below SECRET."
+    )
+    assert (
+        reason_text(reason.code, params, "ja", registry) == "適格性（秘）が極秘に達していません。"
+    )
+    assert reason_text("policy.unknown", {}, "ja", registry) is None

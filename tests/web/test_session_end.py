@@ -76,5 +76,5 @@ def test_add_member_refusal_is_in_japanese(web_server, new_context, login, conso
     status = page.locator("#status-message")
     expect(status).to_contain_text("この操作は許可されていません。")
     expect(status).to_contain_text("の参加区分は閲覧できる範囲を超えています。")
-    expect(status).to_contain_text("適格性（UNCLASSIFIED）が")
+    expect(status).to_contain_text("適格性（区分なし）が極秘に達していません。")
     assert "cannot" not in status.inner_text() and "clearance" not in status.inner_text()

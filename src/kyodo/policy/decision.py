@@ -94,7 +94,16 @@ def _label_reasons(
         reasons.append(f"clearance {subject.clearance} is below {label.level}")
         failed.append("clearance")
         codes.append(
-            Reason("policy.clearance", (("clearance", subject.clearance), ("level", label.level)))
+            Reason(
+                "policy.clearance",
+                (
+                    ("clearance", subject.clearance),
+                    ("level", label.level),
+                    # The places on the shared scale, to word both in the reader's scheme.
+                    ("clearance_rank", str(subject.clearance_rank)),
+                    ("rank", str(label.rank)),
+                ),
+            )
         )
     missing = sorted(label.restrictive - subject.grants)
     if missing:

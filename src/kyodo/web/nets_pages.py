@@ -86,7 +86,7 @@ async def preview(request: Request, post: FormDep) -> Response:
                 translations(lang).gettext("The entry label must be at or below the ceiling.")
             )
     except KyodoError as exc:
-        text = error_text(exc, lang)
+        text = error_text(exc, lang, context_of(request).registry)
         message = " ".join(filter(None, (text.summary, text.detail)))
         return render_page(request, "_net_preview.html", actor=post.actor, error=message)
     container = Container(post.text("name") or "the new net", ceiling, entry)
@@ -135,7 +135,7 @@ async def create_net(request: Request, post: FormDep) -> Response:
             retention_days=None,
         )
     except KyodoError as exc:
-        text = error_text(exc, language_of(request, post.actor))
+        text = error_text(exc, language_of(request, post.actor), context_of(request).registry)
         return render_page(
             request,
             "net_new.html",
@@ -272,7 +272,7 @@ async def add_member(request: Request, net_id: str, post: FormDep) -> Response:
         role = NetRole(post.text("role", "member") or "member")
         await nets.add_member(ctx, post.actor, net_id, post.text("person_id"), role)
     except KyodoError as exc:
-        text = error_text(exc, lang)
+        text = error_text(exc, lang, context_of(request).registry)
         message = " ".join(filter(None, (text.summary, text.detail)))
         return render_page(
             request,

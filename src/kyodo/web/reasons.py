@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kyodo.errors import ErrorCode, KyodoError, LabelError, PermissionDenied
+from kyodo.labels import SchemeRegistry
 from kyodo.web.i18n import N_, translations
+from kyodo.web.labels_view import SCHEME_OF_LANGUAGE
 
 # The policy's reason codes (`kyodo.policy.Reason`), with their values in braces.
 REASONS: dict[str, str] = {
@@ -41,11 +43,22 @@ HTTP_SUMMARIES: dict[int, str] = {
 }
 
 
-def reason_text(code: str, params: dict[str, object], lang: str) -> str | None:
-    """One reason in the reader's language; None for a code the catalogue does not know."""
+def reason_text(
+    code: str, params: dict[str, object], lang: str, registry: SchemeRegistry | None = None
+) -> str | None:
+    """One reason in the reader's language; None for a code the catalogue does not know.
+    Levels given with their rank on the shared scale are named in the reader's scheme."""
     text = REASONS.get(code)
     if text is None:
         return None
+    scheme = registry.schemes.get(SCHEME_OF_LANGUAGE.get(lang, "")) if registry else None
+    if scheme is not None:
+        params = dict(params)
+        for name, rank in (("level", "rank"), ("clearance", "clearance_rank")):
+            place = str(params.get(rank, ""))
+            level = scheme.level_at_rank(int(place)) if place.isdigit() else None
+            if level is not None:
+                params[name] = level.banner
     worded = translations(lang).gettext(text)
     for name, value in params.items():
         worded = worded.replace("{" + name + "}", str(value))
@@ -62,8 +75,8 @@ class ErrorText:
     detail: str
 
 
-def error_text(exc: KyodoError, lang: str) -> ErrorText:
-    """The error in the reader's language."""
+def error_text(exc: KyodoError, lang: str, registry: SchemeRegistry | None = None) -> ErrorText:
+    """The error in the reader's language (levels in the reader's scheme, given `registry`)."""
     gettext = translations(lang).gettext
     summary = SUMMARIES.get(exc.code)
     reasons: tuple[str, ...] = ()

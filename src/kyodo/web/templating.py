@@ -152,7 +152,7 @@ def render_error(
         )
     else:
         status = STATUS.get(exc.code, 400)
-        text = error_text(exc, lang)
+        text = error_text(exc, lang, context_of(request).registry)
     path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return render_page(
         request,
