@@ -81,7 +81,9 @@ def error_text(exc: KyodoError, lang: str, registry: SchemeRegistry | None = Non
     summary = SUMMARIES.get(exc.code)
     reasons: tuple[str, ...] = ()
     if isinstance(exc, PermissionDenied):
-        worded = [reason_text(str(c.get("code", "")), _params(c), lang) for c in exc.codes]
+        worded = [
+            reason_text(str(c.get("code", "")), _params(c), lang, registry) for c in exc.codes
+        ]
         # Reasons without a code (rules not yet coded) are shown as the policy wrote them.
         reasons = tuple(w for w in worded if w) if exc.codes and all(worded) else exc.reasons
     detail = exc.message if summary is None or isinstance(exc, LabelError) else ""
