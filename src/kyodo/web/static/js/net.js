@@ -202,7 +202,7 @@ function connect() {
     chat.dataset.live = "false";
     if (chat.dataset.left === "true" || event.code === 4401) {
       if (event.code === 4401) {
-        statusEl.textContent = t("session_ended");
+        statusEl.textContent = ""; // the session notice says it, with the way back in
         sessionEnded();
       }
       return;
