@@ -262,7 +262,7 @@ async function saveEdit(message, text, justification, problem, form) {
     problem.hidden = false;
     const details = err.problem || {};
     const reason = details.override_reason || details.reason;
-    problem.replaceChildren(el("p", { text: reason ? await reasonText(reason) : err.message }));
+    problem.replaceChildren(el("p", { text: reason ? await reasonText(reason) : problemText(err) }));
     if (details.findings) problem.append(findingsList(details.findings));
     if (details.overridable) {
       const why = el("textarea", { "aria-label": t("justification"), maxlength: "2000" });
@@ -500,7 +500,7 @@ if (form) {
       if (serial !== checkSerial) return;
       guard.hidden = false;
       guard.className = "guard warn";
-      guard.replaceChildren(el("p", { text: err.message }));
+      guard.replaceChildren(el("p", { text: problemText(err) }));
     }
   }
   const scheduleCheck = () => { clearTimeout(timer); timer = setTimeout(check, 350); };
