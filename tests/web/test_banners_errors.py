@@ -146,6 +146,7 @@ def test_session_ended_page_links_to_login(web_server):
         assert answer.status_code == 404
         assert 'href="/login?next=/no/such/page%3Fx%3D1"' in answer.text
         assert_valid_banner(answer.text, "ja")
+        assert_valid_banner(anonymous.get("/login").text, "ja")
 
 
 def test_api_clients_keep_problem_json(web_server, browse):
