@@ -123,9 +123,16 @@ class PermissionDenied(KyodoError):
 
     code = ErrorCode.PERMISSION_DENIED
 
-    def __init__(self, message: str, reasons: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        message: str,
+        reasons: tuple[str, ...] = (),
+        codes: tuple[dict[str, object], ...] = (),
+    ) -> None:
         super().__init__(message if not reasons else f"{message}: {'; '.join(reasons)}")
         self.reasons = reasons
+        # The reasons as catalogue codes with values ({"code", "params"}), for people.
+        self.codes = codes
 
 
 class RateLimited(KyodoError):

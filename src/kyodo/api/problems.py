@@ -67,6 +67,8 @@ def kyodo_error(exc: KyodoError) -> JSONResponse:
     extra: dict[str, Any] = {}
     if isinstance(exc, PermissionDenied) and exc.reasons:
         extra["reasons"] = list(exc.reasons)
+        if exc.codes:
+            extra["reason_codes"] = list(exc.codes)
     if isinstance(exc, GuardRefused):
         extra.update(
             findings=list(exc.findings),
@@ -100,7 +102,8 @@ def invalid_request(found: Sequence[Any]) -> JSONResponse:
     return problem(422, detail, "invalid_request", errors=errors)
 
 
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+async def http_error(request: Request, exc: Exception) -> JSONResponse:
+    """The problem+json answer to an HTTP error (no such route, method, too large)."""
     assert isinstance(exc, StarletteHTTPException)  # noqa: S101
     code = "too_large" if exc.status_code == 413 else "http_error"
     return problem(exc.status_code, str(exc.detail), code)
@@ -110,4 +113,4 @@ def install(app: FastAPI) -> None:
     """Register the handlers on an app."""
     app.add_exception_handler(KyodoError, _kyodo_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)

@@ -49,12 +49,27 @@ class Resource:
 
 
 @dataclass(frozen=True, slots=True)
+class Reason:
+    """A reason as a catalogue code with its values: each transport words it in its reader's
+    language (the plain English of `Decision.reasons` stays for the API and the audit)."""
+
+    code: str
+    params: tuple[tuple[str, str], ...] = ()
+
+    def as_dict(self) -> dict[str, object]:
+        """The JSON form: {"code": …, "params": {…}}."""
+        return {"code": self.code, "params": dict(self.params)}
+
+
+@dataclass(frozen=True, slots=True)
 class Decision:
-    """Allowed or not; each reason names the property that failed, in plain words."""
+    """Allowed or not; each reason names the property that failed, in plain words, and, where
+    a person sees it, as a `Reason` code."""
 
     allowed: bool
     reasons: tuple[str, ...] = ()
     failed: tuple[str, ...] = ()
+    codes: tuple[Reason, ...] = ()
 
     def __bool__(self) -> bool:
         return self.allowed
@@ -72,19 +87,38 @@ def may_read(subject: Subject, label: Label) -> bool:
     return rel is None or subject.holds_nation(rel)
 
 
-def _label_reasons(subject: Subject, label: Label, reasons: list[str], failed: list[str]) -> None:
+def _label_reasons(
+    subject: Subject, label: Label, reasons: list[str], failed: list[str], codes: list[Reason]
+) -> None:
     if subject.clearance_rank < label.rank:
         reasons.append(f"clearance {subject.clearance} is below {label.level}")
         failed.append("clearance")
+        codes.append(
+            Reason(
+                "policy.clearance",
+                (
+                    ("clearance", subject.clearance),
+                    ("level", label.level),
+                    # The places on the shared scale, to word both in the reader's scheme.
+                    ("clearance_rank", str(subject.clearance_rank)),
+                    ("rank", str(label.rank)),
+                ),
+            )
+        )
     missing = sorted(label.restrictive - subject.grants)
     if missing:
         noun = "compartment" if len(missing) == 1 else "compartments"
         reasons.append(f"missing {noun} {', '.join(missing)}")
         failed.append("restrictive")
+        codes.append(Reason("policy.compartments", (("names", ", ".join(missing)),)))
     rel = label.releasable_to
     if rel is not None and not subject.holds_nation(rel):
-        reasons.append(f"nation {subject.nation} is not in REL TO {_nations(label, rel)}")
+        nations = _nations(label, rel)
+        reasons.append(f"nation {subject.nation} is not in REL TO {nations}")
         failed.append("releasability")
+        codes.append(
+            Reason("policy.releasability", (("nation", subject.nation), ("nations", nations)))
+        )
 
 
 def _nations(label: Label, rel: frozenset[str]) -> str:
@@ -107,19 +141,23 @@ def decide(subject: Subject, action: Action, resource: Resource) -> Decision:
         return ALLOW  # the common case, without building reasons
     reasons: list[str] = []
     failed: list[str] = []
+    codes: list[Reason] = []
     if action is Action.JOIN:
         if resource.container is None:
             raise ValueError("a join decision needs a container")
-        _label_reasons(subject, resource.container.entry, reasons, failed)
+        _label_reasons(subject, resource.container.entry, reasons, failed, codes)
         if reasons:
-            reasons.insert(0, f"cannot read the entry label of {resource.container.name}")
+            name = resource.container.name
+            reasons.insert(0, f"cannot read the entry label of {name}")
+            codes.insert(0, Reason("policy.entry", (("net", name),)))
     else:
-        _label_reasons(subject, resource.label, reasons, failed)
+        _label_reasons(subject, resource.label, reasons, failed, codes)
         if action is Action.WRITE and resource.container is not None:
             container = resource.container
             if not container.ceiling.dominates(resource.label):
                 reasons.append(f"label is above the ceiling of {container.name}")
                 failed.append("ceiling")
+                codes.append(Reason("policy.ceiling", (("net", container.name),)))
     if (
         action is Action.READ
         and resource.audience is not None
@@ -128,9 +166,11 @@ def decide(subject: Subject, action: Action, resource: Resource) -> Decision:
     ):
         reasons.append("no need-to-know: not a member")
         failed.append("need_to_know")
+        codes.append(Reason("policy.not_member"))
     if resource.required_role is not None and resource.required_role not in subject.roles:
         reasons.append(f"role {resource.required_role} required")
         failed.append("role")
+        codes.append(Reason("policy.role", (("role", resource.required_role),)))
     if not reasons:
         return ALLOW
-    return Decision(False, tuple(reasons), tuple(failed))
+    return Decision(False, tuple(reasons), tuple(failed), tuple(codes))

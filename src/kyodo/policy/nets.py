@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from kyodo.policy.decision import ALLOW, Decision, may_read
+from kyodo.policy.decision import ALLOW, Decision, Reason, may_read
 
 if TYPE_CHECKING:
     from kyodo.labels import Label
@@ -34,8 +34,8 @@ class NetView:
     meta: Label | None = None  # the label of its name, purpose and members; None: `entry`
 
 
-def _deny(*reasons: str, failed: str) -> Decision:
-    return Decision(False, reasons, (failed,))
+def _deny(reason: str, *, failed: str, code: str, **params: str) -> Decision:
+    return Decision(False, (reason,), (failed,), (Reason(code, tuple(params.items())),))
 
 
 def may_see_net(subject: Subject, net: NetView) -> Decision:
@@ -46,7 +46,7 @@ def may_see_net(subject: Subject, net: NetView) -> Decision:
         return ALLOW
     if subject.roles & OVERSEERS and may_read(subject, net.entry if net.meta is None else net.meta):
         return ALLOW
-    return _deny("no need-to-know: not a member", failed="need_to_know")
+    return _deny("no need-to-know: not a member", failed="need_to_know", code="policy.not_member")
 
 
 def may_read_messages(subject: Subject, net: NetView) -> Decision:
@@ -54,7 +54,7 @@ def may_read_messages(subject: Subject, net: NetView) -> Decision:
     an overseer's duties (records exports) have their own rules."""
     if net.role is not None:
         return ALLOW
-    return _deny("no need-to-know: not a member", failed="need_to_know")
+    return _deny("no need-to-know: not a member", failed="need_to_know", code="policy.not_member")
 
 
 def may_post(subject: Subject, net: NetView) -> Decision:
@@ -62,8 +62,14 @@ def may_post(subject: Subject, net: NetView) -> Decision:
     if net.role in WRITERS:
         return ALLOW
     if net.role == READ_ONLY:
-        return _deny("read-only members cannot post in this net", failed="net_role")
-    return _deny("only members who may write can post in this net", failed="net_role")
+        return _deny(
+            "read-only members cannot post in this net", failed="net_role", code="policy.read_only"
+        )
+    return _deny(
+        "only members who may write can post in this net",
+        failed="net_role",
+        code="policy.not_writer",
+    )
 
 
 def may_manage(subject: Subject, net: NetView) -> Decision:
@@ -72,13 +78,19 @@ def may_manage(subject: Subject, net: NetView) -> Decision:
         return ALLOW
     if ADMIN in subject.roles and may_read(subject, net.entry):
         return ALLOW
-    return _deny("only the net's owners or an administrator may change it", failed="net_role")
+    return _deny(
+        "only the net's owners or an administrator may change it",
+        failed="net_role",
+        code="policy.not_owner",
+    )
 
 
 def may_edit(subject: Subject, net: NetView, author_id: str) -> Decision:
     """Only the author edits, while still a member who may write."""
     if author_id != subject.id:
-        return _deny("only the author can edit a message", failed="author")
+        return _deny(
+            "only the author can edit a message", failed="author", code="policy.not_author"
+        )
     return may_post(subject, net)
 
 
@@ -86,7 +98,11 @@ def may_delete(subject: Subject, net: NetView, author_id: str) -> Decision:
     """The author (still a writing member) or an owner of the net deletes."""
     if net.role == OWNER or (author_id == subject.id and net.role in WRITERS):
         return ALLOW
-    return _deny("only the author or a net owner can delete a message", failed="author")
+    return _deny(
+        "only the author or a net owner can delete a message",
+        failed="author",
+        code="policy.not_author_delete",
+    )
 
 
 def may_read_versions(subject: Subject, author_id: str) -> Decision:
@@ -94,15 +110,27 @@ def may_read_versions(subject: Subject, author_id: str) -> Decision:
     by the reader's own decision)."""
     if author_id == subject.id or RECORDS_OFFICER in subject.roles:
         return ALLOW
-    return _deny("role records_officer required", failed="role")
+    return _deny(
+        "role records_officer required", failed="role", code="policy.role", role="records_officer"
+    )
 
 
 def may_keep_records(subject: Subject, net: NetView) -> Decision:
     """Exports and purges: records officers who read the net's entry label."""
     if RECORDS_OFFICER not in subject.roles:
-        return _deny("role records_officer required", failed="role")
+        return _deny(
+            "role records_officer required",
+            failed="role",
+            code="policy.role",
+            role="records_officer",
+        )
     if not may_read(subject, net.entry):
-        return _deny("cannot read the entry label of " + net.name, failed="clearance")
+        return _deny(
+            "cannot read the entry label of " + net.name,
+            failed="clearance",
+            code="policy.entry",
+            net=net.name,
+        )
     return ALLOW
 
 
@@ -110,7 +138,9 @@ def may_keep_marker(subject: Subject, net: NetView) -> Decision:
     """A read marker is kept with a membership."""
     if net.role is not None:
         return ALLOW
-    return _deny("only members keep a read marker in a net", failed="net_role")
+    return _deny(
+        "only members keep a read marker in a net", failed="net_role", code="policy.not_member"
+    )
 
 
 def may_relabel_by_edit(current: Label, new: Label) -> Decision:
@@ -118,7 +148,11 @@ def may_relabel_by_edit(current: Label, new: Label) -> Decision:
     downgrade, its own action."""
     if new.dominates(current):
         return ALLOW
-    return _deny("an edit cannot lower a message's label: that is a downgrade", failed="downgrade")
+    return _deny(
+        "an edit cannot lower a message's label: that is a downgrade",
+        failed="downgrade",
+        code="policy.edit_lowers",
+    )
 
 
 def may_downgrade(subject: Subject, before: Label, after: Label, justification: str) -> Decision:

@@ -98,7 +98,10 @@ async def enforce(
     if hide:
         raise NotFound(not_found or f"no {object_type} {object_id!r}")
     text = message or f"{audit_action} refused"
-    raise PermissionDenied(text, decision.reasons if answer is None else answer)
+    if answer is None:
+        codes = tuple(reason.as_dict() for reason in decision.codes)
+        raise PermissionDenied(text, decision.reasons, codes)
+    raise PermissionDenied(text, answer)
 
 
 async def require(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kyodo.web.i18n import N_
+from kyodo.web.reasons import REASONS, SUMMARIES
 
 JS_MESSAGES: dict[str, str] = {
     "reply": N_("Reply"),
@@ -65,4 +66,9 @@ JS_MESSAGES: dict[str, str] = {
     "by_nation": N_("by nation"),
     "justification_short": N_("Write a justification of at least a few words."),
     "label_above_ceiling": N_("above the net's ceiling"),
+    "session_ended": N_("Your session ended. Log in again to go on; your draft is kept."),
+    "log_in_again": N_("Log in again"),
+    # The policy's reason codes and the errors' summaries (web/reasons.py).
+    **REASONS,
+    **{f"problem.{code.value}": text for code, text in SUMMARIES.items()},
 }

@@ -21,10 +21,11 @@ class SchemeChoices:
     restrictive: list[tuple[str, str]]  # (id, description)
 
 
-def choices(registry: SchemeRegistry) -> list[SchemeChoices]:
-    """The picker's options for every loaded national scheme."""
+def choices(registry: SchemeRegistry, first: str | None = None) -> list[SchemeChoices]:
+    """The picker's options for every loaded national scheme, the reader's (`first`) first."""
     found = []
-    for scheme in registry.schemes.values():
+    schemes = sorted(registry.schemes.values(), key=lambda s: s.policy != first)
+    for scheme in schemes:
         found.append(
             SchemeChoices(
                 scheme.policy,
@@ -67,3 +68,14 @@ def picked_label(post: FormPost, prefix: str, registry: SchemeRegistry) -> Label
     else:
         releasable_to = sorted({scheme.nation, *post.texts(f"{prefix}_rel")})
     return registry.make_label(policy, level.id, restrictive, releasable_to)
+
+
+def default_levels(registry: SchemeRegistry, policy: str | None) -> tuple[str, str]:
+    """The picker's first choices (ceiling, entry) in the reader's scheme: its SECRET and
+    CONFIDENTIAL equivalents, else the USA scheme's."""
+    scheme = registry.schemes.get(policy or "")
+    if scheme is not None:
+        secret, confidential = scheme.level_at_rank(30), scheme.level_at_rank(20)
+        if secret is not None and confidential is not None:
+            return f"{scheme.policy}:{secret.id}", f"{scheme.policy}:{confidential.id}"
+    return "USA:SECRET", "USA:CONFIDENTIAL"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from kyodo.errors import LabelError
@@ -53,6 +53,15 @@ def _render(label: Label, registry: SchemeRegistry, scheme: str | None, portion:
         except LabelError:  # no equivalent in the reader's scheme: the originator's marking
             pass
     return render_marking(label, registry, portion=portion)
+
+
+def for_reader(label: Label, nation: str | None) -> Label:
+    """A page's label as its banner: a join of things releasable to disjoint nations is
+    releasable to none ("REL TO NONE", no marking at all); the page is then shown only to its
+    reader, so it is marked releasable to the reader's nation alone."""
+    if label.releasable_to is None or label.releasable_to or nation is None:
+        return label
+    return replace(label, releasable_to=frozenset({nation}))
 
 
 def view(label: Label, registry: SchemeRegistry, lang: str) -> LabelView:

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from kyodo.api.message_json import authored_json
 from kyodo.domain.nets import Net, NetRole
-from kyodo.errors import KyodoError, NotFound, PermissionDenied
+from kyodo.errors import KyodoError, PermissionDenied
 from kyodo.labels import Label, join_all
 from kyodo.policy import Action, Container, Resource, decide
 from kyodo.policy import nets as net_rules
@@ -18,9 +18,10 @@ from kyodo.services import messages, nets
 from kyodo.services.actor import Actor
 from kyodo.services.context import ServiceContext
 from kyodo.web.i18n import translations
-from kyodo.web.label_picker import REL_CHOICES, choices, picked_label
-from kyodo.web.labels_view import view
+from kyodo.web.label_picker import REL_CHOICES, choices, default_levels, picked_label
+from kyodo.web.labels_view import SCHEME_OF_LANGUAGE, view
 from kyodo.web.people_view import by_id, clearance_text, display_name, readable_people
+from kyodo.web.reasons import error_text
 from kyodo.web.session import FormDep, FormPost, PageActor, context_of
 from kyodo.web.templating import language_of, render_error, render_page
 
@@ -35,16 +36,30 @@ async def list_nets(request: Request, actor: PageActor) -> Response:
     return render_page(request, "nets.html", actor=actor, active="nets", nets=mine)
 
 
-def _picker_context(request: Request) -> dict[str, Any]:
+def _picker_context(request: Request, actor: Actor) -> dict[str, Any]:
+    """The picker in the reader's scheme first (Japanese officers: the JPN scheme's levels
+    and compartments first, and its levels chosen to begin with)."""
     registry = context_of(request).registry
-    return {"schemes": choices(registry), "rel_choices": REL_CHOICES}
+    policy = SCHEME_OF_LANGUAGE.get(language_of(request, actor))
+    ceiling, entry = default_levels(registry, policy)
+    return {
+        "schemes": choices(registry, policy),
+        "rel_choices": REL_CHOICES,
+        "default_ceiling": ceiling,
+        "default_entry": entry,
+    }
 
 
 @router.get("/nets/new", response_class=HTMLResponse)
 async def new_net(request: Request, actor: PageActor) -> Response:
     """The form to create a net, with its label picker."""
     return render_page(
-        request, "net_new.html", actor=actor, active="nets", error=None, **_picker_context(request)
+        request,
+        "net_new.html",
+        actor=actor,
+        active="nets",
+        error=None,
+        **_picker_context(request, actor),
     )
 
 
@@ -71,7 +86,9 @@ async def preview(request: Request, post: FormDep) -> Response:
                 translations(lang).gettext("The entry label must be at or below the ceiling.")
             )
     except KyodoError as exc:
-        return render_page(request, "_net_preview.html", actor=post.actor, error=exc.message)
+        text = error_text(exc, lang, context_of(request).registry)
+        message = " ".join(filter(None, (text.summary, text.detail)))
+        return render_page(request, "_net_preview.html", actor=post.actor, error=message)
     container = Container(post.text("name") or "the new net", ceiling, entry)
     people = []
     for person in await readable_people(ctx, post.actor):
@@ -118,17 +135,17 @@ async def create_net(request: Request, post: FormDep) -> Response:
             retention_days=None,
         )
     except KyodoError as exc:
-        reasons = exc.reasons if isinstance(exc, PermissionDenied) else ()
+        text = error_text(exc, language_of(request, post.actor), context_of(request).registry)
         return render_page(
             request,
             "net_new.html",
             actor=post.actor,
             active="nets",
-            error=exc.message,
-            reasons=reasons,
+            error=" ".join(filter(None, (text.summary, text.detail))),
+            reasons=text.reasons,
             form=post.form,
             status_code=422 if not isinstance(exc, PermissionDenied) else 403,
-            **_picker_context(request),
+            **_picker_context(request, post.actor),
         )
     if request.headers.get("hx-request"):
         response = Response(status_code=204)
@@ -254,15 +271,20 @@ async def add_member(request: Request, net_id: str, post: FormDep) -> Response:
     try:
         role = NetRole(post.text("role", "member") or "member")
         await nets.add_member(ctx, post.actor, net_id, post.text("person_id"), role)
-    except NotFound as exc:
+    except KyodoError as exc:
+        text = error_text(exc, lang, context_of(request).registry)
+        message = " ".join(filter(None, (text.summary, text.detail)))
         return render_page(
-            request, "_status.html", actor=post.actor, ok=False, message=exc.message, reasons=()
+            request,
+            "_status.html",
+            actor=post.actor,
+            ok=False,
+            message=message,
+            reasons=text.reasons,
         )
-    except (KyodoError, ValueError) as exc:
-        message = exc.message if isinstance(exc, KyodoError) else str(exc)
-        reasons = exc.reasons if isinstance(exc, PermissionDenied) else ()
+    except ValueError as exc:
         return render_page(
-            request, "_status.html", actor=post.actor, ok=False, message=message, reasons=reasons
+            request, "_status.html", actor=post.actor, ok=False, message=str(exc), reasons=()
         )
     response = render_page(
         request,

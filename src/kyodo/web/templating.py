@@ -15,13 +15,14 @@ from jinja2.runtime import Context
 from kyodo.api.deps import CSRF_COOKIE
 from kyodo.api.problems import STATUS
 from kyodo.domain.identity import Role
-from kyodo.errors import KyodoError, PermissionDenied
-from kyodo.labels import Label
+from kyodo.errors import KyodoError
+from kyodo.labels import Label, label_from_json
 from kyodo.services.actor import Actor
 from kyodo.web.i18n import choose_language, translations
 from kyodo.web.js_strings import JS_MESSAGES
-from kyodo.web.labels_view import LabelView, view_of
-from kyodo.web.session import context_of
+from kyodo.web.labels_view import LabelView, for_reader, view, view_of
+from kyodo.web.reasons import HTTP_SUMMARIES, ErrorText, error_text
+from kyodo.web.session import context_of, safe_next
 
 # Nothing from elsewhere: scripts, styles and connections from this origin only. Images may come
 # from a site's configured tile server, so they are the one exception.
@@ -91,8 +92,10 @@ def render_page(
     registry = ctx.registry
     if page_label is None:
         page_label = ctx.unclassified()
-    banner = view_of(page_label, registry, lang)  # LabelError (422) for a malformed one
     person = actor.person if actor is not None else None
+    if not isinstance(page_label, Label):
+        page_label = label_from_json(page_label, registry)  # LabelError (422) if malformed
+    banner = view(for_reader(page_label, person.nation if person else None), registry, lang)
     roles = actor.subject.roles if actor is not None else frozenset()
 
     def label(value: object) -> LabelView:
@@ -133,16 +136,32 @@ def secure_headers(response: HTMLResponse) -> None:
     response.headers["X-Frame-Options"] = "DENY"
 
 
-def render_error(request: Request, actor: Actor | None, exc: KyodoError) -> HTMLResponse:
-    """A page saying what went wrong, with the API's status for the error (404, 403, 422…)."""
-    status = STATUS.get(exc.code, 400)
-    reasons = exc.reasons if isinstance(exc, PermissionDenied) else ()
+def render_error(
+    request: Request, actor: Actor | None, exc: KyodoError | None, status: int | None = None
+) -> HTMLResponse:
+    """A page saying what went wrong, in the reader's language, with the API's status for the
+    error (404, 403, 422…); `exc` None: an HTTP error of its own `status` (no such page)."""
+    lang = language_of(request, actor)
+    if exc is None:
+        status = status or 404
+        summary = HTTP_SUMMARIES.get(status)
+        text = ErrorText(
+            translations(lang).gettext(summary) if summary else translations(lang).gettext("Error"),
+            (),
+            "",
+        )
+    else:
+        status = STATUS.get(exc.code, 400)
+        text = error_text(exc, lang, context_of(request).registry)
+    path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return render_page(
         request,
         "error.html",
         actor=actor,
         status_code=status,
         status=status,
-        message=exc.message,
-        reasons=reasons,
+        message=text.summary,
+        detail=text.detail,
+        reasons=text.reasons,
+        login_next=safe_next(path),
     )

@@ -32,9 +32,14 @@ async def list_members(ctx: ServiceContext, actor: Actor, net_id: str) -> Sequen
         return await tx.nets.members(net_id)
 
 
+def join_decision(person: Person, net: Net) -> Decision:
+    """The policy's JOIN of the person against the net's entry label."""
+    return decide(person.subject(), Action.JOIN, Resource(net.entry, container=net.container()))
+
+
 def membership_decision(person: Person, net: Net) -> tuple[bool, tuple[str, ...]]:
     """Whether the person may be a member (the policy's JOIN against the entry label)."""
-    decision = decide(person.subject(), Action.JOIN, Resource(net.entry, container=net.container()))
+    decision = join_decision(person, net)
     return decision.allowed, decision.reasons
 
 
@@ -58,7 +63,8 @@ async def add_member(
             raise InvalidInput(f"no person {person_id!r}") from None
         # A person whose record the caller may not read answers like one who does not exist.
         hidden = not ctx.decisions.can_read(actor.subject, person.label)
-        allowed, reasons = membership_decision(person, net)
+        joining = join_decision(person, net)
+        allowed, reasons = joining.allowed, joining.reasons
         if hidden:
             refusal = (person, net, ("the caller may not read this person's record",))
         elif allowed and person.active:
@@ -101,7 +107,8 @@ async def add_member(
         )
         if hidden:
             raise InvalidInput(f"no person {person_id!r}")
-        raise PermissionDenied(f"{person.username} cannot join {net.name}", reasons)
+        codes = tuple(r.as_dict() for r in joining.codes) if not hidden and not allowed else ()
+        raise PermissionDenied(f"{person.username} cannot join {net.name}", reasons, codes)
     return new
 
 

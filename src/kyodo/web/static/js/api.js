@@ -1,4 +1,7 @@
 // Calls to Kyodo's API from the page: same-origin cookie, the CSRF token echoed in a header.
+import { t } from "./i18n.js";
+import { sessionEnded } from "./session.js";
+
 export function csrfToken() {
   const match = document.cookie.match(/(?:^|;\s*)kyodo_csrf=([^;]*)/);
   return match ? decodeURIComponent(match[1]) : "";
@@ -25,6 +28,11 @@ export async function request(method, url, body) {
   if (response.status === 204) return null;
   const type = response.headers.get("content-type") || "";
   const data = type.includes("json") ? await response.json() : null;
+  if (response.status === 401) {
+    // Not the API's developer wording: the person's session ended; the page says so once.
+    sessionEnded();
+    throw new ApiError(401, { ...(data || {}), detail: t("session_ended") });
+  }
   if (!response.ok) throw new ApiError(response.status, data);
   return data;
 }

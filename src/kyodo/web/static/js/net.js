@@ -3,6 +3,7 @@
 import { getJSON, postJSON, putJSON, request } from "./api.js";
 import { raiseBanner } from "./banner.js";
 import { t, tf } from "./i18n.js";
+import { onSessionEnd, sessionEnded } from "./session.js";
 
 const chat = document.getElementById("chat");
 const netId = chat.dataset.net;
@@ -200,7 +201,10 @@ function connect() {
   socket.addEventListener("close", (event) => {
     chat.dataset.live = "false";
     if (chat.dataset.left === "true" || event.code === 4401) {
-      if (event.code === 4401) statusEl.textContent = event.reason;
+      if (event.code === 4401) {
+        statusEl.textContent = ""; // the session notice says it, with the way back in
+        sessionEnded();
+      }
       return;
     }
     statusEl.textContent = t("disconnected");
@@ -258,7 +262,7 @@ async function saveEdit(message, text, justification, problem, form) {
     problem.hidden = false;
     const details = err.problem || {};
     const reason = details.override_reason || details.reason;
-    problem.replaceChildren(el("p", { text: reason ? await reasonText(reason) : err.message }));
+    problem.replaceChildren(el("p", { text: reason ? await reasonText(reason) : problemText(err) }));
     if (details.findings) problem.append(findingsList(details.findings));
     if (details.overridable) {
       const why = el("textarea", { "aria-label": t("justification"), maxlength: "2000" });
@@ -287,7 +291,7 @@ async function showHistory(message, li) {
     }
     box.append(ol);
   } catch (err) {
-    box.append(el("p", { class: "error", text: err.message }));
+    box.append(el("p", { class: "error", text: problemText(err) }));
   }
 }
 
@@ -310,7 +314,7 @@ async function showReceipts(message, li) {
     }
     box.append(ul);
   } catch (err) {
-    box.append(el("p", { class: "error", text: err.message }));
+    box.append(el("p", { class: "error", text: problemText(err) }));
   }
 }
 
@@ -331,6 +335,18 @@ const ruleName = (f) => (japanese && f.rule_name_ja) || f.rule_name;
 const explanation = (f) => (japanese && f.explanation_ja) || f.explanation;
 
 // A reason's values as the reader reads them: a label as its banner, a level as its name.
+// A refused request in the reader's language: the error's summary and the policy's reasons
+// from their codes (the API's English where the catalogue has none).
+function problemText(err) {
+  const problem = err.problem || {};
+  const key = `problem.${problem.code}`;
+  const summary = problem.code && t(key) !== key ? t(key) : err.message;
+  const reasons = problem.reason_codes
+    ? problem.reason_codes.map((r) => tf(r.code, r.params || {}))
+    : problem.reasons || [];
+  return [summary, ...reasons].join(" ");
+}
+
 async function reasonText(reason) {
   const values = {};
   for (const [name, value] of Object.entries(reason.params || {})) {
@@ -387,6 +403,21 @@ if (form) {
   let checkSerial = 0;
   let timer = null;
   let lastCheck = null; // the last check's draft and answer, for what a refused post leaves out
+  // The draft is kept in this tab's sessionStorage, so a session that ends (log in again,
+  // come back here) or a reload does not lose it; a post that succeeds forgets it.
+  const draftKey = `kyodo-draft:${netId}`;
+  const saveDraft = () => {
+    try {
+      if (text.value) sessionStorage.setItem(draftKey, text.value);
+      else sessionStorage.removeItem(draftKey);
+    } catch (err) { console.warn("draft:", err); }
+  };
+  try {
+    const kept = sessionStorage.getItem(draftKey);
+    if (kept && !text.value) text.value = kept;
+  } catch (err) { console.warn("draft:", err); }
+  text.addEventListener("input", saveDraft);
+  onSessionEnd(saveDraft);
 
   // The guard's advice: the reason, the one-click raise where a label in this net covers the
   // text, and what was found. `answer` is a check's answer or a refused post's problem.
@@ -469,7 +500,7 @@ if (form) {
       if (serial !== checkSerial) return;
       guard.hidden = false;
       guard.className = "guard warn";
-      guard.replaceChildren(el("p", { text: err.message }));
+      guard.replaceChildren(el("p", { text: problemText(err) }));
     }
   }
   const scheduleCheck = () => { clearTimeout(timer); timer = setTimeout(check, 350); };
@@ -486,6 +517,7 @@ if (form) {
       const posted = await postJSON(`/api/v1/nets/${netId}/messages`, body);
       checkSerial += 1; // a check still on its way is about the text just posted
       text.value = "";
+      saveDraft();
       override.hidden = true;
       guard.hidden = true;
       cancelReply();
@@ -519,7 +551,7 @@ if (form) {
         if (allowed) why.focus();
       } else {
         errorBox.hidden = false;
-        errorBox.textContent = err.message + (problem.reasons ? `: ${problem.reasons.join("; ")}` : "");
+        errorBox.textContent = problemText(err);
       }
     }
   }
