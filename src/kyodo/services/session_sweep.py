@@ -45,18 +45,28 @@ class SessionSweeper:
 
     async def _run(self) -> None:
         while True:
+            # A purge under way finishes even when the sweeper stops: cancelled half-way, it
+            # would abandon its database connection instead of returning it.
+            purging = asyncio.ensure_future(self._purge())
             try:
-                await purge_expired(self._ctx)
-            except Exception:  # the database may be away for a while: try again next time
-                log.exception("session.purge_failed")
+                await asyncio.shield(purging)
+            except asyncio.CancelledError:
+                await purging
+                raise
             await asyncio.sleep(self._every)
+
+    async def _purge(self) -> None:
+        try:
+            await purge_expired(self._ctx)
+        except Exception:  # the database may be away for a while: try again next time
+            log.exception("session.purge_failed")
 
     def start(self) -> None:
         """Start sweeping in the background."""
         self._task = asyncio.create_task(self._run(), name="session-sweeper")
 
     async def stop(self) -> None:
-        """Stop sweeping (a purge under way is cancelled; its transaction rolls back)."""
+        """Stop sweeping (a purge under way finishes first)."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -120,8 +120,12 @@ class TakServer:
             server.close()
         for client in list(self.clients):
             client.close("server stopping")
-        for task in list(self._tasks):
+        tasks = list(self._tasks)
+        for task in tasks:
             task.cancel()
+        # A snapshot being read finishes first (snapshot.send_later): wait for it, so that its
+        # database connection is returned before the database is closed.
+        await asyncio.gather(*tasks, return_exceptions=True)
         for server in self._servers:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(server.wait_closed(), 2)

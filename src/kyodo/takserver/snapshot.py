@@ -45,10 +45,21 @@ async def send_later(ctx: ServiceContext, client: CotClient, seconds: float) -> 
     only), `seconds` after it connected (in XML: it has not asked for protocol 1)."""
     await asyncio.sleep(seconds)
     if client.closed is None and not client.snapshot_sent:
+        # Once reading has begun it finishes, even if the client leaves meanwhile: a read
+        # cancelled half-way would abandon its database connection instead of returning it.
+        reading = asyncio.ensure_future(_send_or_log(ctx, client))
         try:
-            await send(ctx, client)
-        except KyodoError as exc:
-            log.warning("cot snapshot not sent", peer=client.peer, reason=exc.message)
+            await asyncio.shield(reading)
+        except asyncio.CancelledError:
+            await reading
+            raise
+
+
+async def _send_or_log(ctx: ServiceContext, client: CotClient) -> None:
+    try:
+        await send(ctx, client)
+    except KyodoError as exc:
+        log.warning("cot snapshot not sent", peer=client.peer, reason=exc.message)
 
 
 async def negotiate(ctx: ServiceContext, client: CotClient, event: Event) -> None:
